@@ -1,0 +1,381 @@
+/* The listing cache; see cache.h.
+ *
+ * State, all under c->lock:
+ *   cur    the last complete listing, fresh until fresh_until, servable as stale
+ *          for stale_ttl after it completed;
+ *   walk   the walk in progress (possibly paused when nobody needs more);
+ *   worker whether a worker thread is driving the walk;
+ *   want_all / want_some  how many callers wait for the whole listing / for a
+ *          name; the worker fetches `parallel` pages at once for the former,
+ *          one for the latter, and pauses when neither waits;
+ *   fails  a counter bumped when a walk fails, so each waiter can tell that the
+ *          walk it waited for is gone;
+ *   gen    bumped by cache_drop, so a worker back from the network can tell that
+ *          its batch belongs to a walk that no longer exists.
+ * Only the worker merges pages; waiters only read, under the lock, and take a
+ * reference before they leave, so entries stay valid while replies are built. */
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "config.h"
+#include "listing.h"
+#include "log.h"
+#include "provider.h"
+#include "walk.h"
+
+struct cache {
+    struct provider *p;
+    const struct config_global *g;
+    uint64_t parent;
+    struct cache_hooks hooks;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct listing *cur;
+    struct listing *prev; /* dropped by SIGHUP: kept only to tell the kernel what changed */
+    struct timespec cur_done, fresh_until;
+    struct walk *walk;
+    struct timespec walk_start, progress;
+    bool worker, stopping, failing;
+    int want_all, want_some;
+    uint64_t fails, gen;
+    int last_err;
+};
+
+struct cache *cache_new(struct provider *p, const struct config_global *g, uint64_t parent,
+                        const struct cache_hooks *hooks)
+{
+    struct cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->p = p;
+    c->g = g;
+    c->parent = parent;
+    if (hooks)
+        c->hooks = *hooks;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    return c;
+}
+
+void cache_free(struct cache *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stopping = true;
+    pthread_cond_broadcast(&c->cond);
+    /* http_shutdown() has aborted the transfers; give the worker a moment to see it */
+    struct timespec now = clock_now(), limit = clock_after(&now, 5000);
+    while (c->worker && pthread_cond_timedwait(&c->cond, &c->lock, &limit) != ETIMEDOUT)
+        ;
+    bool leak = c->worker; /* a worker stuck past the limit still uses c: leave it */
+    pthread_mutex_unlock(&c->lock);
+    if (leak)
+        return;
+    walk_free(c->walk);
+    listing_unref(c->cur);
+    listing_unref(c->prev);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cond);
+    free(c);
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return clock_ms(a, b) > 0;
+}
+
+/* Changes between the listing the kernel may have seen and the new one. */
+struct change {
+    uint64_t ino;  /* inode to invalidate, or 0 */
+    char *name;    /* name under the section to invalidate, or NULL */
+};
+
+struct changes {
+    struct change *v;
+    size_t n, cap;
+};
+
+static void note(struct changes *ch, uint64_t ino, const char *name)
+{
+    if (ch->n == ch->cap) {
+        size_t cap = ch->cap ? ch->cap * 2 : 16;
+        struct change *v = realloc(ch->v, cap * sizeof(*v));
+        if (!v)
+            return; /* the kernel's timeouts still bound how long it keeps old data */
+        ch->v = v;
+        ch->cap = cap;
+    }
+    ch->v[ch->n].ino = ino;
+    ch->v[ch->n].name = name ? strdup(name) : NULL;
+    ch->n++;
+}
+
+static void diff(const struct listing *old, const struct listing *new, struct changes *ch)
+{
+    for (size_t i = 0; i < old->n; i++) {
+        const struct entry *o = old->v[i];
+        const struct entry *n = listing_by_id(new, o->it.id);
+        if (o->name && (!n || !n->name || strcmp(o->name, n->name) != 0))
+            note(ch, 0, o->name);
+        if (n && (o->it.json_len != n->it.json_len ||
+                  memcmp(o->it.json, n->it.json, n->it.json_len) != 0 ||
+                  o->it.updated.tv_sec != n->it.updated.tv_sec ||
+                  o->it.created.tv_sec != n->it.created.tv_sec)) {
+            note(ch, o->ino | 1, NULL);
+            note(ch, o->ino, NULL);
+        }
+    }
+    /* a name that is new may sit in the kernel as a cached "no such file" */
+    for (size_t i = 0; i < new->n; i++) {
+        const struct entry *n = new->v[i];
+        if (n->name && !listing_by_name(old, n->name))
+            note(ch, 0, n->name);
+    }
+}
+
+/* The walk finished: its listing becomes the current one. */
+static void complete(struct cache *c, struct changes *ch)
+{
+    struct listing *l = walk_listing(c->walk);
+    listing_ref(l);
+    walk_free(c->walk);
+    c->walk = NULL;
+    struct listing *old = c->cur ? c->cur : c->prev;
+    if (old)
+        diff(old, l, ch);
+    listing_unref(c->cur);
+    listing_unref(c->prev);
+    c->prev = NULL;
+    c->cur = l;
+    c->cur_done = clock_now();
+    c->fresh_until = clock_after(&c->cur_done, (long long)c->g->ttl * 1000);
+    if (c->failing)
+        log_info("[%s] listing fetched again (%zu collections); the provider is back",
+                 c->p->section, l->n);
+    c->failing = false;
+}
+
+static void fail(struct cache *c, int err, const char *why)
+{
+    walk_free(c->walk);
+    c->walk = NULL;
+    c->fails++;
+    c->last_err = err;
+    struct timespec now = clock_now();
+    bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
+    if (!c->failing)
+        log_err("%s%s", why[0] ? why : "listing failed",
+                stale ? "; serving the last listing until the provider answers again" : "");
+    c->failing = true;
+    if (stale) /* try again after another ttl, not on every access */
+        c->fresh_until = clock_after(&now, (long long)c->g->ttl * 1000);
+}
+
+static void *worker(void *arg)
+{
+    struct cache *c = arg;
+    struct walk_batch *b = calloc(1, sizeof(*b));
+    struct changes ch = {0};
+    pthread_mutex_lock(&c->lock);
+    while (b && !c->stopping && c->walk && (c->want_all || c->want_some)) {
+        struct walk *w = c->walk;
+        uint64_t gen = c->gen;
+        int window = c->want_all ? (int)c->g->parallel : 1;
+        if (walk_plan(w, window, b) == 0)
+            break;
+        pthread_mutex_unlock(&c->lock);
+        walk_fetch(c->p, b);
+        pthread_mutex_lock(&c->lock);
+        if (c->gen != gen || c->stopping) { /* dropped while we were away */
+            walk_batch_free(b);
+            continue;
+        }
+        int err = walk_merge(w, b);
+        walk_batch_free(b);
+        c->progress = clock_now();
+        if (err)
+            fail(c, err, b->why);
+        else if (walk_done(w))
+            complete(c, &ch);
+        pthread_cond_broadcast(&c->cond);
+    }
+    c->worker = false;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    free(b);
+    for (size_t i = 0; i < ch.n; i++) {
+        if (ch.v[i].name && c->hooks.entry_changed)
+            c->hooks.entry_changed(c->hooks.ctx, c->parent, ch.v[i].name);
+        else if (ch.v[i].ino && c->hooks.inode_changed)
+            c->hooks.inode_changed(c->hooks.ctx, ch.v[i].ino);
+        free(ch.v[i].name);
+    }
+    free(ch.v);
+    return NULL;
+}
+
+enum want { WANT_ALL, WANT_NAME, WANT_ID };
+
+/* Find what the caller wants in a listing; NULL when it is not there (yet). */
+static const struct entry *find(const struct listing *l, enum want want, const char *key)
+{
+    return want == WANT_NAME ? listing_by_name(l, key) : listing_by_id(l, key);
+}
+
+/* The core of every access: wait until a listing can answer, then hand out a
+ * reference. Called and returns with the lock not held. */
+static int acquire(struct cache *c, enum want want, const char *key, struct listing **out,
+                   const struct entry **entry)
+{
+    int rc = 0;
+    bool registered = false;
+    struct timespec start = clock_now();
+    *out = NULL;
+    pthread_mutex_lock(&c->lock);
+    uint64_t fails0 = c->fails;
+    for (;;) {
+        struct timespec now = clock_now();
+        bool cur_ok = c->cur && (before(&now, &c->fresh_until) || !before(&c->cur_done, &start));
+        if (cur_ok) {
+            *out = c->cur;
+            break;
+        }
+        if (c->stopping) {
+            rc = -EIO;
+            break;
+        }
+        /* A name already seen in an ordered walk is final: answer before it ends. */
+        if (c->walk && want != WANT_ALL) {
+            struct listing *wl = walk_listing(c->walk);
+            const struct entry *e = find(wl, want, key);
+            if (e && (want == WANT_ID || c->p->ops->ordered || walk_done(c->walk))) {
+                *out = wl;
+                break;
+            }
+        }
+        bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
+        if (c->fails != fails0) {
+            if (stale)
+                *out = c->cur;
+            else
+                rc = c->last_err ? c->last_err : -EIO;
+            break;
+        }
+        /* A paused partial walk older than ttl is too old to finish: start over. */
+        if (c->walk && !c->worker &&
+            clock_ms(&c->walk_start, &now) > (long long)c->g->ttl * 1000) {
+            walk_free(c->walk);
+            c->walk = NULL;
+        }
+        if (!c->walk) {
+            if (!(c->walk = walk_new(c->p, c->g->max_collections))) {
+                rc = -ENOMEM;
+                break;
+            }
+            c->walk_start = c->progress = now;
+        }
+        if (!registered) {
+            if (want == WANT_ALL)
+                c->want_all++;
+            else
+                c->want_some++;
+            registered = true;
+        }
+        if (!c->worker) {
+            pthread_t t;
+            pthread_attr_t attr;
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            int err = pthread_create(&t, &attr, worker, c);
+            pthread_attr_destroy(&attr);
+            if (err) {
+                rc = -EAGAIN;
+                break;
+            }
+            c->worker = true;
+            c->progress = now;
+        }
+        /* Wait while pages keep coming; give up one budget after the last one. */
+        struct timespec deadline = clock_after(&c->progress, (long long)c->p->timeout_ms + 1000);
+        if (!before(&now, &deadline)) {
+            if (stale) {
+                *out = c->cur;
+            } else {
+                log_err("[%s] no listing within timeout=%u s; try again later", c->p->section,
+                        c->g->timeout);
+                rc = -ETIMEDOUT;
+            }
+            break;
+        }
+        pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
+    }
+    if (registered) {
+        if (want == WANT_ALL)
+            c->want_all--;
+        else
+            c->want_some--;
+    }
+    if (*out) {
+        if (want != WANT_ALL && !(*entry = find(*out, want, key))) {
+            *out = NULL;
+            rc = -ENOENT;
+        } else {
+            listing_ref(*out);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int cache_by_name(struct cache *c, const char *name, struct listing **l, const struct entry **e)
+{
+    return acquire(c, WANT_NAME, name, l, e);
+}
+
+int cache_by_id(struct cache *c, const char *id, struct listing **l, const struct entry **e)
+{
+    return acquire(c, WANT_ID, id, l, e);
+}
+
+int cache_listing(struct cache *c, struct listing **l)
+{
+    const struct entry *unused;
+    return acquire(c, WANT_ALL, NULL, l, &unused);
+}
+
+double cache_ttl_left(struct cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    struct timespec now = clock_now();
+    long long ms = c->cur && !c->failing ? clock_ms(&now, &c->fresh_until) : 0;
+    pthread_mutex_unlock(&c->lock);
+    return ms > 0 ? ms / 1000.0 : 0;
+}
+
+void cache_drop(struct cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->gen++;
+    if (c->cur) {
+        listing_unref(c->prev);
+        c->prev = c->cur;
+        c->cur = NULL;
+    }
+    walk_free(c->walk);
+    c->walk = NULL;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    if (c->hooks.inode_changed)
+        c->hooks.inode_changed(c->hooks.ctx, c->parent);
+}

@@ -1,0 +1,42 @@
+/* One provider's listing cache: TTL freshness, one walk at a time shared by
+ * every caller (no thundering herd), lookups that stop the walk as soon as
+ * their name is final, stale data served when a refresh fails, and SIGHUP.
+ * Network I/O runs in a worker thread without the lock; callers wait on a
+ * condition variable with a deadline that moves only while pages arrive. */
+#ifndef CFS_CACHE_H
+#define CFS_CACHE_H
+
+#include <stdint.h>
+
+struct config_global;
+struct entry;
+struct listing;
+struct provider;
+
+/* How the cache tells the FUSE layer that something the kernel may hold changed.
+ * Called without locks from the worker thread; must not block on the kernel. */
+struct cache_hooks {
+    void *ctx;
+    void (*entry_changed)(void *ctx, uint64_t parent, const char *name);
+    void (*inode_changed)(void *ctx, uint64_t ino);
+};
+
+struct cache;
+
+/** A cache for provider p (borrowed) whose directory inode is parent; NULL on ENOMEM. */
+struct cache *cache_new(struct provider *p, const struct config_global *g, uint64_t parent,
+                        const struct cache_hooks *hooks);
+/** Stop the worker (bounded wait) and free. */
+void cache_free(struct cache *c);
+/** Entry by directory name: 0 with a listing reference in *l, -ENOENT, or the fetch's -errno. */
+int cache_by_name(struct cache *c, const char *name, struct listing **l, const struct entry **e);
+/** Entry by collection id, as cache_by_name. */
+int cache_by_id(struct cache *c, const char *id, struct listing **l, const struct entry **e);
+/** The whole listing (for readdir): 0 with a reference in *l, or -errno. */
+int cache_listing(struct cache *c, struct listing **l);
+/** Seconds the kernel may keep what it was just told (0 when serving stale data). */
+double cache_ttl_left(struct cache *c);
+/** Forget every listing (SIGHUP): the next access fetches again. */
+void cache_drop(struct cache *c);
+
+#endif

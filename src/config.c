@@ -1,0 +1,513 @@
+/* The INI configuration file. inih splits lines into key/value pairs; this file
+ * feeds it the lines itself (a reader over the file read once with fstat, so
+ * mode and mtime belong to the bytes parsed) because inih alone would not tell
+ * line numbers, would not report an empty or repeated section, would take an
+ * indented line as the continuation of the previous value, and would cut lines
+ * at 200 bytes. Section headers are therefore tracked here, not by inih. */
+#include "config.h"
+
+#include "names.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+static const char *const secret_keys[] = {"token", "api_key", "api_secret", NULL};
+
+struct parser {
+    struct config *cfg;
+    struct config_section global; /* [global] pairs, kept to spot duplicates */
+    bool global_seen;
+    long cur;              /* index of the current provider section, -1 for [global] */
+    bool in_section;       /* a header has been seen */
+    const char *buf;
+    size_t len, pos;
+    int line;
+    const char *longval;   /* value of a line too long for inih, see reader() */
+    size_t longlen;
+    int rc;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen)
+        vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Record the first error only; later ones are usually its consequences. */
+#define PFAIL(p, rc_, fmt, ...)                                                                    \
+    do {                                                                                           \
+        if (!(p)->rc)                                                                              \
+            (p)->rc = fail((p)->err, (p)->errlen, (rc_), "config: %s:%d: " fmt,                   \
+                           (p)->cfg->path, (p)->line, __VA_ARGS__);                               \
+    } while (0)
+
+void config_defaults(struct config_global *g)
+{
+    g->ttl = 60;
+    g->stale_ttl = 86400;
+    g->timeout = 30;
+    g->parallel = 4;
+    g->max_collections = 1000000;
+    g->max_response = 64u << 20;
+}
+
+char *config_default_path(void)
+{
+    static const char etc[] = "/etc/collectionsfs.conf";
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char *user = NULL;
+
+    /* XDG says a relative XDG_CONFIG_HOME is invalid and must be ignored */
+    if (xdg && xdg[0] == '/') {
+        if (asprintf(&user, "%s/collectionsfs/config", xdg) < 0)
+            return NULL;
+    } else if (home && home[0]) {
+        if (asprintf(&user, "%s/.config/collectionsfs/config", home) < 0)
+            return NULL;
+    }
+    /* The user's file wins; without one, the system file; without either the
+     * user path, so the "cannot open" message names where to create it. */
+    if (user && access(user, F_OK) == 0)
+        return user;
+    if (!user || access(etc, F_OK) == 0) {
+        free(user);
+        return strdup(etc);
+    }
+    return user;
+}
+
+static const struct {
+    const char *key;
+    uint64_t min, max;
+} global_keys[] = {
+    {"ttl", 0, 31536000},         {"stale_ttl", 0, 31536000},
+    {"timeout", 1, 3600},         {"parallel", 1, 64},
+    {"max_collections", 1, 100000000}, {"max_response", 1024, 1073741824},
+};
+#define N_GLOBAL (sizeof(global_keys) / sizeof(global_keys[0]))
+
+int config_set_global(struct config_global *g, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    size_t i = 0;
+    while (i < N_GLOBAL && strcmp(global_keys[i].key, key) != 0)
+        i++;
+    if (i == N_GLOBAL)
+        return fail(err, errlen, -EINVAL,
+                    "unknown key '%s' in [global]; known keys: ttl, stale_ttl, timeout, "
+                    "parallel, max_collections, max_response",
+                    key);
+    uint64_t v = 0;
+    const char *s = value;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            break;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (s == value || *s || v < global_keys[i].min || v > global_keys[i].max)
+        return fail(err, errlen, -EINVAL, "%s = %s: expected a whole number from %llu to %llu",
+                    key, value, (unsigned long long)global_keys[i].min,
+                    (unsigned long long)global_keys[i].max);
+    switch (i) {
+    case 0: g->ttl = (unsigned)v; break;
+    case 1: g->stale_ttl = (unsigned)v; break;
+    case 2: g->timeout = (unsigned)v; break;
+    case 3: g->parallel = (unsigned)v; break;
+    case 4: g->max_collections = v; break;
+    default: g->max_response = v; break;
+    }
+    return 0;
+}
+
+const char *config_get(const struct config_section *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->kv[i].key, key) == 0)
+            return s->kv[i].value;
+    return NULL;
+}
+
+static bool is_secret_key(const char *key)
+{
+    for (const char *const *k = secret_keys; *k; k++)
+        if (strcmp(*k, key) == 0)
+            return true;
+    return false;
+}
+
+/* key is one of the allowed names, or <secret>_env/_file/_command of an allowed secret. */
+static bool key_allowed(const char *key, const char *const *allowed)
+{
+    static const char *const forms[] = {"_env", "_file", "_command", NULL};
+    for (const char *const *a = allowed; *a; a++) {
+        size_t n = strlen(*a);
+        if (strcmp(key, *a) == 0)
+            return true;
+        if (!is_secret_key(*a) || strncmp(key, *a, n) != 0)
+            continue;
+        for (const char *const *f = forms; *f; f++)
+            if (strcmp(key + n, *f) == 0)
+                return true;
+    }
+    return false;
+}
+
+int config_check_keys(const struct config_section *s, const char *const *allowed, char *err,
+                      size_t errlen)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (key_allowed(s->kv[i].key, allowed))
+            continue;
+        int off = snprintf(err, errlen, "config: [%s] (line %d): unknown key '%s'; allowed keys:",
+                           s->name, s->kv[i].line, s->kv[i].key);
+        for (const char *const *a = allowed; *a && off >= 0 && (size_t)off < errlen; a++) {
+            if (is_secret_key(*a))
+                off += snprintf(err + off, errlen - off, "%s %s (or %s_env, %s_file, %s_command)",
+                                a == allowed ? "" : ",", *a, *a, *a, *a);
+            else
+                off += snprintf(err + off, errlen - off, "%s %s", a == allowed ? "" : ",", *a);
+        }
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void section_free(struct config_section *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->kv[i].key);
+        /* inline secrets live here: do not leave them in freed memory */
+        explicit_bzero(s->kv[i].value, strlen(s->kv[i].value));
+        free(s->kv[i].value);
+    }
+    free(s->kv);
+    free(s->name);
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n; i++)
+        section_free(&cfg->sections[i]);
+    free(cfg->sections);
+    free(cfg->path);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* "[name]" seen by the reader: start a section (names trimmed, so "[ a ]" is "a"). */
+static void section_header(struct parser *p, const char *line, size_t n)
+{
+    const char *end = memchr(line, ']', n);
+    if (!end) {
+        PFAIL(p, -EINVAL, "%s", "section header without ']'; write it as [name]");
+        return;
+    }
+    for (const char *t = end + 1; t < line + n; t++) {
+        if (*t == ';' || *t == '#')
+            break;
+        if (*t != ' ' && *t != '\t' && *t != '\r') {
+            PFAIL(p, -EINVAL, "%s", "text after the section header's ']'; remove it");
+            return;
+        }
+    }
+    const char *a = line + 1, *b = end;
+    while (a < b && (*a == ' ' || *a == '\t'))
+        a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+        b--;
+    char *name = strndup(a, (size_t)(b - a));
+    if (!name) {
+        p->rc = p->rc ? p->rc : -ENOMEM;
+        return;
+    }
+    p->in_section = true;
+    if (strcmp(name, "global") == 0) {
+        if (p->global_seen)
+            PFAIL(p, -EINVAL, "%s", "[global] appears twice; merge the two sections");
+        p->global_seen = true;
+        p->cur = -1;
+        free(name);
+        return;
+    }
+    if (!names_is_safe(name)) {
+        PFAIL(p, -EINVAL,
+              "section name [%s] cannot be a directory name; use up to 255 bytes of UTF-8 "
+              "without '/' or control characters, and not '.' or '..'",
+              name);
+        free(name);
+        return;
+    }
+    struct config *cfg = p->cfg;
+    for (size_t i = 0; i < cfg->n; i++) {
+        if (strcmp(cfg->sections[i].name, name) == 0) {
+            PFAIL(p, -EINVAL, "section [%s] appears twice (first on line %d); rename one",
+                  name, cfg->sections[i].line);
+            free(name);
+            return;
+        }
+    }
+    struct config_section *ns = realloc(cfg->sections, (cfg->n + 1) * sizeof(*ns));
+    if (!ns) {
+        free(name);
+        p->rc = p->rc ? p->rc : -ENOMEM;
+        return;
+    }
+    cfg->sections = ns;
+    ns[cfg->n] = (struct config_section){.name = name, .line = p->line};
+    p->cur = (long)cfg->n++;
+}
+
+/* fgets for inih over the file buffer, one line per call, so p->line is the
+ * line of whatever inih hands to the handler next. */
+static char *reader(char *str, int num, void *stream)
+{
+    struct parser *p = stream;
+    if (p->rc || p->pos >= p->len)
+        return NULL;
+    const char *line = p->buf + p->pos;
+    const char *nl = memchr(line, '\n', p->len - p->pos);
+    size_t n = nl ? (size_t)(nl - line) : p->len - p->pos;
+    p->pos += n + (nl != NULL);
+    p->line++;
+    p->longval = NULL;
+    if (p->line == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+        line += 3; /* UTF-8 byte order mark */
+        n -= 3;
+    }
+    /* no leading blanks: inih would take an indented line as a continuation */
+    while (n && (*line == ' ' || *line == '\t')) {
+        line++;
+        n--;
+    }
+    if (memchr(line, '\0', n)) {
+        PFAIL(p, -EINVAL, "%s", "the line holds a NUL byte; is this a text file?");
+        return NULL;
+    }
+    if (n && line[0] == '[')
+        section_header(p, line, n);
+    if (n && (line[0] == '[' || line[0] == ';' || line[0] == '#')) {
+        n = 0; /* handled above, or a comment: inih sees a blank line */
+    } else if (n + 1 > (size_t)num) {
+        /* inih's line buffer is small: hand it "key=" and keep the value here */
+        const char *eq = line;
+        while (eq < line + n && *eq != '=' && *eq != ':')
+            eq++;
+        if (eq == line + n || (size_t)(eq - line) + 2 > (size_t)num) {
+            PFAIL(p, -EINVAL, "%s", "expected key = value");
+            return NULL;
+        }
+        p->longval = eq + 1;
+        p->longlen = (size_t)(line + n - p->longval);
+        n = (size_t)(eq - line) + 1;
+    }
+    memcpy(str, line, n);
+    str[n] = '\0';
+    return str;
+}
+
+/* The value without an inline comment (" ; ..." or " # ...") and outer blanks. */
+static char *clean_value(const char *v, size_t n)
+{
+    const char *end = v + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    for (const char *t = v + 1; t < end; t++) {
+        if ((*t == ';' || *t == '#') && (t[-1] == ' ' || t[-1] == '\t')) {
+            end = t;
+            break;
+        }
+    }
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    return strndup(v, (size_t)(end - v));
+}
+
+static int add_kv(struct parser *p, struct config_section *s, const char *key, char *value)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->kv[i].key, key) == 0) {
+            PFAIL(p, -EINVAL, "%s appears twice in [%s] (first on line %d); keep one", key,
+                  s == &p->global ? "global" : s->name, s->kv[i].line);
+            return -EINVAL;
+        }
+    }
+    char *k = strdup(key);
+    struct config_kv *kv = k ? realloc(s->kv, (s->n + 1) * sizeof(*kv)) : NULL;
+    if (!kv) {
+        free(k);
+        return -ENOMEM;
+    }
+    s->kv = kv;
+    kv[s->n++] = (struct config_kv){.key = k, .value = value, .line = p->line};
+    return 0;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct parser *p = user;
+    (void)section; /* inih's idea of it is cut at 50 bytes; ours is p->cur */
+
+    if (p->rc)
+        return 0;
+    if (!p->in_section) {
+        PFAIL(p, -EINVAL, "%s is outside any section; put it under [global] or a provider "
+              "section such as [honcho]", name);
+        return 0;
+    }
+    if (!name[0]) {
+        PFAIL(p, -EINVAL, "%s", "a key is missing before '='");
+        return 0;
+    }
+    char *v = p->longval ? clean_value(p->longval, p->longlen) : clean_value(value, strlen(value));
+    if (!v) {
+        p->rc = -ENOMEM;
+        return 0;
+    }
+    struct config_section *s = p->cur < 0 ? &p->global : &p->cfg->sections[p->cur];
+    int rc = add_kv(p, s, name, v);
+    if (rc < 0) {
+        free(v);
+        p->rc = p->rc ? p->rc : rc;
+        return 0;
+    }
+    if (p->cur < 0) {
+        char msg[256];
+        if (config_set_global(&p->cfg->g, name, v, msg, sizeof(msg)) < 0) {
+            PFAIL(p, -EINVAL, "%s", msg);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Read the whole file through one descriptor, so its mode and mtime are those of what we parse. */
+static int read_file(const char *path, char **buf, size_t *len, struct stat *st, char *err,
+                     size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e = errno;
+    if (fd < 0)
+        return fail(err, errlen, -e, "config: cannot open %s: %s; create it or pass -c PATH",
+                    path, strerror(e));
+    int rc = 0;
+    char *b = NULL;
+    size_t n = 0;
+    if (fstat(fd, st) < 0) {
+        e = errno;
+        rc = fail(err, errlen, -e, "config: cannot stat %s: %s", path, strerror(e));
+    } else if (!S_ISREG(st->st_mode)) {
+        rc = fail(err, errlen, -EINVAL, "config: %s is not a regular file", path);
+    } else if (!(b = malloc(CONFIG_MAX_BYTES + 1))) {
+        rc = -ENOMEM;
+    } else {
+        ssize_t r = 0;
+        while (n <= CONFIG_MAX_BYTES &&
+               ((r = read(fd, b + n, CONFIG_MAX_BYTES + 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+            n += r > 0 ? (size_t)r : 0;
+        if (r < 0) {
+            e = errno;
+            rc = fail(err, errlen, -e, "config: cannot read %s: %s", path, strerror(e));
+        } else if (n > CONFIG_MAX_BYTES) {
+            rc = fail(err, errlen, -EFBIG, "config: %s is larger than %d bytes", path,
+                      CONFIG_MAX_BYTES);
+        }
+    }
+    close(fd);
+    if (rc < 0) {
+        if (b)
+            explicit_bzero(b, n);
+        free(b);
+        return rc;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/* Checks that need the whole file: at least one provider, each with a type, and
+ * inline secrets only in a file nobody else can read (ssh's rule for keys). */
+static int check_config(struct parser *p, const struct stat *st)
+{
+    struct config *cfg = p->cfg;
+    if (cfg->n == 0)
+        return fail(p->err, p->errlen, -EINVAL,
+                    "config: %s has no provider sections; add one, e.g. [honcho] with "
+                    "type = honcho", cfg->path);
+    for (size_t i = 0; i < cfg->n; i++) {
+        const char *type = config_get(&cfg->sections[i], "type");
+        if (!type || !type[0])
+            return fail(p->err, p->errlen, -EINVAL,
+                        "config: %s:%d: section [%s] has no type; add type = honcho, hivo, "
+                        "fount or scenario", cfg->path, cfg->sections[i].line,
+                        cfg->sections[i].name);
+    }
+    if (!(st->st_mode & (S_IRGRP | S_IROTH)))
+        return 0;
+    for (size_t i = 0; i < cfg->n; i++) {
+        for (const char *const *k = secret_keys; *k; k++) {
+            if (config_get(&cfg->sections[i], *k))
+                return fail(p->err, p->errlen, -EACCES,
+                            "config: %s holds an inline secret (%s in [%s]) and is readable by "
+                            "group or others; run chmod 600 %s or use %s_env/%s_file/%s_command",
+                            cfg->path, *k, cfg->sections[i].name, cfg->path, *k, *k, *k);
+        }
+    }
+    return 0;
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+    struct parser p = {.cfg = cfg, .cur = -1, .err = err, .errlen = errlen};
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+
+    memset(cfg, 0, sizeof(*cfg));
+    config_defaults(&cfg->g);
+    int rc = read_file(path, &buf, &len, &st, err, errlen);
+    if (rc < 0)
+        return rc;
+    cfg->path = strdup(path);
+    cfg->mtime = st.st_mtim;
+    if (!cfg->path) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    p.buf = buf;
+    p.len = len;
+    int line = ini_parse_stream(reader, &p, handler, &p);
+    if (p.rc)
+        rc = p.rc;
+    else if (line == -2)
+        rc = -ENOMEM;
+    else if (line != 0)
+        rc = fail(err, errlen, -EINVAL, "config: %s:%d: expected key = value, [section] or a "
+                  "comment", path, line);
+    else
+        rc = check_config(&p, &st);
+    if (rc == -ENOMEM)
+        fail(err, errlen, rc, "config: out of memory reading %s", path);
+out:
+    section_free(&p.global);
+    explicit_bzero(buf, len);
+    free(buf);
+    if (rc < 0)
+        config_free(cfg);
+    return rc;
+}

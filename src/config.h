@@ -1,0 +1,58 @@
+/* The INI configuration file: [global] settings and one section per provider,
+ * parsed with inih into plain key/value lists that providers read. */
+#ifndef CFS_CONFIG_H
+#define CFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct config_kv {
+    char *key;
+    char *value;
+    int line;
+};
+
+struct config_section {
+    char *name; /* directory name under the mount point */
+    int line;
+    struct config_kv *kv;
+    size_t n;
+};
+
+struct config_global {
+    unsigned ttl;          /* seconds a listing is fresh (60) */
+    unsigned stale_ttl;    /* seconds a stale listing may be served (86400) */
+    unsigned timeout;      /* request budget in seconds, retries included (30) */
+    unsigned parallel;     /* pages fetched at once per provider (4) */
+    uint64_t max_collections; /* per provider (1000000) */
+    uint64_t max_response; /* bytes one HTTP response may hold (64 MiB) */
+};
+
+struct config {
+    char *path;
+    struct timespec mtime; /* of the file: the times of the root and section directories */
+    struct config_global g;
+    struct config_section *sections; /* provider sections in file order */
+    size_t n;
+};
+
+/** Fill the defaults of [global]. */
+void config_defaults(struct config_global *g);
+/** The config path: $XDG_CONFIG_HOME/collectionsfs/config, ~/.config/..., else /etc/collectionsfs.conf; malloc'd. */
+char *config_default_path(void);
+/** Read and check a config file; 0, or -errno with a user-facing message in err. */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+/** Apply "ttl", "stale_ttl", "timeout", "parallel", "max_collections", "max_response"; 0 or -EINVAL. */
+int config_set_global(struct config_global *g, const char *key, const char *value, char *err,
+                      size_t errlen);
+/** Value of key in a section, or NULL. */
+const char *config_get(const struct config_section *s, const char *key);
+/** Refuse keys not in the NULL-terminated allowed list (secret keys allow their _env/_file/_command forms); 0 or -EINVAL. */
+int config_check_keys(const struct config_section *s, const char *const *allowed, char *err,
+                      size_t errlen);
+/** Release everything config_load allocated. */
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,19 @@
+/* One request to a provider, done right: retries with jittered exponential
+ * backoff inside the request budget, Retry-After and body retry hints honoured,
+ * the status mapped to an errno, the body parsed as JSON, and a reason that
+ * says what failed, where, and what to do (the caller decides whether to log it,
+ * so a failure streak logs once). */
+#ifndef CFS_FETCH_H
+#define CFS_FETCH_H
+
+struct json;
+struct provider;
+struct http_req;
+
+#include <stddef.h>
+
+/** Perform req within p->timeout_ms; *doc is the parsed 2xx body; 0 or -errno with the reason in why (not logged). */
+int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
+               size_t whylen);
+
+#endif

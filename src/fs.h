@@ -1,0 +1,25 @@
+/* The FUSE low-level callbacks. They only translate: inode numbers to sections
+ * and collections, cache answers to replies. Every handler replies exactly once. */
+#ifndef CFS_FS_H
+#define CFS_FS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <stddef.h>
+
+struct config;
+struct provider;
+struct fs;
+
+/** The file system over providers p[0..n) (borrowed); NULL on ENOMEM. */
+struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n);
+/** The callback table for fuse_session_new. */
+const struct fuse_lowlevel_ops *fs_ops(void);
+/** Start telling the kernel about changes through this session. */
+int fs_attach(struct fs *fs, struct fuse_session *se);
+/** Drop every cached listing (SIGHUP). */
+void fs_drop(struct fs *fs);
+/** Stop workers and the notifier, free everything. */
+void fs_free(struct fs *fs);
+
+#endif

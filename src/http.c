@@ -1,0 +1,315 @@
+/* libcurl transfers. Each call uses a fresh easy handle; the share object keeps
+ * connections, DNS answers and TLS sessions between calls and threads, so a
+ * listing of many pages reuses one connection. A transfer ends by its deadline
+ * (CURLOPT_TIMEOUT_MS), when the body passes max_response, or at shutdown. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "log.h"
+
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static volatile int stopping;
+static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sleep_cond;
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
+{
+    (void)h, (void)a, (void)u;
+    pthread_mutex_lock(&share_locks[d]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *u)
+{
+    (void)h, (void)u;
+    pthread_mutex_unlock(&share_locks[d]);
+}
+
+int http_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -EIO;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sleep_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&share_locks[i], NULL);
+    share = curl_share_init();
+    if (!share)
+        return -ENOMEM;
+    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    return 0;
+}
+
+void http_shutdown(void)
+{
+    pthread_mutex_lock(&sleep_lock);
+    __atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&sleep_cond);
+    pthread_mutex_unlock(&sleep_lock);
+}
+
+bool http_stopping(void)
+{
+    return __atomic_load_n(&stopping, __ATOMIC_SEQ_CST);
+}
+
+void http_cleanup(void)
+{
+    if (share)
+        curl_share_cleanup(share);
+    share = NULL;
+    curl_global_cleanup();
+}
+
+bool http_sleep_until(const struct timespec *t)
+{
+    pthread_mutex_lock(&sleep_lock);
+    while (!http_stopping()) {
+        if (pthread_cond_timedwait(&sleep_cond, &sleep_lock, t) == ETIMEDOUT)
+            break;
+    }
+    bool ok = !http_stopping();
+    pthread_mutex_unlock(&sleep_lock);
+    return ok;
+}
+
+struct sink {
+    struct http_resp *resp;
+    size_t cap, max;
+    bool too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct sink *s = arg;
+    size_t len = size * n;
+    struct http_resp *r = s->resp;
+    if (r->len + len > s->max) {
+        s->too_big = true;
+        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+    }
+    if (r->len + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 16384;
+        while (cap < r->len + len + 1)
+            cap *= 2;
+        char *p = realloc(r->body, cap);
+        if (!p)
+            return 0;
+        r->body = p;
+        s->cap = cap;
+    }
+    memcpy(r->body + r->len, data, len);
+    r->len += len;
+    r->body[r->len] = '\0';
+    return len;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+    struct http_resp *r = arg;
+    size_t len = size * n;
+    char buf[256];
+    if (len >= sizeof(buf))
+        return len;
+    memcpy(buf, line, len);
+    buf[len] = '\0';
+    /* A redirect or 100-continue starts a new header block: forget the old one. */
+    if (strncmp(buf, "HTTP/", 5) == 0) {
+        r->retry_after = -1;
+        r->rate_remaining = -1;
+    } else if (strncasecmp(buf, "retry-after:", 12) == 0) {
+        char *end;
+        double s = strtod(buf + 12, &end);
+        if (end != buf + 12 && s >= 0) {
+            r->retry_after = s;
+        } else {
+            /* an HTTP date: curl_getdate understands the three HTTP formats */
+            time_t when = curl_getdate(buf + 12, NULL);
+            if (when > 0) {
+                double d = difftime(when, time(NULL));
+                r->retry_after = d > 0 ? d : 0;
+            }
+        }
+    } else if (strncasecmp(buf, "x-ratelimit-remaining:", 22) == 0) {
+        r->rate_remaining = strtol(buf + 22, NULL, 10);
+    }
+    return len;
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)arg, (void)dt, (void)dn, (void)ut, (void)un;
+    return http_stopping(); /* non-zero aborts the transfer */
+}
+
+/* The part of a URL that may be logged: path and query, never userinfo. */
+static const char *url_path(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    return p ? p : "/";
+}
+
+static int curl_errno(CURLcode c)
+{
+    switch (c) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return -ETIMEDOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return -EHOSTUNREACH;
+    case CURLE_COULDNT_CONNECT:
+        return -ECONNREFUSED;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return -ECONNRESET;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return -ECANCELED;
+    case CURLE_OUT_OF_MEMORY:
+        return -ENOMEM;
+    default:
+        return -EIO;
+    }
+}
+
+int http_perform(const struct http_req *req, const struct http_opts *o,
+                 const struct timespec *deadline, struct http_resp *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after = -1;
+    resp->rate_remaining = -1;
+    struct timespec start = clock_now();
+    long long left = clock_ms(&start, deadline);
+    if (left <= 0)
+        return -ETIMEDOUT;
+    if (http_stopping())
+        return -ECANCELED;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -ENOMEM;
+    struct sink sink = {.resp = resp, .max = o->max_response};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_SHARE, share);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < 10000 ? left : 10000));
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* credentials never follow a redirect */
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "collectionsfs/" CFS_VERSION);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, req->headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    if (o->ca_file) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+        curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+    }
+    if (req->user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, req->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, req->password ? req->password : "");
+    }
+    if (strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+    }
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_easy_cleanup(h);
+    struct timespec end = clock_now();
+    long long ms = clock_ms(&start, &end);
+    int err = 0;
+    if (sink.too_big) {
+        log_err("[%s] %s %s: response larger than max_response (%zu bytes); refused "
+                "(raise max_response in [global] if the server is right)",
+                o->section, req->method, url_path(req->url), o->max_response);
+        err = -EFBIG;
+    } else if (rc != CURLE_OK) {
+        err = curl_errno(rc);
+        /* errbuf names host and port at most; curl never puts headers in it */
+        log_debug("[%s] %s %s -> %s (%s) %lld ms", o->section, req->method, url_path(req->url),
+                  curl_easy_strerror(rc), errbuf, ms);
+    } else {
+        log_debug("[%s] %s %s -> %ld, %zu bytes, %lld ms", o->section, req->method,
+                  url_path(req->url), resp->status, resp->len, ms);
+    }
+    if (err) {
+        free(resp->body);
+        resp->body = NULL;
+        resp->len = 0;
+    }
+    return err;
+}
+
+int http_status_errno(long status)
+{
+    if (status >= 200 && status < 300)
+        return 0;
+    if (status == 401 || status == 403)
+        return -EACCES;
+    if (status == 404)
+        return -ENOENT;
+    if (status == 408 || status == 504)
+        return -ETIMEDOUT;
+    if (status == 429)
+        return -EAGAIN;
+    return -EIO;
+}
+
+bool http_status_transient(long status)
+{
+    return status == 408 || status == 429 || status >= 500;
+}
+
+int http_req_header(struct http_req *req, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(req->headers, line);
+    if (!l)
+        return -ENOMEM;
+    req->headers = l;
+    return 0;
+}
+
+void http_req_free(struct http_req *req)
+{
+    for (struct curl_slist *l = req->headers; l; l = l->next)
+        explicit_bzero(l->data, strlen(l->data));
+    curl_slist_free_all(req->headers);
+    if (req->user)
+        explicit_bzero(req->user, strlen(req->user));
+    if (req->password)
+        explicit_bzero(req->password, strlen(req->password));
+    free(req->user);
+    free(req->password);
+    free(req->url);
+    free(req->body);
+    memset(req, 0, sizeof(*req));
+}
+
+void http_resp_free(struct http_resp *resp)
+{
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+}

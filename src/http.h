@@ -1,0 +1,59 @@
+/* HTTP transport on libcurl: one transfer at a time per call, connections, DNS
+ * and TLS sessions shared between threads, every wait bounded by a deadline, every
+ * body bounded in size. Knows nothing of providers or JSON. */
+#ifndef CFS_HTTP_H
+#define CFS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct curl_slist;
+
+struct http_req {
+    const char *method;         /* "GET" or "POST" */
+    char *url;                  /* absolute URL; its path and query are logged */
+    char *body;                 /* JSON body of a POST, or NULL */
+    struct curl_slist *headers; /* may hold credentials: never logged */
+    char *user, *password;      /* HTTP Basic credentials, or NULL */
+};
+
+struct http_resp {
+    long status;
+    char *body;
+    size_t len;
+    double retry_after;   /* seconds from Retry-After, or -1 */
+    long rate_remaining;  /* X-RateLimit-Remaining, or -1 */
+};
+
+struct http_opts {
+    const char *section;  /* for log lines */
+    const char *ca_file;  /* extra CA, or NULL */
+    size_t max_response;  /* bytes */
+};
+
+/** Set up libcurl and the shared connection cache; 0 or -errno. */
+int http_init(void);
+/** Abort transfers in flight and wake sleepers: the daemon is stopping. */
+void http_shutdown(void);
+/** True once http_shutdown was called. */
+bool http_stopping(void);
+/** Release what http_init set up. */
+void http_cleanup(void);
+/** One transfer that ends by the deadline; 0 with any HTTP status in resp, or -errno for transport failures. */
+int http_perform(const struct http_req *req, const struct http_opts *o,
+                 const struct timespec *deadline, struct http_resp *resp);
+/** Sleep until t or shutdown; false when woken by shutdown. */
+bool http_sleep_until(const struct timespec *t);
+/** The errno a file operation reports for an HTTP status. */
+int http_status_errno(long status);
+/** True for statuses worth retrying (408, 429, 5xx). */
+bool http_status_transient(long status);
+/** Add a header line ("Name: value"); 0 or -ENOMEM. */
+int http_req_header(struct http_req *req, const char *line);
+/** Free what a request owns (wiping headers, which may hold secrets). */
+void http_req_free(struct http_req *req);
+/** Free a response body. */
+void http_resp_free(struct http_resp *resp);
+
+#endif

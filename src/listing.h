@@ -1,0 +1,50 @@
+/* One provider's collections as one walk over its pages saw them: entries in
+ * list order, indexed by id and by directory name, named by the rules of
+ * DESIGN §2 (encoding, 255-byte cut, the oldest keeps a duplicated name).
+ * Append-only while the walk runs, immutable once complete, shared by
+ * reference count so an open directory or file keeps the data it started with. */
+#ifndef CFS_LISTING_H
+#define CFS_LISTING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "provider.h"
+
+struct listing_group;
+
+struct entry {
+    struct item it;   /* id, raw name, times, metadata.json bytes */
+    char *name;       /* directory name */
+    uint64_t ino;     /* directory inode; metadata.json is ino | 1 */
+    struct listing_group *group;
+    UT_hash_handle hh_id, hh_name;
+};
+
+struct listing {
+    char *section;
+    struct entry **v; /* list order */
+    size_t n, cap;
+    struct entry *by_id, *by_name;
+    struct listing_group *groups;
+    bool complete;
+    int refs;
+};
+
+/** A new empty listing for a section; NULL on ENOMEM. */
+struct listing *listing_new(const char *section);
+/** Take one more reference. */
+void listing_ref(struct listing *l);
+/** Drop a reference; frees at zero. */
+void listing_unref(struct listing *l);
+/** Append items in list order, taking their fields; a repeated id is dropped. Returns the number added or -ENOMEM. */
+long listing_add(struct listing *l, struct item *items, size_t n);
+/** The entry with this directory name, or NULL. */
+const struct entry *listing_by_name(const struct listing *l, const char *name);
+/** The entry with this id, or NULL. */
+const struct entry *listing_by_id(const struct listing *l, const char *id);
+
+#endif

@@ -1,0 +1,209 @@
+/* collectionsfs: command line, configuration, signals and the FUSE session.
+ *
+ *   collectionsfs [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT
+ *   collectionsfs --check [-c CONFIG]
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+#include "fs.h"
+#include "http.h"
+#include "inode.h"
+#include "log.h"
+#include "provider.h"
+
+struct cli {
+    char *config;
+    char *ttl;
+    char *timeout;
+    int check;
+};
+
+static const struct fuse_opt cli_opts[] = {
+    {"-c %s", offsetof(struct cli, config), 0},
+    {"--config=%s", offsetof(struct cli, config), 0},
+    {"--check", offsetof(struct cli, check), 1},
+    {"ttl=%s", offsetof(struct cli, ttl), 0},
+    {"timeout=%s", offsetof(struct cli, timeout), 0},
+    FUSE_OPT_END,
+};
+
+static void usage(const char *prog)
+{
+    printf("usage: %s [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT\n"
+           "       %s --check [-c CONFIG]\n"
+           "       %s --help | --version\n\n"
+           "Shows the collections of Honcho, HIVO, Fount and Scenario accounts as a\n"
+           "read-only tree: MOUNTPOINT/<section>/<collection>/metadata.json.\n\n"
+           "collectionsfs options:\n"
+           "    -c CONFIG, --config=CONFIG  config file (default: $XDG_CONFIG_HOME/"
+           "collectionsfs/config,\n"
+           "                                ~/.config/collectionsfs/config, "
+           "/etc/collectionsfs.conf)\n"
+           "    --check                     check the config, resolve secrets, fetch page 1 of "
+           "each provider\n"
+           "    -o ttl=SECONDS              how long a listing is fresh (config: ttl)\n"
+           "    -o timeout=SECONDS          request budget, retries included (config: timeout)\n"
+           "    -d, -o debug                foreground, one log line per HTTP request\n"
+           "Unmount with: fusermount3 -u MOUNTPOINT. See collectionsfs(1), "
+           "collectionsfs.conf(5).\n\n",
+           prog, prog, prog);
+}
+
+/* SIGHUP is blocked in every thread and taken here, where dropping caches is safe. */
+static void *signal_thread(void *arg)
+{
+    struct fs *fs = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+            fs_drop(fs);
+    }
+    return NULL;
+}
+
+static int load(struct cli *cli, struct config *cfg, struct provider ***prov)
+{
+    char err[1024];
+    char *path = cli->config ? strdup(cli->config) : config_default_path();
+    int rc = path ? config_load(path, cfg, err, sizeof(err)) : -ENOMEM;
+    free(path);
+    if (rc == 0 && cli->ttl)
+        rc = config_set_global(&cfg->g, "ttl", cli->ttl, err, sizeof(err));
+    if (rc == 0 && cli->timeout)
+        rc = config_set_global(&cfg->g, "timeout", cli->timeout, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "collectionsfs: %s\n", err);
+        return rc;
+    }
+    *prov = calloc(cfg->n ? cfg->n : 1, sizeof(**prov));
+    if (!*prov)
+        return -ENOMEM;
+    for (size_t i = 0; i < cfg->n; i++) {
+        rc = provider_create(&cfg->sections[i], &cfg->g, &(*prov)[i], err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "collectionsfs: %s\n", err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct config *cfg,
+               struct provider **prov)
+{
+    int rc = 1;
+    struct fuse_session *se = NULL;
+    struct fuse_loop_config *loop = NULL;
+    pthread_t sig;
+    struct fs *fs = fs_new(cfg, prov, cfg->n);
+    if (!fs)
+        goto out;
+    /* read-only in the kernel too; the kernel checks the 0555/0444 modes */
+    fuse_opt_add_arg(args, "-oro,default_permissions,fsname=collectionsfs,subtype=collectionsfs");
+    se = fuse_session_new(args, fs_ops(), sizeof(*fs_ops()), fs);
+    if (!se)
+        goto out;
+    if (fuse_set_signal_handlers(se) != 0)
+        goto out_session;
+    if (fuse_session_mount(se, o->mountpoint) != 0)
+        goto out_signals;
+    if (fs_attach(fs, se) < 0)
+        goto out_unmount;
+    fuse_daemonize(o->foreground);
+    if (!o->foreground)
+        log_init(false, log_debug_enabled());
+    pthread_create(&sig, NULL, signal_thread, fs);
+    pthread_detach(sig);
+    log_info("mounted %zu provider%s on %s", cfg->n, cfg->n == 1 ? "" : "s", o->mountpoint);
+    if (o->singlethread) {
+        rc = fuse_session_loop(se);
+    } else {
+        loop = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(loop, o->clone_fd);
+        fuse_loop_cfg_set_idle_threads(loop, o->max_idle_threads);
+        /* a stalled provider holds a thread per waiting request; the others need theirs */
+        fuse_loop_cfg_set_max_threads(loop, o->max_threads > 256 ? o->max_threads : 256);
+        rc = fuse_session_loop_mt(se, loop);
+    }
+    /* Abort transfers in flight so no worker outlives the session by much. */
+    http_shutdown();
+out_unmount:
+    fuse_session_unmount(se);
+out_signals:
+    fuse_remove_signal_handlers(se);
+out_session:
+    fuse_session_destroy(se);
+out:
+    fuse_loop_cfg_destroy(loop);
+    fs_free(fs);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char *argv[])
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct cli cli = {0};
+    struct fuse_cmdline_opts o = {0};
+    struct config cfg = {0};
+    struct provider **prov = NULL;
+    int rc = 1;
+
+    /* Block SIGHUP before any thread exists so only signal_thread receives it. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (fuse_opt_parse(&args, &cli, cli_opts, NULL) != 0 || fuse_parse_cmdline(&args, &o) != 0)
+        goto out;
+    if (o.show_help) {
+        usage(argv[0]);
+        fuse_cmdline_help();
+        fuse_lowlevel_help();
+        rc = 0;
+        goto out;
+    }
+    if (o.show_version) {
+        printf("collectionsfs %s\n", CFS_VERSION);
+        fuse_lowlevel_version();
+        rc = 0;
+        goto out;
+    }
+    log_init(true, o.debug);
+    if (!cli.check && !o.mountpoint) {
+        fprintf(stderr, "collectionsfs: no mount point given (try --help)\n");
+        goto out;
+    }
+    if (http_init() < 0) {
+        fprintf(stderr, "collectionsfs: cannot initialise libcurl\n");
+        goto out;
+    }
+    inode_init();
+    if (load(&cli, &cfg, &prov) == 0)
+        rc = cli.check ? check_providers(prov, cfg.n) : run(&args, &o, &cfg, prov);
+    for (size_t i = 0; prov && i < cfg.n; i++)
+        provider_free(prov[i]);
+    free(prov);
+    config_free(&cfg);
+    inode_cleanup();
+    http_cleanup();
+out:
+    free(o.mountpoint);
+    free(cli.config);
+    free(cli.ttl);
+    free(cli.timeout);
+    fuse_opt_free_args(&args);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/* The provider interface: everything the daemon knows about one remote API.
+ * A provider answers three questions and nothing else — which request fetches
+ * the page at a cursor, what a page contains, and what comes after it — plus how
+ * to check its config section. Adding a provider = one file in providers/ and one
+ * line in provider.c's table. */
+#ifndef CFS_PROVIDER_H
+#define CFS_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "http.h"
+
+struct config_global;
+struct config_section;
+struct json;
+struct provider;
+
+/* Where a page starts. Meaning of the fields is the provider's own. */
+struct cursor {
+    int64_t page;  /* page number, or offset */
+    bool has_mark;
+    int64_t mark;  /* a keyset bound (HIVO's createdMin) */
+    char *token;   /* an opaque continuation token, or NULL */
+};
+
+/* One collection as parsed from a page. */
+struct item {
+    char *id;                 /* the provider's id as text (integers as their digits) */
+    char *name;               /* display name bytes, NULL when missing or not a string */
+    size_t name_len;
+    bool has_created, has_updated;
+    struct timespec created, updated;
+    char *json;               /* metadata.json bytes */
+    size_t json_len;
+};
+
+struct page {
+    struct item *items;
+    size_t n;
+    bool more;            /* a page follows at `next` */
+    struct cursor next;
+    int64_t pages;        /* > 0: the listing has this many pages, at cursor.page = 1..pages */
+};
+
+struct provider_ops {
+    const char *type;
+    /* Lists in ascending creation order, so a name is final as soon as it is seen. */
+    bool ordered;
+    /* Check the section and keep what request() needs in p->priv; 0 or -errno + message. */
+    int (*configure)(struct provider *p, const struct config_section *s, char *err, size_t errlen);
+    /* Optional: one-time network set-up before the first page (Honcho resolves names). */
+    int (*prepare)(struct provider *p);
+    /* The request for the page at `at` (cursor of the first page: all zero). */
+    int (*request)(const struct provider *p, const struct cursor *at, struct http_req *req);
+    /* Items of a 2xx page and what follows; -EIO (logged with the reason) when malformed. */
+    int (*parse)(const struct provider *p, const struct cursor *at, const struct json *doc,
+                 struct page *out);
+    void (*destroy)(struct provider *p);
+};
+
+struct provider {
+    const struct provider_ops *ops;
+    char *section;           /* directory name */
+    char *url;               /* base URL without trailing slash */
+    struct http_opts http;
+    unsigned timeout_ms;     /* budget of one request, retries included */
+    int page_size;           /* the largest the API allows */
+    void *priv;
+};
+
+/** Make a provider for a config section; 0 or -errno with a message in err. */
+int provider_create(const struct config_section *s, const struct config_global *g,
+                    struct provider **out, char *err, size_t errlen);
+/** Free a provider. */
+void provider_free(struct provider *p);
+/** base + api prefix (unless the base already ends in it) + rest; malloc'd. */
+char *provider_url(const struct provider *p, const char *prefix, const char *rest);
+/** Percent-encode a string for a URL path segment or query value; malloc'd. */
+char *provider_escape(const char *s);
+/** Fill an item from a collection object: render its JSON, copy id (string or integer), name and times (ISO strings or unix seconds). */
+int provider_item(const struct json *obj, const struct json *id, const struct json *name,
+                  const struct json *created, const struct json *updated, struct item *out);
+/** Free an item's fields. */
+void provider_item_free(struct item *it);
+/** Free a page's items and cursor. */
+void provider_page_free(struct page *pg);
+/** Copy a cursor (token duplicated); 0 or -ENOMEM. */
+int provider_cursor_copy(struct cursor *dst, const struct cursor *src);
+/** Free a cursor's token. */
+void provider_cursor_free(struct cursor *c);
+/** Human-readable error text from an error body ("detail", "message", "errors[0]", ...); malloc'd or NULL. */
+char *provider_error_text(const char *body, size_t len);
+/** A retry hint from an error body (HIVO meta.retryAfter, Scenario remainingSeconds), or -1. */
+double provider_retry_hint(const struct json *doc);
+
+#endif

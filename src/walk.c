@@ -1,0 +1,226 @@
+/* The listing engine; see walk.h. */
+#include "walk.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "fetch.h"
+#include "json.h"
+#include "listing.h"
+#include "log.h"
+
+/* Pages in a row that add no new collection before the walk calls it a loop. */
+#define WALK_BARREN_MAX 8
+
+struct seen_token {
+    UT_hash_handle hh;
+    char token[];
+};
+
+struct walk {
+    struct provider *p;
+    struct listing *l;
+    unsigned long long max;
+    bool prepared, started, done;
+    int64_t pages;       /* page count once a page told it, else 0 */
+    int64_t next_page;   /* next page number to plan when pages > 0 */
+    struct cursor next;  /* next cursor when pages == 0 */
+    int barren;
+    struct seen_token *tokens;
+};
+
+struct walk *walk_new(struct provider *p, unsigned long long max_collections)
+{
+    struct walk *w = calloc(1, sizeof(*w));
+    if (!w || !(w->l = listing_new(p->section))) {
+        free(w);
+        return NULL;
+    }
+    w->p = p;
+    w->max = max_collections;
+    w->prepared = !p->ops->prepare;
+    return w;
+}
+
+void walk_free(struct walk *w)
+{
+    if (!w)
+        return;
+    struct seen_token *t, *tmp;
+    HASH_ITER(hh, w->tokens, t, tmp) {
+        HASH_DEL(w->tokens, t);
+        free(t);
+    }
+    provider_cursor_free(&w->next);
+    listing_unref(w->l);
+    free(w);
+}
+
+struct listing *walk_listing(const struct walk *w)
+{
+    return w->l;
+}
+
+bool walk_done(const struct walk *w)
+{
+    return w->done;
+}
+
+int walk_plan(struct walk *w, int window, struct walk_batch *b)
+{
+    memset(b, 0, sizeof(*b));
+    if (w->done)
+        return 0;
+    b->prepare = !w->prepared;
+    if (!w->started) {
+        b->n = 1; /* the first page, all-zero cursor */
+    } else if (w->pages > 0) {
+        if (window > WALK_MAX_BATCH)
+            window = WALK_MAX_BATCH;
+        for (int64_t k = w->next_page; k <= w->pages && b->n < window; k++)
+            b->cur[b->n++].page = k;
+    } else {
+        if (provider_cursor_copy(&b->cur[0], &w->next) < 0)
+            return 0;
+        b->n = 1;
+    }
+    return b->n;
+}
+
+struct job {
+    struct provider *p;
+    struct cursor *cur;
+    struct page *pg;
+    int *err;
+    char why[512];
+};
+
+static void *fetch_one(void *arg)
+{
+    struct job *j = arg;
+    struct http_req req = {0};
+    struct json *doc = NULL;
+    int rc = j->p->ops->request(j->p, j->cur, &req);
+    if (rc == 0)
+        rc = fetch_json(j->p, &req, &doc, j->why, sizeof(j->why));
+    else
+        snprintf(j->why, sizeof(j->why), "[%s] cannot build the request: %s", j->p->section,
+                 strerror(-rc));
+    if (rc == 0) {
+        rc = j->p->ops->parse(j->p, j->cur, doc, j->pg);
+        if (rc < 0)
+            snprintf(j->why, sizeof(j->why), "[%s] %s: the page is not what the API documents",
+                     j->p->section, req.method);
+    }
+    json_free(doc);
+    http_req_free(&req);
+    *j->err = rc;
+    return NULL;
+}
+
+void walk_fetch(struct provider *p, struct walk_batch *b)
+{
+    if (b->prepare) {
+        int rc = p->ops->prepare(p);
+        if (rc < 0) {
+            for (int i = 0; i < b->n; i++)
+                b->err[i] = rc;
+            snprintf(b->why, sizeof(b->why), "[%s] set-up failed (see above)", p->section);
+            return;
+        }
+    }
+    struct job jobs[WALK_MAX_BATCH];
+    pthread_t tids[WALK_MAX_BATCH];
+    bool started[WALK_MAX_BATCH] = {false};
+    for (int i = 0; i < b->n; i++)
+        jobs[i] = (struct job){p, &b->cur[i], &b->pg[i], &b->err[i], ""};
+    /* one thread per extra page; the caller's thread fetches the first */
+    for (int i = 1; i < b->n; i++)
+        started[i] = pthread_create(&tids[i], NULL, fetch_one, &jobs[i]) == 0;
+    fetch_one(&jobs[0]);
+    for (int i = 1; i < b->n; i++) {
+        if (started[i])
+            pthread_join(tids[i], NULL);
+        else
+            fetch_one(&jobs[i]);
+    }
+    for (int i = 0; i < b->n; i++)
+        if (b->err[i] && !b->why[0])
+            snprintf(b->why, sizeof(b->why), "%s", jobs[i].why);
+}
+
+static void stop(struct walk *w, const char *why)
+{
+    w->done = true;
+    if (why)
+        log_warn("[%s] listing stopped after %zu collections: %s", w->p->section, w->l->n, why);
+}
+
+/* A cursor token seen before means the server is walking in a circle. */
+static bool token_repeats(struct walk *w, const char *token)
+{
+    struct seen_token *t;
+    HASH_FIND_STR(w->tokens, token, t);
+    if (t)
+        return true;
+    size_t n = strlen(token) + 1;
+    if ((t = malloc(sizeof(*t) + n))) {
+        memcpy(t->token, token, n);
+        HASH_ADD_KEYPTR(hh, w->tokens, t->token, n - 1, t);
+    }
+    return false;
+}
+
+int walk_merge(struct walk *w, struct walk_batch *b)
+{
+    if (b->prepare && !b->err[0])
+        w->prepared = true;
+    for (int i = 0; i < b->n; i++)
+        if (b->err[i])
+            return b->err[i]; /* a walk with a hole is no listing: the caller retries whole */
+    for (int i = 0; i < b->n && !w->done; i++) {
+        struct page *pg = &b->pg[i];
+        long added = listing_add(w->l, pg->items, pg->n);
+        if (added < 0)
+            return (int)added;
+        w->started = true;
+        w->barren = added > 0 ? 0 : w->barren + 1;
+        if (pg->pages > 0) {
+            w->pages = pg->pages; /* the latest count wins when the total moves */
+            w->next_page = b->cur[i].page > 0 ? b->cur[i].page + 1 : 2;
+        }
+        if (!pg->more)
+            stop(w, NULL);
+        else if (w->l->n >= w->max)
+            stop(w, "max_collections reached (raise it in [global] if this is right)");
+        else if (w->barren >= WALK_BARREN_MAX)
+            stop(w, "the last pages brought no new collection; the server seems to repeat itself");
+        else if (pg->pages > 0 && w->next_page > w->pages)
+            stop(w, NULL);
+        else if (pg->pages == 0) {
+            if (pg->next.token && token_repeats(w, pg->next.token)) {
+                stop(w, "the server sent a cursor it had sent before");
+            } else {
+                provider_cursor_free(&w->next);
+                w->next = pg->next;
+                memset(&pg->next, 0, sizeof(pg->next));
+            }
+        }
+    }
+    if (w->done)
+        w->l->complete = true;
+    return 0;
+}
+
+void walk_batch_free(struct walk_batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        provider_cursor_free(&b->cur[i]);
+        provider_page_free(&b->pg[i]);
+    }
+    b->n = 0;
+}
