@@ -26,12 +26,12 @@ struct parser {
     struct config *cfg;
     struct config_section global; /* [global] pairs, kept to spot duplicates */
     bool global_seen;
-    long cur;              /* index of the current provider section, -1 for [global] */
-    bool in_section;       /* a header has been seen */
+    long cur;        /* index of the current provider section, -1 for [global] */
+    bool in_section; /* a header has been seen */
     const char *buf;
     size_t len, pos;
     int line;
-    const char *longval;   /* value of a line too long for inih, see reader() */
+    const char *longval; /* value of a line too long for inih, see reader() */
     size_t longlen;
     int rc;
     char *err;
@@ -55,8 +55,8 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 #define PFAIL(p, rc_, fmt, ...)                                                                    \
     do {                                                                                           \
         if (!(p)->rc)                                                                              \
-            (p)->rc = fail((p)->err, (p)->errlen, (rc_), "config: %s:%d: " fmt,                   \
-                           (p)->cfg->path, (p)->line, __VA_ARGS__);                               \
+            (p)->rc = fail((p)->err, (p)->errlen, (rc_), "config: %s:%d: " fmt, (p)->cfg->path,    \
+                           (p)->line, __VA_ARGS__);                                                \
     } while (0)
 
 void config_defaults(struct config_global *g)
@@ -98,9 +98,8 @@ static const struct {
     const char *key;
     uint64_t min, max;
 } global_keys[] = {
-    {"ttl", 0, 31536000},         {"stale_ttl", 0, 31536000},
-    {"timeout", 1, 3600},         {"parallel", 1, 64},
-    {"max_collections", 1, 100000000}, {"max_response", 1024, 1073741824},
+    {"ttl", 0, 31536000}, {"stale_ttl", 0, 31536000},        {"timeout", 1, 3600},
+    {"parallel", 1, 64},  {"max_collections", 1, 100000000}, {"max_response", 1024, 1073741824},
 };
 #define N_GLOBAL (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -123,16 +122,28 @@ int config_set_global(struct config_global *g, const char *key, const char *valu
         v = v * 10 + (uint64_t)(*s - '0');
     }
     if (s == value || *s || v < global_keys[i].min || v > global_keys[i].max)
-        return fail(err, errlen, -EINVAL, "%s = %s: expected a whole number from %llu to %llu",
-                    key, value, (unsigned long long)global_keys[i].min,
+        return fail(err, errlen, -EINVAL, "%s = %s: expected a whole number from %llu to %llu", key,
+                    value, (unsigned long long)global_keys[i].min,
                     (unsigned long long)global_keys[i].max);
     switch (i) {
-    case 0: g->ttl = (unsigned)v; break;
-    case 1: g->stale_ttl = (unsigned)v; break;
-    case 2: g->timeout = (unsigned)v; break;
-    case 3: g->parallel = (unsigned)v; break;
-    case 4: g->max_collections = v; break;
-    default: g->max_response = v; break;
+    case 0:
+        g->ttl = (unsigned)v;
+        break;
+    case 1:
+        g->stale_ttl = (unsigned)v;
+        break;
+    case 2:
+        g->timeout = (unsigned)v;
+        break;
+    case 3:
+        g->parallel = (unsigned)v;
+        break;
+    case 4:
+        g->max_collections = v;
+        break;
+    default:
+        g->max_response = v;
+        break;
     }
     return 0;
 }
@@ -176,8 +187,9 @@ int config_check_keys(const struct config_section *s, const char *const *allowed
     for (size_t i = 0; i < s->n; i++) {
         if (key_allowed(s->kv[i].key, allowed))
             continue;
-        int off = snprintf(err, errlen, "config: [%s] (line %d): unknown key '%s'; allowed keys:",
-                           s->name, s->kv[i].line, s->kv[i].key);
+        int off = snprintf(err, errlen,
+                           "config: [%s] (line %d): unknown key '%s'; allowed keys:", s->name,
+                           s->kv[i].line, s->kv[i].key);
         for (const char *const *a = allowed; *a && off >= 0 && (size_t)off < errlen; a++) {
             if (is_secret_key(*a))
                 off += snprintf(err + off, errlen - off, "%s %s (or %s_env, %s_file, %s_command)",
@@ -257,8 +269,8 @@ static void section_header(struct parser *p, const char *line, size_t n)
     struct config *cfg = p->cfg;
     for (size_t i = 0; i < cfg->n; i++) {
         if (strcmp(cfg->sections[i].name, name) == 0) {
-            PFAIL(p, -EINVAL, "section [%s] appears twice (first on line %d); rename one",
-                  name, cfg->sections[i].line);
+            PFAIL(p, -EINVAL, "section [%s] appears twice (first on line %d); rename one", name,
+                  cfg->sections[i].line);
             free(name);
             return;
         }
@@ -367,8 +379,10 @@ static int handler(void *user, const char *section, const char *name, const char
     if (p->rc)
         return 0;
     if (!p->in_section) {
-        PFAIL(p, -EINVAL, "%s is outside any section; put it under [global] or a provider "
-              "section such as [honcho]", name);
+        PFAIL(p, -EINVAL,
+              "%s is outside any section; put it under [global] or a provider "
+              "section such as [honcho]",
+              name);
         return 0;
     }
     if (!name[0]) {
@@ -403,8 +417,8 @@ static int read_file(const char *path, char **buf, size_t *len, struct stat *st,
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e = errno;
     if (fd < 0)
-        return fail(err, errlen, -e, "config: cannot open %s: %s; create it or pass -c PATH",
-                    path, strerror(e));
+        return fail(err, errlen, -e, "config: cannot open %s: %s; create it or pass -c PATH", path,
+                    strerror(e));
     int rc = 0;
     char *b = NULL;
     size_t n = 0;
@@ -448,14 +462,15 @@ static int check_config(struct parser *p, const struct stat *st)
     if (cfg->n == 0)
         return fail(p->err, p->errlen, -EINVAL,
                     "config: %s has no provider sections; add one, e.g. [honcho] with "
-                    "type = honcho", cfg->path);
+                    "type = honcho",
+                    cfg->path);
     for (size_t i = 0; i < cfg->n; i++) {
         const char *type = config_get(&cfg->sections[i], "type");
         if (!type || !type[0])
             return fail(p->err, p->errlen, -EINVAL,
                         "config: %s:%d: section [%s] has no type; add type = honcho, hivo, "
-                        "fount or scenario", cfg->path, cfg->sections[i].line,
-                        cfg->sections[i].name);
+                        "fount or scenario",
+                        cfg->path, cfg->sections[i].line, cfg->sections[i].name);
     }
     if (!(st->st_mode & (S_IRGRP | S_IROTH)))
         return 0;
@@ -497,8 +512,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
     else if (line == -2)
         rc = -ENOMEM;
     else if (line != 0)
-        rc = fail(err, errlen, -EINVAL, "config: %s:%d: expected key = value, [section] or a "
-                  "comment", path, line);
+        rc = fail(err, errlen, -EINVAL,
+                  "config: %s:%d: expected key = value, [section] or a comment", path, line);
     else
         rc = check_config(&p, &st);
     if (rc == -ENOMEM)

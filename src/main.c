@@ -133,7 +133,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         fuse_loop_cfg_set_clone_fd(loop, o->clone_fd);
         fuse_loop_cfg_set_idle_threads(loop, o->max_idle_threads);
         /* a stalled provider holds a thread per waiting request; the others need theirs */
-        fuse_loop_cfg_set_max_threads(loop, o->max_threads > 256 ? o->max_threads : 256);
+        unsigned max = o->max_threads > 256 && o->max_threads <= 100000 ? o->max_threads : 256;
+        fuse_loop_cfg_set_max_threads(loop, max);
         rc = fuse_session_loop_mt(se, loop);
     }
     /* Abort transfers in flight so no worker outlives the session by much. */

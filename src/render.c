@@ -177,12 +177,12 @@ int render_json(const struct json *v, char **out, size_t *len)
 {
     struct buf b = {0};
     value(&b, v, 0);
-    put(&b, "\n", 1);
+    put(&b, "\n", 2); /* the newline, and a NUL that len does not count */
     if (b.oom) {
         free(b.p);
         return -ENOMEM;
     }
     *out = b.p;
-    *len = b.len;
+    *len = b.len - 1;
     return 0;
 }

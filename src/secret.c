@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SECRET_MAX (64 * 1024)     /* bytes read from a file or a command */
-#define SECRET_TIMEOUT_MS 10000    /* a *_command gets this long, then is killed */
+#define SECRET_MAX (64 * 1024)  /* bytes read from a file or a command */
+#define SECRET_TIMEOUT_MS 10000 /* a *_command gets this long, then is killed */
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -138,8 +138,8 @@ static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int 
         }
         /* past cap the rest is read and dropped, so a chatty command is not
          * killed by SIGPIPE; the deadline still bounds an endless one */
-        ssize_t r = *got < cap ? read(fds[0], buf + *got, cap - *got)
-                               : read(fds[0], drain, sizeof(drain));
+        ssize_t r =
+            *got < cap ? read(fds[0], buf + *got, cap - *got) : read(fds[0], drain, sizeof(drain));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -189,8 +189,10 @@ static int from_file(const struct config_section *s, const struct config_kv *kv,
     char *path = NULL;
     if (strncmp(kv->value, "~/", 2) == 0) {
         if (!home || !home[0])
-            return fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s starts with ~/ but "
-                        "HOME is not set; give an absolute path", s->name, kv->line, kv->key);
+            return fail(err, errlen, -EINVAL,
+                        "config: [%s] (line %d): %s starts with ~/ but "
+                        "HOME is not set; give an absolute path",
+                        s->name, kv->line, kv->key);
         if (asprintf(&path, "%s/%s", home, kv->value + 2) < 0)
             return -ENOMEM;
     } else if (!(path = strdup(kv->value))) {
@@ -232,8 +234,9 @@ static int from_command(const struct config_section *s, const struct config_kv *
         return -ENOMEM;
     int rc = run_command(kv->value, buf, SECRET_MAX, &got, &status);
     if (rc == -ETIMEDOUT)
-        fail(err, errlen, rc, "config: [%s] (line %d): %s did not finish within %d s and was "
-             "killed", s->name, kv->line, kv->key, SECRET_TIMEOUT_MS / 1000);
+        fail(err, errlen, rc,
+             "config: [%s] (line %d): %s did not finish within %d s and was killed", s->name,
+             kv->line, kv->key, SECRET_TIMEOUT_MS / 1000);
     else if (rc < 0)
         fail(err, errlen, rc, "config: [%s] (line %d): cannot run %s: %s", s->name, kv->line,
              kv->key, strerror(-rc));
@@ -241,8 +244,8 @@ static int from_command(const struct config_section *s, const struct config_kv *
         rc = fail(err, errlen, -EIO, "config: [%s] (line %d): %s failed (killed by signal %d)",
                   s->name, kv->line, kv->key, WTERMSIG(status));
     else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        rc = fail(err, errlen, -EIO, "config: [%s] (line %d): %s failed (exit status %d)",
-                  s->name, kv->line, kv->key, WEXITSTATUS(status));
+        rc = fail(err, errlen, -EIO, "config: [%s] (line %d): %s failed (exit status %d)", s->name,
+                  kv->line, kv->key, WEXITSTATUS(status));
     else if (!(*out = first_line(buf, got)))
         rc = fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s printed an empty first line",
                   s->name, kv->line, kv->key);
@@ -269,8 +272,9 @@ int secret_resolve(const struct config_section *s, const char *name, char **out,
         }
     }
     if (nset > 1)
-        return fail(err, errlen, -EINVAL, "config: [%s] (line %d): give only one of %s, %s, %s "
-                    "and %s", s->name, kv->line, keys[0], keys[1], keys[2], keys[3]);
+        return fail(err, errlen, -EINVAL,
+                    "config: [%s] (line %d): give only one of %s, %s, %s and %s", s->name, kv->line,
+                    keys[0], keys[1], keys[2], keys[3]);
     if (!kv)
         return 0;
     if (which == 0) {
@@ -280,14 +284,14 @@ int secret_resolve(const struct config_section *s, const char *name, char **out,
         return (*out = strdup(kv->value)) ? 0 : -ENOMEM;
     }
     if (!kv->value[0])
-        return fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s is empty", s->name,
-                    kv->line, kv->key);
+        return fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s is empty", s->name, kv->line,
+                    kv->key);
     if (which == 1) {
         const char *v = getenv(kv->value);
         if (!v || !v[0])
-            return fail(err, errlen, -ENOENT, "config: [%s] (line %d): environment variable %s "
-                        "(from %s) is %s", s->name, kv->line, kv->value, kv->key,
-                        v ? "empty" : "not set");
+            return fail(err, errlen, -ENOENT,
+                        "config: [%s] (line %d): environment variable %s (from %s) is %s", s->name,
+                        kv->line, kv->value, kv->key, v ? "empty" : "not set");
         return (*out = strdup(v)) ? 0 : -ENOMEM;
     }
     if (which == 2)

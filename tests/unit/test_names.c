@@ -76,7 +76,7 @@ int main(void)
     CHECK(ENC("caf\xc3\xa9", "caf\xc3\xa9"));
     CHECK(ENC("\xf0\x9f\x98\x80 emoji", "\xf0\x9f\x98\x80 emoji"));
     CHECK(ENC("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf")); /* U+10FFFF, the last code point */
-    CHECK(ENC("a\x7f" "b", "a\x7f" "b"));                 /* DEL stays */
+    CHECK(ENC("a\x7fz", "a\x7fz"));                     /* DEL stays */
     CHECK(ENC("...", "..."));
     CHECK(ENC(".hidden", ".hidden"));
     CHECK(ENC("a.", "a."));
@@ -85,10 +85,10 @@ int main(void)
 
     /* '/', dots, controls */
     CHECK(ENC("/", "\xef\xbc\x8f"));
-    CHECK(ENC("a/b/", "a\xef\xbc\x8f" "b\xef\xbc\x8f"));
+    CHECK(ENC("a/z/", "a\xef\xbc\x8fz\xef\xbc\x8f"));
     CHECK(ENC(".", "\xef\xbc\x8e"));
     CHECK(ENC("..", "\xef\xbc\x8e\xef\xbc\x8e"));
-    CHECK(ENC("a\0b", "a\xe2\x90\x80" "b"));
+    CHECK(ENC("a\0z", "a\xe2\x90\x80z"));
     CHECK(ENC("\0", "\xe2\x90\x80"));
     CHECK(ENC("line\n", "line\xe2\x90\x8a"));
     CHECK(ENC("\t\r", "\xe2\x90\x89\xe2\x90\x8d"));
@@ -96,18 +96,18 @@ int main(void)
 
     /* invalid UTF-8: one U+FFFD per bad byte */
     CHECK(ENC("\xff", FFFD));
-    CHECK(ENC("a\xfe" "b", "a" FFFD "b"));
-    CHECK(ENC("\xc0\x80", FFFD FFFD));         /* overlong NUL */
-    CHECK(ENC("\xc1\xbf", FFFD FFFD));         /* overlong 2-byte */
+    CHECK(ENC("a\xfez", "a" FFFD "z"));
+    CHECK(ENC("\xc0\x80", FFFD FFFD));          /* overlong NUL */
+    CHECK(ENC("\xc1\xbf", FFFD FFFD));          /* overlong 2-byte */
     CHECK(ENC("\xe0\x80\xaf", FFFD FFFD FFFD)); /* overlong '/' */
     CHECK(ENC("\xf0\x80\x80\xaf", FFFD FFFD FFFD FFFD));
-    CHECK(ENC("\xe2\x82", FFFD FFFD));         /* truncated euro sign */
+    CHECK(ENC("\xe2\x82", FFFD FFFD)); /* truncated euro sign */
     CHECK(ENC("x\xe2\x82", "x" FFFD FFFD));
     CHECK(ENC("\xe2\x82x", FFFD FFFD "x"));
     CHECK(ENC("\xe2\x82\xac", "\xe2\x82\xac")); /* the whole euro sign */
     CHECK(ENC("\xf0\x9f\x98", FFFD FFFD FFFD));
-    CHECK(ENC("\xed\xa0\x80", FFFD FFFD FFFD)); /* surrogate D800 */
-    CHECK(ENC("\xed\x9f\xbf", "\xed\x9f\xbf")); /* U+D7FF is fine */
+    CHECK(ENC("\xed\xa0\x80", FFFD FFFD FFFD));          /* surrogate D800 */
+    CHECK(ENC("\xed\x9f\xbf", "\xed\x9f\xbf"));          /* U+D7FF is fine */
     CHECK(ENC("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD)); /* U+110000 */
     CHECK(ENC("\xf5\x80\x80\x80", FFFD FFFD FFFD FFFD));
     CHECK(ENC("\x80", FFFD));
@@ -118,8 +118,8 @@ int main(void)
     char *s = names_with_id("abc", "42");
     CHECK_STR(s, "abc (42)");
     free(s);
-    s = names_with_id("x", "a/b");
-    CHECK_STR(s, "x (a\xef\xbc\x8f" "b)");
+    s = names_with_id("x", "a/z");
+    CHECK_STR(s, "x (a\xef\xbc\x8fz)");
     free(s);
     s = names_with_id("x", "..");
     CHECK_STR(s, "x (\xef\xbc\x8e\xef\xbc\x8e)");
@@ -149,8 +149,8 @@ int main(void)
     s = names_base("ignored", 7, false, "123");
     CHECK_STR(s, "123");
     free(s);
-    s = names_base("", 0, true, "a/b");
-    CHECK_STR(s, "a\xef\xbc\x8f" "b");
+    s = names_base("", 0, true, "a/z");
+    CHECK_STR(s, "a\xef\xbc\x8fz");
     free(s);
     s = names_base("", 0, true, ".");
     CHECK_STR(s, "\xef\xbc\x8e");
@@ -164,14 +164,14 @@ int main(void)
     s = names_base("My notes", 8, true, "1");
     CHECK_STR(s, "My notes");
     free(s);
-    s = names_base("a/b", 3, true, "1");
-    CHECK_STR(s, "a\xef\xbc\x8f" "b");
+    s = names_base("a/z", 3, true, "1");
+    CHECK_STR(s, "a\xef\xbc\x8fz");
     free(s);
     s = names_base("..", 2, true, "1");
     CHECK_STR(s, "\xef\xbc\x8e\xef\xbc\x8e");
     free(s);
-    s = names_base("a\0b", 3, true, "1");
-    CHECK_STR(s, "a\xe2\x90\x80" "b");
+    s = names_base("a\0z", 3, true, "1");
+    CHECK_STR(s, "a\xe2\x90\x80z");
     free(s);
 
     /* names_base: 255 bytes fit, 256 get cut with the id */
@@ -181,11 +181,11 @@ int main(void)
     free(s);
     free(n255);
     check_cut("a", 256, "9", "9", 255);
-    check_cut("a", 300, "123", "123", 255);            /* 249 a's + " (123)" */
-    check_cut("\xc3\xa9", 150, "123", "123", 254);     /* 124 two-byte chars + 6 */
-    check_cut("\xe2\x82\xac", 100, "123", "123", 255); /* 83 three-byte chars + 6 */
+    check_cut("a", 300, "123", "123", 255);               /* 249 a's + " (123)" */
+    check_cut("\xc3\xa9", 150, "123", "123", 254);        /* 124 two-byte chars + 6 */
+    check_cut("\xe2\x82\xac", 100, "123", "123", 255);    /* 83 three-byte chars + 6 */
     check_cut("\xf0\x9f\x98\x80", 75, "123", "123", 254); /* 62 emoji + 6 */
-    check_cut("/", 100, "7", "7", 253);                /* encoding makes it 300 bytes */
+    check_cut("/", 100, "7", "7", 253);                   /* encoding makes it 300 bytes */
     check_cut("a", 300, "x/y", "x\xef\xbc\x8fy", 255);
     check_cut("b", 300, "5f8d0d55b54764421b7156c3", "5f8d0d55b54764421b7156c3", 255);
 
