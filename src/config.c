@@ -66,7 +66,7 @@ void config_defaults(struct config_global *g)
     g->timeout = 30;
     g->parallel = 4;
     g->max_collections = 1000000;
-    g->max_response = 64u << 20;
+    g->max_response = 16u << 20;
 }
 
 char *config_default_path(void)

@@ -27,7 +27,7 @@ struct config_global {
     unsigned timeout;      /* request budget in seconds, retries included (30) */
     unsigned parallel;     /* pages fetched at once per provider (4) */
     uint64_t max_collections; /* per provider (1000000) */
-    uint64_t max_response; /* bytes one HTTP response may hold (64 MiB) */
+    uint64_t max_response; /* bytes one HTTP response may hold (16 MiB) */
 };
 
 struct config {

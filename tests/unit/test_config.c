@@ -151,7 +151,7 @@ static void test_load(struct tmp *t)
     CHECK(load(t, "[a]\ntype = honcho\n", &cfg, err, sizeof(err)) == 0);
     CHECK(cfg.g.ttl == 60 && cfg.g.stale_ttl == 86400 && cfg.g.timeout == 30);
     CHECK(cfg.g.parallel == 4 && cfg.g.max_collections == 1000000);
-    CHECK(cfg.g.max_response == 64u << 20);
+    CHECK(cfg.g.max_response == 16u << 20);
     config_free(&cfg);
 
     /* a byte order mark and lines longer than inih's 200-byte buffer */

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install what building, running and testing collectionsfs needs on Debian,
+# only when something is missing. Run as root (or with sudo available).
+set -eu
+
+pkgs="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev
+libyajl-dev libinih-dev uthash-dev python3 curl ca-certificates"
+if [ "${1:-}" = "--test" ]; then
+    pkgs="$pkgs bats rsync attr clang libclang-rt-14-dev"
+    # Prism (contract tests) comes from npm; any node >= 18 will do
+    command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
+fi
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing </dev/null
