@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# The mounted tree against the fake's hostile data set: every provider
+# directory matches the expectation byte for byte (check_tree.py), the
+# metadata.json text keeps the provider's numbers, times follow DESIGN §2,
+# and statfs answers sanely. One shared mount; the tests only read.
+
+load '../lib/common'
+
+COUNTS=(--honcho 250 --hivo 300 --fount 1200 --scenario 150)
+TOTAL=$((250 + 300 + 1200 + 150))
+
+setup_file() {
+    setup_mount "${COUNTS[@]}" --hostile
+    for p in honcho hivo fount scenario; do
+        fake_get "/_fake/expect?provider=$p" >"$WORK/$p.json"
+    done
+}
+
+teardown_file() {
+    teardown_mount
+}
+
+# item PROVIDER PYTHON_CONDITION FIELD: FIELD of the first expected item
+# (creation order) for which the condition on `it` holds.
+item() {
+    python3 - "$WORK/$1.json" "$2" "$3" <<'PY'
+import json, sys
+for it in json.load(open(sys.argv[1])):
+    if eval(sys.argv[2], {"it": it}):
+        v = it[sys.argv[3]]
+        print("" if v is None else v)
+        break
+else:
+    sys.exit("no item matches " + sys.argv[2])
+PY
+}
+
+# floor_of NUMBER: whole seconds (towards minus infinity) of a float.
+floor_of() { python3 -c "import math,sys; print(math.floor(float(sys.argv[1])))" "$1"; }
+
+check_provider() {
+    run timeout 120 python3 "$TESTS_DIR/lib/check_tree.py" "$WORK/$1.json" "$MNT/$1"
+    echo "$output" | tail -20
+    [ "$status" -eq 0 ]
+}
+
+@test "tree: honcho matches the fake's hostile data (names, bytes, sizes, mtimes)" {
+    check_provider honcho
+}
+
+@test "tree: hivo matches the fake's hostile data (names, bytes, sizes, mtimes)" {
+    check_provider hivo
+}
+
+@test "tree: fount matches the fake's hostile data (names, bytes, sizes, mtimes)" {
+    check_provider fount
+}
+
+@test "tree: scenario matches the fake's hostile data (names, bytes, sizes, mtimes)" {
+    check_provider scenario
+}
+
+@test "metadata.json: raw Honcho numbers are kept byte for byte" {
+    local id dir f
+    id=$(item honcho '"1e-7" in it["metadata_json"]' id)
+    [ -n "$id" ]
+    dir=$(timeout 20 grep -lF "\"id\": \"$id\"" "$MNT"/honcho/*/metadata.json)
+    [ -n "$dir" ]
+    f=$dir
+    for num in '"pi": 0.1,' '"tiny": 1e-7,' '"big": 12345678901234567890,' \
+               '"huge": 123456789012345678901234567890,' '"neg": -0.0,' '2.50,'; do
+        run timeout 20 grep -cF -- "$num" "$f"
+        echo "looking for $num in $f: $output"
+        [ "$status" -eq 0 ]
+        [ "$output" = 1 ]
+    done
+    # the file is exactly the expected text
+    item honcho '"1e-7" in it["metadata_json"]' metadata_json | head -c -1 >"$WORK/want.json"
+    timeout 20 cmp "$WORK/want.json" "$f"
+}
+
+@test "metadata.json: ends in exactly one newline and st_size equals the bytes read" {
+    local f
+    for f in "$MNT"/honcho/{a／b,．,．．,Case,dup,metadata.json}/metadata.json; do
+        [ "$(timeout 20 tail -c 1 "$f" | od -An -c | tr -d ' ')" = '\n' ] || { echo "no final newline: $f"; return 1; }
+        [ "$(timeout 20 tail -c 2 "$f" | od -An -c | tr -d ' ')" != '\n\n' ] || { echo "two final newlines: $f"; return 1; }
+        [ "$(timeout 20 wc -c <"$f")" -eq "$(timeout 20 stat -c %s "$f")" ] || { echo "size mismatch: $f"; return 1; }
+    done
+    # and the same for every file of the mount, in one process
+    run timeout 120 python3 - "$MNT" <<'PY'
+import os, sys
+n = bad = 0
+for top, dirs, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(top, f)
+        data = open(p, "rb").read()
+        n += 1
+        if not data.endswith(b"}\n") or os.stat(p).st_size != len(data):
+            bad += 1
+            print("bad:", p, os.stat(p).st_size, len(data), data[-3:])
+print(n, "files", bad, "bad")
+sys.exit(1 if bad else 0)
+PY
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "$TOTAL files 0 bad" ]
+}
+
+@test "metadata.json: grep -r reads every file of every provider" {
+    run timeout 60 grep -rl '"id"' "$MNT"
+    [ "$status" -eq 0 ]
+    [ "$(printf '%s\n' "$output" | wc -l)" -eq "$TOTAL" ]
+}
+
+@test "times: a pre-1970 collection has a negative mtime" {
+    local created
+    created=$(item honcho 'it["name"] == "a/b"' created)
+    run timeout 20 stat -c %Y "$MNT/honcho/a／b"
+    [ "$status" -eq 0 ]
+    [ "$output" -lt 0 ]
+    [ "$output" -eq "$(floor_of "$created")" ]
+}
+
+@test "times: mtime is the updated time (fount, hivo, scenario) or the created time (honcho)" {
+    local p name when got
+    for p in fount hivo scenario; do
+        # an ordinary item: plain name, updated later than created
+        name=$(item $p 'it["name"] and it["name"].endswith(" 0040")' name)
+        when=$(item $p 'it["name"] and it["name"].endswith(" 0040")' updated)
+        [ -n "$when" ]
+        got=$(timeout 20 stat -c %Y "$MNT/$p/$name")
+        echo "$p/$name: mtime $got, updated $when"
+        [ "$got" -eq "$(floor_of "$when")" ]
+    done
+    name=$(item honcho 'it["name"] and it["name"].endswith(" 0040")' name)
+    when=$(item honcho 'it["name"] and it["name"].endswith(" 0040")' created)
+    got=$(timeout 20 stat -c %Y "$MNT/honcho/$name")
+    echo "honcho/$name: mtime $got, created $when"
+    [ "$got" -eq "$(floor_of "$when")" ]
+}
+
+@test "times: a collection directory and its metadata.json share mtime and ctime" {
+    local p d
+    for p in honcho hivo fount scenario; do
+        for d in "$MNT/$p/a／b" "$MNT/$p/dup" "$MNT/$p/Case"; do
+            [ "$(timeout 20 stat -c '%.9Y %.9Z' "$d")" = "$(timeout 20 stat -c '%.9Y %.9Z' "$d/metadata.json")" ] ||
+                { echo "times differ: $d"; return 1; }
+        done
+    done
+}
+
+@test "statfs: name max 255, block size 4096; df works" {
+    run timeout 20 stat -f -c '%l %S' "$MNT"
+    [ "$status" -eq 0 ]
+    [ "$output" = "255 4096" ]
+    run timeout 20 stat -f -c '%l %S' "$MNT/honcho/Case"
+    [ "$output" = "255 4096" ]
+    run timeout 20 df "$MNT"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"$MNT"* ]]
+}
