@@ -1,0 +1,312 @@
+/* The four providers: the request each builds for a cursor, and how each reads
+ * a page (items, ids, names, times, what comes next, malformed pages). */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+#include "json.h"
+#include "provider.h"
+
+static struct provider *make(const char *name, const char *const *kv)
+{
+    static struct config_kv store[32];
+    struct config_section s = {.name = (char *)name, .line = 1, .kv = store};
+    for (; kv[0]; kv += 2, s.n++)
+        store[s.n] = (struct config_kv){(char *)kv[0], (char *)kv[1], 1};
+    struct config_global g;
+    config_defaults(&g);
+    char err[512] = "";
+    struct provider *p = NULL;
+    if (provider_create(&s, &g, &p, err, sizeof(err)) < 0)
+        printf("# %s\n", err);
+    return p;
+}
+
+static char *url_of(struct provider *p, struct cursor *c, char **body, char **headers)
+{
+    struct http_req r = {0};
+    if (p->ops->request(p, c, &r) < 0)
+        return NULL;
+    char *u = strdup(r.url);
+    if (body)
+        *body = r.body ? strdup(r.body) : NULL;
+    if (headers) {
+        size_t n = 1;
+        for (struct curl_slist *l = r.headers; l; l = l->next)
+            n += strlen(l->data) + 1;
+        *headers = calloc(1, n);
+        for (struct curl_slist *l = r.headers; l; l = l->next) {
+            strcat(*headers, l->data);
+            strcat(*headers, "\n");
+        }
+    }
+    http_req_free(&r);
+    return u;
+}
+
+static int parse(struct provider *p, int64_t page, const char *text, struct page *out)
+{
+    char err[128];
+    struct json *doc = json_parse(text, strlen(text), err, sizeof(err));
+    struct cursor c = {.page = page};
+    memset(out, 0, sizeof(*out));
+    int rc = doc ? p->ops->parse(p, &c, doc, out) : -99;
+    json_free(doc);
+    return rc;
+}
+
+static void honcho(void)
+{
+    const char *kv[] = {"type", "honcho", "url", "http://h:1/base/", "app_id", "A",
+                        "user_id", "U", "filter", "{\"kind\": \"notes\"}", "token", "T0K", NULL};
+    struct provider *p = make("honcho", kv);
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    struct cursor c = {0};
+    char *body, *hdr;
+    char *u = url_of(p, &c, &body, &hdr);
+    CHECK_STR(u, "http://h:1/base/v1/apps/A/users/U/collections/list?page=1&size=100");
+    CHECK_STR(body, "{\"filter\": {\"kind\": \"notes\"}}");
+    CHECK(hdr && strstr(hdr, "Authorization: Bearer T0K\n"));
+    free(u), free(body), free(hdr);
+    c.page = 3;
+    u = url_of(p, &c, NULL, NULL);
+    CHECK(u && strstr(u, "page=3&size=100"));
+    free(u);
+
+    struct page pg;
+    CHECK(parse(p, 1,
+                "{\"items\":[{\"id\":\"a\",\"name\":\"n\",\"metadata\":{\"x\":0.1},"
+                "\"created_at\":\"1969-07-20T20:17:40Z\"},{\"name\":\"no id\"},"
+                "{\"id\":\"b\",\"name\":null,\"created_at\":\"2025-03-01T14:00:00.5+02:00\"}],"
+                "\"total\":250,\"page\":1,\"size\":100,\"pages\":3}",
+                &pg) == 0);
+    CHECK(pg.n == 2); /* the item without an id is skipped */
+    CHECK(pg.pages == 3 && pg.more && pg.next.page == 2);
+    CHECK_STR(pg.items[0].id, "a");
+    CHECK_STR(pg.items[0].name, "n");
+    CHECK(pg.items[0].has_created && pg.items[0].created.tv_sec == -14182940);
+    CHECK(!pg.items[0].has_updated);
+    CHECK(pg.items[0].json && strstr(pg.items[0].json, "\"x\": 0.1\n"));
+    CHECK(pg.items[1].name == NULL);
+    CHECK(pg.items[1].created.tv_sec == 1740830400 && pg.items[1].created.tv_nsec == 500000000);
+    provider_page_free(&pg);
+    /* pages missing: computed from total and size; last page: no more */
+    CHECK(parse(p, 3, "{\"items\":[{\"id\":\"z\"}],\"total\":250,\"page\":3,\"size\":100}", &pg) ==
+          0);
+    CHECK(pg.pages == 3 && !pg.more);
+    provider_page_free(&pg);
+    CHECK(parse(p, 1, "{\"items\":[],\"total\":0,\"page\":1,\"size\":100,\"pages\":0}", &pg) == 0);
+    CHECK(pg.n == 0 && !pg.more);
+    provider_page_free(&pg);
+    /* wrong types are refused, not guessed */
+    CHECK(parse(p, 1, "{\"items\":{},\"total\":1}", &pg) < 0);
+    provider_page_free(&pg);
+    CHECK(parse(p, 1, "{\"items\":[],\"total\":\"5\"}", &pg) < 0);
+    provider_page_free(&pg);
+    provider_free(p);
+
+    /* names instead of ids need no id; the url may carry the /v1 prefix already */
+    const char *kv2[] = {"type", "honcho", "url", "http://h/v1", "app_name", "a b",
+                         "user_name", "u", NULL};
+    p = make("h2", kv2);
+    CHECK(p != NULL);
+    provider_free(p);
+    const char *bad[] = {"type", "honcho", "app_id", "A", NULL};
+    CHECK(make("h3", bad) == NULL);
+    const char *badf[] = {"type", "honcho", "app_id", "A", "user_id", "U", "filter", "[1]", NULL};
+    CHECK(make("h4", badf) == NULL);
+    const char *unknown[] = {"type", "honcho", "app_id", "A", "user_id", "U", "colour", "x", NULL};
+    CHECK(make("h5", unknown) == NULL);
+}
+
+static void hivo(void)
+{
+    const char *kv[] = {"type", "hivo", "url", "http://h", "user_id", "U1", "api_key", "K3Y",
+                        NULL};
+    struct provider *p = make("hivo", kv);
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    struct cursor c = {0};
+    char *hdr;
+    char *u = url_of(p, &c, NULL, &hdr);
+    CHECK_STR(u, "http://h/v1/collections?limit=256&skip=0&sort=createdAt");
+    CHECK(hdr && strstr(hdr, "X-User-Id: U1\n") && strstr(hdr, "X-Api-Key: K3Y\n"));
+    free(u), free(hdr);
+    c = (struct cursor){.page = 512, .has_mark = true, .mark = -5};
+    u = url_of(p, &c, NULL, NULL);
+    CHECK_STR(u, "http://h/v1/collections?limit=256&skip=512&sort=createdAt"
+                 "&filter%5BcreatedMin%5D=-5");
+    free(u);
+
+    struct page pg;
+    CHECK(parse(p, 0,
+                "{\"meta\":{},\"links\":{\"next\":\"http://h/v1/collections?skip=2\"},"
+                "\"data\":[{\"type\":\"collections\",\"id\":\"r1\",\"attributes\":{\"name\":\"x\","
+                "\"createdAt\":100,\"lastModified\":200}},{\"type\":\"collections\",\"id\":7}]}",
+                &pg) == 0);
+    CHECK(pg.n == 2 && pg.more && pg.next.page == 2 && !pg.next.has_mark);
+    CHECK(pg.items[0].created.tv_sec == 100 && pg.items[0].updated.tv_sec == 200);
+    CHECK_STR(pg.items[1].id, "7");
+    CHECK(pg.items[1].name == NULL);
+    provider_page_free(&pg);
+    /* a short page with no next link ends the walk */
+    CHECK(parse(p, 0, "{\"meta\":{},\"links\":{\"next\":null},\"data\":[{\"id\":\"a\"}]}", &pg) ==
+          0);
+    CHECK(!pg.more);
+    provider_page_free(&pg);
+    CHECK(parse(p, 0, "{\"meta\":{},\"data\":[]}", &pg) == 0);
+    CHECK(!pg.more);
+    provider_page_free(&pg);
+    CHECK(parse(p, 0, "{\"meta\":{},\"errors\":[{\"status\":\"500\"}]}", &pg) < 0);
+    provider_page_free(&pg);
+
+    /* past skip 65,536 the walk continues from the last creation second */
+    char *big = malloc(256 * 64 + 256);
+    strcpy(big, "{\"meta\":{},\"links\":{\"next\":null},\"data\":[");
+    for (int i = 0; i < 256; i++)
+        sprintf(big + strlen(big), "%s{\"id\":\"i%d\",\"attributes\":{\"createdAt\":%d}}",
+                i ? "," : "", i, 1000 + i);
+    strcat(big, "]}");
+    CHECK(parse(p, 65536, big, &pg) == 0);
+    CHECK(pg.more && pg.next.has_mark && pg.next.mark == 1254 && pg.next.page == 0);
+    provider_page_free(&pg);
+    /* before the cap, a full page with next == null is the end */
+    CHECK(parse(p, 0, big, &pg) == 0);
+    CHECK(!pg.more);
+    provider_page_free(&pg);
+    free(big);
+    provider_free(p);
+
+    const char *nokey[] = {"type", "hivo", "user_id", "U1", NULL};
+    CHECK(make("h", nokey) == NULL);
+}
+
+static void fount(void)
+{
+    const char *kv[] = {"type", "fount", "url", "http://f/api/v2/", "token", "FT", NULL};
+    struct provider *p = make("fount", kv);
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    struct cursor c = {0};
+    char *hdr;
+    char *u = url_of(p, &c, NULL, &hdr);
+    CHECK_STR(u, "http://f/api/v2/collections?page=1&per_page=1000&sort=created_at");
+    CHECK(hdr && strstr(hdr, "Authorization: Bearer FT\n") &&
+          strstr(hdr, "Accept: application/json\n"));
+    free(u), free(hdr);
+
+    struct page pg;
+    /* the server echoes a smaller per_page: pages come from last_page */
+    CHECK(parse(p, 1,
+                "{\"data\":[{\"id\":12345678901,\"name\":\"a\",\"created_at\":"
+                "\"2020-03-02T10:05:01.000000Z\",\"updated_at\":\"2021-01-01T00:00:00.000000Z\"}],"
+                "\"links\":{\"next\":\"x\"},\"meta\":{\"current_page\":1,\"last_page\":80,"
+                "\"per_page\":15,\"total\":1200}}",
+                &pg) == 0);
+    CHECK(pg.n == 1 && pg.pages == 80 && pg.more);
+    CHECK_STR(pg.items[0].id, "12345678901");
+    CHECK(pg.items[0].updated.tv_sec == 1609459200);
+    provider_page_free(&pg);
+    CHECK(parse(p, 2, "{\"data\":[{\"id\":1}],\"meta\":{\"total\":1200,\"per_page\":1000}}", &pg) ==
+          0);
+    CHECK(pg.pages == 2 && !pg.more);
+    provider_page_free(&pg);
+    CHECK(parse(p, 1, "{\"data\":{\"message\":\"x\"}}", &pg) < 0);
+    provider_page_free(&pg);
+    provider_free(p);
+}
+
+static void scenario(void)
+{
+    const char *kv[] = {"type", "scenario", "url", "http://s", "api_key", "k", "api_secret",
+                        "s", "project_id", "p 1", NULL};
+    struct provider *p = make("scenario", kv);
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    CHECK(!p->ops->ordered);
+    struct cursor c = {0};
+    char *u = url_of(p, &c, NULL, NULL);
+    CHECK_STR(u, "http://s/v1/collections?pageSize=100&projectId=p%201");
+    free(u);
+    c.token = "a b+/=";
+    u = url_of(p, &c, NULL, NULL);
+    CHECK_STR(u, "http://s/v1/collections?pageSize=100&paginationToken=a%20b%2B%2F%3D"
+                 "&projectId=p%201");
+    free(u);
+
+    struct page pg;
+    CHECK(parse(p, 0,
+                "{\"collections\":[{\"id\":\"col_1\",\"name\":\"x\",\"itemCount\":3.0,"
+                "\"createdAt\":\"2023-02-03T11:19:41.579Z\",\"updatedAt\":"
+                "\"2023-02-04T00:00:00Z\"}],\"nextPaginationToken\":\"T2\"}",
+                &pg) == 0);
+    CHECK(pg.n == 1 && pg.more && pg.next.token && strcmp(pg.next.token, "T2") == 0);
+    CHECK(pg.items[0].created.tv_nsec == 579000000);
+    CHECK(pg.items[0].json && strstr(pg.items[0].json, "\"itemCount\": 3.0,"));
+    provider_page_free(&pg);
+    /* an empty page may still carry a token; null, "" or absent all end */
+    CHECK(parse(p, 0, "{\"collections\":[],\"nextPaginationToken\":\"T3\"}", &pg) == 0);
+    CHECK(pg.more);
+    provider_page_free(&pg);
+    CHECK(parse(p, 0, "{\"collections\":[],\"nextPaginationToken\":null}", &pg) == 0 && !pg.more);
+    provider_page_free(&pg);
+    CHECK(parse(p, 0, "{\"collections\":[],\"nextPaginationToken\":\"\"}", &pg) == 0 && !pg.more);
+    provider_page_free(&pg);
+    CHECK(parse(p, 0, "{\"collections\":\"no\"}", &pg) < 0);
+    provider_page_free(&pg);
+    provider_free(p);
+
+    const char *half[] = {"type", "scenario", "api_key", "k", NULL};
+    CHECK(make("s2", half) == NULL);
+}
+
+static void shared(void)
+{
+    char *t = provider_error_text("{\"detail\":\"Invalid JWT\"}", 24);
+    CHECK_STR(t, "Invalid JWT");
+    free(t);
+    const char *v = "{\"detail\":[{\"type\":\"x\",\"loc\":[\"query\",\"size\"],\"msg\":\"too big\"}]}";
+    t = provider_error_text(v, strlen(v));
+    CHECK_STR(t, "too big");
+    free(t);
+    v = "{\"meta\":{},\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\"}]}";
+    t = provider_error_text(v, strlen(v));
+    CHECK_STR(t, "Unauthorized");
+    free(t);
+    v = "{\"data\":{\"message\":\"nope\\nforged line\"}}";
+    t = provider_error_text(v, strlen(v));
+    CHECK_STR(t, "nope forged line");
+    free(t);
+    t = provider_error_text("<html>", 6);
+    CHECK_STR(t, "an HTML page, not JSON");
+    free(t);
+    char err[64];
+    const char *h = "{\"meta\":{\"retryAfter\":3},\"errors\":[]}";
+    struct json *d = json_parse(h, strlen(h), err, sizeof(err));
+    CHECK(provider_retry_hint(d) == 3);
+    json_free(d);
+    h = "{\"remainingSeconds\":1.5}";
+    d = json_parse(h, strlen(h), err, sizeof(err));
+    CHECK(provider_retry_hint(d) == 1.5);
+    json_free(d);
+    CHECK(provider_retry_hint(NULL) == -1);
+    const char *unknown[] = {"type", "dropbox", NULL};
+    CHECK(make("x", unknown) == NULL);
+}
+
+int main(void)
+{
+    honcho();
+    hivo();
+    fount();
+    scenario();
+    shared();
+    return check_done();
+}

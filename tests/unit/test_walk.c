@@ -1,0 +1,131 @@
+/* The listing engine's rules, without a network: which pages are planned, in
+ * what batches, and when a walk stops (end, empty page, repeated cursor, pages
+ * with nothing new, max_collections, a failed page). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "listing.h"
+#include "walk.h"
+
+static const struct provider_ops ops = {.type = "test", .ordered = true};
+static struct provider prov = {.ops = &ops, .section = "t", .page_size = 2};
+
+/* A page of n items with ids "<tag>0", "<tag>1", ... */
+static void fill(struct page *pg, const char *tag, int n, bool more, int64_t pages,
+                 const char *token)
+{
+    memset(pg, 0, sizeof(*pg));
+    pg->items = calloc(n ? n : 1, sizeof(*pg->items));
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "%s%d", tag, i);
+        pg->items[i].id = strdup(id);
+        pg->items[i].json = strdup("{}\n");
+        pg->items[i].json_len = 3;
+    }
+    pg->n = n;
+    pg->more = more;
+    pg->pages = pages;
+    pg->next.page = 0;
+    pg->next.token = token ? strdup(token) : NULL;
+}
+
+int main(void)
+{
+    struct walk_batch b;
+
+    /* page numbers: one first page, then the rest in batches of `window` */
+    struct walk *w = walk_new(&prov, 1000);
+    CHECK(walk_plan(w, 4, &b) == 1 && b.cur[0].page == 0);
+    fill(&b.pg[0], "p1-", 2, true, 7, NULL);
+    CHECK(walk_merge(w, &b) == 0);
+    walk_batch_free(&b);
+    CHECK(walk_plan(w, 4, &b) == 4);
+    CHECK(b.cur[0].page == 2 && b.cur[3].page == 5);
+    for (int i = 0; i < 4; i++) {
+        char tag[8];
+        snprintf(tag, sizeof(tag), "p%d-", i + 2);
+        fill(&b.pg[i], tag, 2, true, 7, NULL);
+    }
+    CHECK(walk_merge(w, &b) == 0);
+    walk_batch_free(&b);
+    CHECK(!walk_done(w) && walk_listing(w)->n == 10);
+    CHECK(walk_plan(w, 4, &b) == 2 && b.cur[0].page == 6 && b.cur[1].page == 7);
+    /* an empty page ends the walk even when the count says more */
+    fill(&b.pg[0], "p6-", 0, false, 7, NULL);
+    fill(&b.pg[1], "p7-", 2, true, 7, NULL);
+    CHECK(walk_merge(w, &b) == 0);
+    walk_batch_free(&b);
+    CHECK(walk_done(w) && walk_listing(w)->complete && walk_listing(w)->n == 10);
+    CHECK(walk_plan(w, 4, &b) == 0);
+    walk_free(w);
+
+    /* window 1 (a lookup): one page at a time */
+    w = walk_new(&prov, 1000);
+    walk_plan(w, 1, &b);
+    fill(&b.pg[0], "a", 2, true, 50, NULL);
+    walk_merge(w, &b);
+    walk_batch_free(&b);
+    CHECK(walk_plan(w, 1, &b) == 1 && b.cur[0].page == 2);
+    walk_batch_free(&b);
+    walk_free(w);
+
+    /* an absurd total stops at max_collections */
+    w = walk_new(&prov, 5);
+    walk_plan(w, 4, &b);
+    fill(&b.pg[0], "x", 2, true, 67000000, NULL);
+    walk_merge(w, &b);
+    walk_batch_free(&b);
+    walk_plan(w, 4, &b);
+    for (int i = 0; i < b.n; i++) {
+        char tag[8];
+        snprintf(tag, sizeof(tag), "y%d-", i);
+        fill(&b.pg[i], tag, 2, true, 67000000, NULL);
+    }
+    walk_merge(w, &b);
+    walk_batch_free(&b);
+    CHECK(walk_done(w) && walk_listing(w)->n >= 5 && walk_listing(w)->n <= 6);
+    walk_free(w);
+
+    /* cursors: followed one by one; a cursor seen before stops the walk */
+    w = walk_new(&prov, 1000);
+    const char *tokens[] = {"A", "B", "A"};
+    for (int i = 0; i < 3; i++) {
+        CHECK(walk_plan(w, 4, &b) == 1);
+        if (i > 0)
+            CHECK(b.cur[0].token && strcmp(b.cur[0].token, tokens[i - 1]) == 0);
+        char tag[8];
+        snprintf(tag, sizeof(tag), "c%d-", i);
+        fill(&b.pg[0], tag, 1, true, 0, tokens[i]);
+        walk_merge(w, &b);
+        walk_batch_free(&b);
+    }
+    CHECK(walk_done(w) && walk_listing(w)->n == 3);
+    walk_free(w);
+
+    /* pages that bring nothing new (a server repeating itself) stop the walk */
+    w = walk_new(&prov, 1000);
+    int pages = 0;
+    while (walk_plan(w, 1, &b) == 1 && pages < 100) {
+        char tok[16];
+        snprintf(tok, sizeof(tok), "t%d", pages++);
+        fill(&b.pg[0], "same", 2, true, 0, tok);
+        walk_merge(w, &b);
+        walk_batch_free(&b);
+    }
+    CHECK(walk_done(w) && pages < 20 && walk_listing(w)->n == 2);
+    walk_free(w);
+
+    /* a failed page fails the merge and adds nothing */
+    w = walk_new(&prov, 1000);
+    walk_plan(w, 4, &b);
+    b.err[0] = -ETIMEDOUT;
+    CHECK(walk_merge(w, &b) == -ETIMEDOUT);
+    walk_batch_free(&b);
+    CHECK(!walk_done(w) && walk_listing(w)->n == 0 && !walk_listing(w)->complete);
+    walk_free(w);
+    return check_done();
+}
