@@ -5,9 +5,11 @@
  *          for stale_ttl after it completed;
  *   walk   the walk in progress (possibly paused when nobody needs more);
  *   worker whether a worker thread is driving the walk;
- *   want_all / want_some  how many callers wait for the whole listing / for a
- *          name; the worker fetches `parallel` pages at once for the former,
- *          one for the latter, and pauses when neither waits;
+ *   waiters the callers waiting for the walk, each with what it needs (the whole
+ *          listing, or one name or id); the worker fetches `parallel` pages at
+ *          once while someone needs the whole listing, one page at a time while
+ *          only lookups wait, and pauses as soon as every waiter is served, so
+ *          a lookup costs only the pages up to its name;
  *   fails  a counter bumped when a walk fails, so each waiter can tell that the
  *          walk it waited for is gone;
  *   gen    bumped by cache_drop, so a worker back from the network can tell that
@@ -29,6 +31,14 @@
 #include "provider.h"
 #include "walk.h"
 
+enum want { WANT_ALL, WANT_NAME, WANT_ID };
+
+struct waiter {
+    enum want want;
+    const char *key;
+    struct waiter *next;
+};
+
 struct cache {
     struct provider *p;
     const struct config_global *g;
@@ -42,7 +52,7 @@ struct cache {
     struct walk *walk;
     struct timespec walk_start, progress;
     bool worker, stopping, failing;
-    int want_all, want_some;
+    struct waiter *waiters;
     uint64_t fails, gen;
     int last_err;
 };
@@ -182,17 +192,48 @@ static void fail(struct cache *c, int err, const char *why)
         c->fresh_until = clock_after(&now, (long long)c->g->ttl * 1000);
 }
 
+/* Find what a caller wants in a listing; NULL when it is not there (yet). */
+static const struct entry *find(const struct listing *l, enum want want, const char *key)
+{
+    return want == WANT_NAME ? listing_by_name(l, key) : listing_by_id(l, key);
+}
+
+/* Whether the walk in progress can already answer this waiter. */
+static bool served(const struct cache *c, const struct waiter *w)
+{
+    if (!c->walk || walk_done(c->walk))
+        return true; /* the waiter will look at the outcome itself */
+    if (w->want == WANT_ALL)
+        return false;
+    /* A name already seen in an ordered walk is final; an id is final anywhere. */
+    return find(walk_listing(c->walk), w->want, w->key) &&
+           (w->want == WANT_ID || c->p->ops->ordered);
+}
+
+/* Pages needed at once: 0 when every waiter is served. */
+static int window(const struct cache *c)
+{
+    int n = 0;
+    for (const struct waiter *w = c->waiters; w; w = w->next) {
+        if (w->want == WANT_ALL)
+            return (int)c->g->parallel;
+        if (!served(c, w))
+            n = 1;
+    }
+    return n;
+}
+
 static void *worker(void *arg)
 {
     struct cache *c = arg;
     struct walk_batch *b = calloc(1, sizeof(*b));
     struct changes ch = {0};
     pthread_mutex_lock(&c->lock);
-    while (b && !c->stopping && c->walk && (c->want_all || c->want_some)) {
+    while (b && !c->stopping && c->walk) {
         struct walk *w = c->walk;
         uint64_t gen = c->gen;
-        int window = c->want_all ? (int)c->g->parallel : 1;
-        if (walk_plan(w, window, b) == 0)
+        int n = window(c);
+        if (n == 0 || walk_plan(w, n, b) == 0)
             break;
         pthread_mutex_unlock(&c->lock);
         walk_fetch(c->p, b);
@@ -225,14 +266,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-enum want { WANT_ALL, WANT_NAME, WANT_ID };
-
-/* Find what the caller wants in a listing; NULL when it is not there (yet). */
-static const struct entry *find(const struct listing *l, enum want want, const char *key)
-{
-    return want == WANT_NAME ? listing_by_name(l, key) : listing_by_id(l, key);
-}
-
 /* The core of every access: wait until a listing can answer, then hand out a
  * reference. Called and returns with the lock not held. */
 static int acquire(struct cache *c, enum want want, const char *key, struct listing **out,
@@ -240,6 +273,7 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
 {
     int rc = 0;
     bool registered = false;
+    struct waiter me = {want, key, NULL};
     struct timespec start = clock_now();
     *out = NULL;
     pthread_mutex_lock(&c->lock);
@@ -256,13 +290,9 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
             break;
         }
         /* A name already seen in an ordered walk is final: answer before it ends. */
-        if (c->walk && want != WANT_ALL) {
-            struct listing *wl = walk_listing(c->walk);
-            const struct entry *e = find(wl, want, key);
-            if (e && (want == WANT_ID || c->p->ops->ordered || walk_done(c->walk))) {
-                *out = wl;
-                break;
-            }
+        if (c->walk && want != WANT_ALL && !walk_done(c->walk) && served(c, &me)) {
+            *out = walk_listing(c->walk);
+            break;
         }
         bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
         if (c->fails != fails0) {
@@ -286,10 +316,8 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
             c->walk_start = c->progress = now;
         }
         if (!registered) {
-            if (want == WANT_ALL)
-                c->want_all++;
-            else
-                c->want_some++;
+            me.next = c->waiters;
+            c->waiters = &me;
             registered = true;
         }
         if (!c->worker) {
@@ -321,10 +349,10 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
         pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
     }
     if (registered) {
-        if (want == WANT_ALL)
-            c->want_all--;
-        else
-            c->want_some--;
+        struct waiter **pp = &c->waiters;
+        while (*pp != &me)
+            pp = &(*pp)->next;
+        *pp = me.next;
     }
     if (*out) {
         if (want != WANT_ALL && !(*entry = find(*out, want, key))) {

@@ -269,8 +269,6 @@ int http_status_errno(long status)
         return 0;
     if (status == 401 || status == 403)
         return -EACCES;
-    if (status == 404)
-        return -ENOENT;
     if (status == 408 || status == 504)
         return -ETIMEDOUT;
     if (status == 429)

@@ -137,6 +137,9 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         fuse_loop_cfg_set_max_threads(loop, max);
         rc = fuse_session_loop_mt(se, loop);
     }
+    /* libfuse reports the signal that ended the loop; SIGTERM/SIGINT are a clean stop */
+    if (rc == SIGTERM || rc == SIGINT)
+        rc = 0;
     /* Abort transfers in flight so no worker outlives the session by much. */
     http_shutdown();
 out_unmount:

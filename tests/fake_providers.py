@@ -24,6 +24,12 @@ metadata.json: pretty(item_raw_text), i.e. json.dumps(obj, indent=2,
 ensure_ascii=False) + "\\n" except that numbers keep the digits the provider
 sent (see pretty()).
 
+Fixed values: Honcho app "demo-app" = app_aaaaaaaaaaaaaaaaa, user "demo-user" =
+usr_bbbbbbbbbbbbbbbbb (21 chars each; the 22-char spellings are accepted as
+aliases); no Honcho auth unless --honcho-token.  HIVO X-User-Id u1 and
+X-Api-Key hivo-secret-key; Fount Bearer fount-secret-token; Scenario Basic
+sk-key:sk-secret (each overridable, see --help).
+
 Control endpoints (JSON in/out, never counted, never faulted):
   GET  /_fake/stats    {"requests": {provider: n}, "paths": {"METHOD /path": n},
                         "log": ["METHOD /path?query STATUS", ... last 200]}
@@ -206,7 +212,7 @@ def now_ms():
 
 # ---------------------------------------------------------------- data
 MISSING = object()                     # the name key is absent
-H_NULL, H_MISSING = 4, 5               # indexes of None / MISSING below
+H_MISSING = 5                          # index of MISSING below (None is 4)
 HOSTILE = ["a/b", ".", "..", "", None, MISSING, "line\nbreak", "tab\there",
            "ctl\x01\x1f end", "x" * 100 + "é" * 100, "dup", "🎨 Moodboard 😀",
            "Case", "case", "metadata.json", "dup", "100% done", "why?", "#tag",
@@ -419,7 +425,12 @@ class Data:
         if p == "fount" and self.items:
             ctx["next_id"] = max(ctx["next_id"], self.items[-1].obj["id"] + 1)
         extra = {"metadata": body["metadata"]} if p == "honcho" and "metadata" in body else None
-        it = Item(p, t, MAKERS[p](rng, t, body.get("name", "new"), None, ctx, extra))
+        o = MAKERS[p](rng, t, body.get("name", "new"), None, ctx, extra)
+        for c, u in (("createdAt", "lastModified"), ("created_at", "updated_at"), ("createdAt", "updatedAt")):
+            top = o.get("attributes", o)               # a new item was last updated when created
+            if u in top:
+                top[u] = top[c]
+        it = Item(p, t, o)
         self.items = self.items + [it]
         return it.key
 
@@ -721,8 +732,13 @@ def fount(h, d, mode):
 
 def scenario(h, d, mode):
     a = h.server.args
-    want = "Basic " + base64.b64encode(("%s:%s" % (a.scenario_key, a.scenario_secret)).encode()).decode()
-    if h.headers.get("Authorization", "").strip() != want:
+    scheme, _, cred = h.headers.get("Authorization", "").partition(" ")
+    try:
+        ok = scheme.lower() == "basic" and base64.b64decode(cred.strip(), validate=True) == \
+            ("%s:%s" % (a.scenario_key, a.scenario_secret)).encode()
+    except ValueError:
+        ok = False
+    if not ok:
         raise ApiError(401, "Unauthorized")
     if h.parts != ["v1", "collections"]:
         raise ApiError(404, "Not Found")
@@ -828,15 +844,15 @@ def apply_fault(h, prov, f):
     html: 200 text/html.  Content faults (wrongtypes, absurd_total, cursor_loop,
     short_pages, empty) are handled by the provider functions; truncate by send."""
     mode = f["mode"]
-    if mode == "stall":
+    if mode in ("stall", "reset"):
         h.note(0)
-        f["event"].wait(600)
-        h.connection.close()
-        return "drop"
-    if mode == "reset":
-        h.note(0)
-        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        h.connection.close()
+        h.close_connection = True
+        if mode == "stall":
+            f["event"].wait(600)
+            h.connection.shutdown(socket.SHUT_RDWR)     # FIN now, not when the handler ends
+        else:                                          # linger 0 + close = RST, no FIN first
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(h.connection.detach())
         return "drop"
     if mode == "latency":
         time.sleep(f["seconds"])
@@ -977,10 +993,16 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_fake/fault":
             if req.get("mode", "none") not in FAULT_MODES:
                 return self.send(400, {"error": "mode must be one of %s" % ", ".join(FAULT_MODES)}, "honcho")
-            st.set_fault(prov, req)
+            try:
+                st.set_fault(prov, req)
+            except (ValueError, TypeError) as e:
+                return self.send(400, {"error": "bad fault request: %s" % e}, "honcho")
             out = {"ok": True, "provider": prov, "mode": st.faults[prov]["mode"]}
         else:
-            out = self.configure(st, prov, req)
+            try:
+                out = self.configure(st, prov, req)
+            except (ValueError, TypeError, AttributeError) as e:
+                return self.send(400, {"error": "bad config request: %s" % e}, "honcho")
             if out is None:
                 return self.send(404, {"error": "no such id"}, "honcho")
         self.send(200, out, "honcho")
@@ -1039,10 +1061,11 @@ def main(argv=None):
             fh.write("%d\n" % port)
         os.replace(tmp, a.port_file)
     print("fake_providers: listening on http://127.0.0.1:%d" % port, file=sys.stderr, flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for sig in (signal.SIGTERM, signal.SIGINT):     # also when started with SIGINT ignored (&)
+        signal.signal(sig, lambda *_: sys.exit(0))
     try:
         srv.serve_forever(poll_interval=0.2)
-    except (KeyboardInterrupt, SystemExit):
+    except SystemExit:
         pass
     finally:
         srv.server_close()

@@ -3,6 +3,7 @@
  * Beyond "no crash, no leak, no UB" it checks what DESIGN §2 promises of the
  * file: valid UTF-8, ends with "\n", no NUL (st_size is strlen), and the layout
  * is a fixed point: parsing the output and rendering again gives the same bytes. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,48 @@
 #include "render.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Known finding (tests/fuzz/crashes/README.md): two keys that differ only in
+ * invalid UTF-8 bytes are both kept by json_parse's duplicate check, then both
+ * render as the same U+FFFD key, and the re-parse merges them, so the output is
+ * not a fixed point. With CFS_FUZZ_RELAX_FFFD_KEYS=1 in the environment the
+ * fixed-point check is skipped for documents that have such a pair, so a run
+ * can look for other findings until json.c is fixed. Strict by default. */
+static bool relax_fffd_keys(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("CFS_FUZZ_RELAX_FFFD_KEYS");
+        on = e && *e == '1';
+    }
+    return on;
+}
+
+/* True when some object in v has two keys that render alike. */
+static bool keys_collide_rendered(const struct json *v)
+{
+    if (v->type != JSON_OBJECT && v->type != JSON_ARRAY)
+        return false;
+    for (size_t i = 0; i < v->len; i++)
+        if (keys_collide_rendered(v->kids[i]))
+            return true;
+    if (v->type != JSON_OBJECT || v->len < 2 || v->len > 256)
+        return false;
+    char **r = calloc(v->len, sizeof(*r));
+    bool hit = false;
+    for (size_t i = 0; r && i < v->len; i++) {
+        struct json k = {.type = JSON_STRING, .text = v->keys[i], .len = v->keylens[i]};
+        size_t n;
+        if (render_json(&k, &r[i], &n) < 0)
+            break;
+        for (size_t j = 0; j < i && !hit; j++)
+            hit = r[j] && strcmp(r[i], r[j]) == 0;
+    }
+    for (size_t i = 0; r && i < v->len; i++)
+        free(r[i]);
+    free(r);
+    return hit;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out2 = NULL;
     size_t len2 = 0;
     if (render_json(again, &out2, &len2) == 0) {
-        FUZZ_ASSERT(len2 == len && memcmp(out, out2, len) == 0, out2, len2);
+        if (!(relax_fffd_keys() && keys_collide_rendered(v)))
+            FUZZ_ASSERT(len2 == len && memcmp(out, out2, len) == 0, out2, len2);
         free(out2);
     }
     json_free(again);

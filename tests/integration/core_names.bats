@@ -143,7 +143,8 @@ has_dir() {
             has_dir "$MNT/$p/dup ($id)"
             holds_id "$MNT/$p/dup ($id)" "$id"
         done
-        [ ! -e "$MNT/$p/dup ($oldest)" ]
+        run timeout 20 test -e "$MNT/$p/dup ($oldest)"
+        [ "$status" -eq 1 ]
         [ "$(timeout 20 ls "$MNT/$p" | grep -c '^dup')" -eq 3 ]
     done
 }

@@ -15,7 +15,7 @@ teardown_file() {
 setup() {
     DIR="$MNT/honcho/$(timeout 20 ls "$MNT/honcho" | head -1)"
     FILE="$DIR/metadata.json"
-    [ -f "$FILE" ]
+    timeout 20 test -f "$FILE"
     BEFORE=$(timeout 20 sha256sum <"$FILE")
 }
 
@@ -38,7 +38,8 @@ refused() {
 @test "read-only: touch of a file and creating a new file fail" {
     refused touch "$FILE"
     refused touch "$DIR/new"
-    [ ! -e "$DIR/new" ]
+    run timeout 20 test -e "$DIR/new"
+    [ "$status" -eq 1 ]
 }
 
 @test "read-only: mkdir fails (in a section and in a collection)" {
@@ -49,18 +50,18 @@ refused() {
 
 @test "read-only: rm of metadata.json fails" {
     refused rm -f "$FILE"
-    [ -f "$FILE" ]
+    timeout 20 test -f "$FILE"
 }
 
 @test "read-only: rmdir of a collection fails" {
     refused rmdir "$DIR"
-    [ -d "$DIR" ]
+    timeout 20 test -d "$DIR"
 }
 
 @test "read-only: mv fails" {
     refused mv "$DIR" "$DIR.renamed"
     refused mv "$FILE" "$DIR/other.json"
-    [ -f "$FILE" ]
+    timeout 20 test -f "$FILE"
 }
 
 @test "read-only: ln (hard link) fails" {

@@ -61,12 +61,11 @@ check_provider() {
 }
 
 @test "metadata.json: raw Honcho numbers are kept byte for byte" {
-    local id dir f
+    local id f
     id=$(item honcho '"1e-7" in it["metadata_json"]' id)
     [ -n "$id" ]
-    dir=$(timeout 20 grep -lF "\"id\": \"$id\"" "$MNT"/honcho/*/metadata.json)
-    [ -n "$dir" ]
-    f=$dir
+    f=$(timeout 20 grep -rlF "\"id\": \"$id\"" "$MNT/honcho")
+    [ "$f" = "$MNT/honcho/a／b/metadata.json" ]
     for num in '"pi": 0.1,' '"tiny": 1e-7,' '"big": 12345678901234567890,' \
                '"huge": 123456789012345678901234567890,' '"neg": -0.0,' '2.50,'; do
         run timeout 20 grep -cF -- "$num" "$f"
