@@ -77,6 +77,14 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
     return c;
 }
 
+void cache_stop(struct cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->stopping = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
 void cache_free(struct cache *c)
 {
     if (!c)

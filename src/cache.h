@@ -26,6 +26,8 @@ struct cache;
 /** A cache for provider p (borrowed) whose directory inode is parent; NULL on ENOMEM. */
 struct cache *cache_new(struct provider *p, const struct config_global *g, uint64_t parent,
                         const struct cache_hooks *hooks);
+/** Make every waiting and future access fail at once: the file system is going away. */
+void cache_stop(struct cache *c);
 /** Stop the worker (bounded wait) and free. */
 void cache_free(struct cache *c);
 /** Entry by directory name: 0 with a listing reference in *l, -ENOENT, or the fetch's -errno. */

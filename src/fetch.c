@@ -82,6 +82,42 @@ static void transport_reason(const struct provider *p, const struct http_req *re
              path_of(req->url), what, attempts, attempts == 1 ? "" : "s");
 }
 
+/* A rate limit is the provider's, not one request's: every request to it waits. */
+static struct timespec pause_get(const struct provider *p)
+{
+    struct provider *mp = (struct provider *)p;
+    pthread_mutex_lock(&mp->pace_lock);
+    struct timespec t = mp->pause_until;
+    pthread_mutex_unlock(&mp->pace_lock);
+    return t;
+}
+
+static void pause_set(const struct provider *p, double seconds)
+{
+    struct provider *mp = (struct provider *)p;
+    struct timespec now = clock_now(), t = clock_after(&now, (long long)(seconds * 1000));
+    pthread_mutex_lock(&mp->pace_lock);
+    if (clock_ms(&mp->pause_until, &t) > 0)
+        mp->pause_until = t;
+    pthread_mutex_unlock(&mp->pace_lock);
+}
+
+/* Wait out a pause the server asked for, if it ends within the budget. */
+static int pace(const struct provider *p, const struct http_req *req,
+                const struct timespec *deadline, char *why, size_t whylen)
+{
+    struct timespec until = pause_get(p), now = clock_now();
+    if (clock_ms(&now, &until) <= 0)
+        return 0;
+    if (clock_ms(&until, deadline) <= 0) {
+        snprintf(why, whylen, "[%s] %s %s: rate limit reached; the provider asked to wait %lld s "
+                 "more, beyond the request budget", p->section, req->method, path_of(req->url),
+                 clock_ms(&now, &until) / 1000 + 1);
+        return -EAGAIN;
+    }
+    return http_sleep_until(&until) ? 0 : -ECANCELED;
+}
+
 int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
                size_t whylen)
 {
@@ -90,8 +126,14 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
     *doc = NULL;
     for (int attempt = 1;; attempt++) {
         struct http_resp r;
-        int err = http_perform(req, &p->http, &deadline, &r);
+        int err = pace(p, req, &deadline, why, whylen);
+        if (err)
+            return err;
+        err = http_perform(req, &p->http, &deadline, &r);
         double hint = -1;
+        /* "0 requests left this minute" (Fount): hold the next ones back */
+        if (!err && r.rate_remaining == 0)
+            pause_set(p, r.retry_after >= 0 ? r.retry_after : r.rate_reset >= 0 ? r.rate_reset : 60);
         if (!err && r.status >= 200 && r.status < 300) {
             char perr[128];
             *doc = json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr));
@@ -115,6 +157,8 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
                 hint = provider_retry_hint(body);
                 json_free(body);
             }
+            if (r.status == 429 && hint >= 0)
+                pause_set(p, hint); /* the other pages of this provider wait too */
             status_reason(p, req, r.status, &r, attempt, why, whylen);
             err = http_status_errno(r.status);
             http_resp_free(&r);

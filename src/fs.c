@@ -147,6 +147,12 @@ void fs_drop(struct fs *fs)
     log_info("SIGHUP: dropped every cached listing");
 }
 
+void fs_stop(struct fs *fs)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        cache_stop(fs->cache[i]);
+}
+
 void fs_free(struct fs *fs)
 {
     if (!fs)

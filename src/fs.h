@@ -19,6 +19,8 @@ const struct fuse_lowlevel_ops *fs_ops(void);
 int fs_attach(struct fs *fs, struct fuse_session *se);
 /** Drop every cached listing (SIGHUP). */
 void fs_drop(struct fs *fs);
+/** Answer every waiting request now (with EIO): the session is ending. */
+void fs_stop(struct fs *fs);
 /** Stop workers and the notifier, free everything. */
 void fs_free(struct fs *fs);
 

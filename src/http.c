@@ -131,6 +131,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     if (strncmp(buf, "HTTP/", 5) == 0) {
         r->retry_after = -1;
         r->rate_remaining = -1;
+        r->rate_reset = -1;
     } else if (strncasecmp(buf, "retry-after:", 12) == 0) {
         char *end;
         double s = strtod(buf + 12, &end);
@@ -146,6 +147,10 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
         }
     } else if (strncasecmp(buf, "x-ratelimit-remaining:", 22) == 0) {
         r->rate_remaining = strtol(buf + 22, NULL, 10);
+    } else if (strncasecmp(buf, "x-ratelimit-reset:", 18) == 0) {
+        double when = strtod(buf + 18, NULL);
+        double d = when - difftime(time(NULL), 0);
+        r->rate_reset = d > 0 && d < 3600 ? d : -1;
     }
     return len;
 }
@@ -194,6 +199,7 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     memset(resp, 0, sizeof(*resp));
     resp->retry_after = -1;
     resp->rate_remaining = -1;
+    resp->rate_reset = -1;
     struct timespec start = clock_now();
     long long left = clock_ms(&start, deadline);
     if (left <= 0)

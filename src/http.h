@@ -24,6 +24,7 @@ struct http_resp {
     size_t len;
     double retry_after;   /* seconds from Retry-After, or -1 */
     long rate_remaining;  /* X-RateLimit-Remaining, or -1 */
+    double rate_reset;    /* seconds until X-RateLimit-Reset (a unix time), or -1 */
 };
 
 struct http_opts {

@@ -37,6 +37,7 @@ int provider_create(const struct config_section *s, const struct config_global *
     if (!p)
         return -ENOMEM;
     p->ops = ops;
+    pthread_mutex_init(&p->pace_lock, NULL);
     p->section = strdup(s->name);
     p->timeout_ms = g->timeout * 1000;
     p->http.max_response = g->max_response;
@@ -66,6 +67,7 @@ void provider_free(struct provider *p)
         return;
     if (p->ops && p->ops->destroy)
         p->ops->destroy(p);
+    pthread_mutex_destroy(&p->pace_lock);
     free((char *)p->http.ca_file);
     free(p->section);
     free(p->url);

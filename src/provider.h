@@ -6,6 +6,7 @@
 #ifndef CFS_PROVIDER_H
 #define CFS_PROVIDER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,8 @@ struct provider {
     char *url;               /* base URL without trailing slash */
     struct http_opts http;
     unsigned timeout_ms;     /* budget of one request, retries included */
+    pthread_mutex_t pace_lock;
+    struct timespec pause_until; /* no request before this: the server's rate limit said so */
     int page_size;           /* the largest the API allows */
     void *priv;
 };

@@ -15,21 +15,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Known finding (tests/fuzz/crashes/README.md): two keys that differ only in
- * invalid UTF-8 bytes are both kept by json_parse's duplicate check, then both
- * render as the same U+FFFD key, and the re-parse merges them, so the output is
- * not a fixed point. With CFS_FUZZ_RELAX_FFFD_KEYS=1 in the environment the
- * fixed-point check is skipped for documents that have such a pair, so a run
- * can look for other findings until json.c is fixed. Strict by default. */
-static bool relax_fffd_keys(void)
-{
-    static int on = -1;
-    if (on < 0) {
-        const char *e = getenv("CFS_FUZZ_RELAX_FFFD_KEYS");
-        on = e && *e == '1';
-    }
-    return on;
-}
+/* Known finding "fffd-keys" (tests/fuzz/crashes/README.md): two keys that
+ * differ only in invalid UTF-8 bytes are both kept by json_parse's duplicate
+ * check, then both render as the same U+FFFD key, and the re-parse merges them,
+ * so the output is not a fixed point. CFS_FUZZ_KNOWN=fffd-keys skips the
+ * fixed-point check for documents that have such a pair. */
 
 /* True when some object in v has two keys that render alike. */
 static bool keys_collide_rendered(const struct json *v)
@@ -83,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out2 = NULL;
     size_t len2 = 0;
     if (render_json(again, &out2, &len2) == 0) {
-        if (!(relax_fffd_keys() && keys_collide_rendered(v)))
+        if (!(fuzz_known("fffd-keys") && keys_collide_rendered(v)))
             FUZZ_ASSERT(len2 == len && memcmp(out, out2, len) == 0, out2, len2);
         free(out2);
     }

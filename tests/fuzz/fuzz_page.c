@@ -75,7 +75,10 @@ static void check_listing(const struct listing *l)
         const struct entry *e = l->v[i];
         FUZZ_ASSERT(listing_by_id(l, e->it.id) == e, e->it.id, strlen(e->it.id));
         if (!e->name) {
-            /* set_name gave up: this collection would be missing from the mount */
+            /* set_name gave up: this collection is missing from the mount
+             * (known finding "hidden-names", tests/fuzz/crashes/README.md) */
+            if (fuzz_known("hidden-names"))
+                continue;
             fuzz_fail(__FILE__, __LINE__, "a listed collection got no directory name",
                       e->it.id, strlen(e->it.id));
         }

@@ -61,7 +61,7 @@ check_provider() {
 }
 
 @test "metadata.json: raw Honcho numbers are kept byte for byte" {
-    local id f
+    local id f num
     id=$(item honcho '"1e-7" in it["metadata_json"]' id)
     [ -n "$id" ]
     f=$(timeout 20 grep -rlF "\"id\": \"$id\"" "$MNT/honcho")
@@ -144,6 +144,9 @@ PY
         for d in "$MNT/$p/a／b" "$MNT/$p/dup" "$MNT/$p/Case"; do
             [ "$(timeout 20 stat -c '%.9Y %.9Z' "$d")" = "$(timeout 20 stat -c '%.9Y %.9Z' "$d/metadata.json")" ] ||
                 { echo "times differ: $d"; return 1; }
+            # ctime is the same time as mtime
+            [ "$(timeout 20 stat -c '%.9Y' "$d")" = "$(timeout 20 stat -c '%.9Z' "$d")" ] ||
+                { echo "ctime != mtime: $d"; return 1; }
         done
     done
 }
