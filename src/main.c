@@ -152,11 +152,12 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         goto out_session;
     if (fuse_session_mount(se, o->mountpoint) != 0)
         goto out_signals;
-    if (fs_attach(fs, se) < 0)
-        goto out_unmount;
+    /* fuse_daemonize forks: every thread must be started after it */
     fuse_daemonize(o->foreground);
     if (!o->foreground)
         log_init(false, log_debug_enabled());
+    if (fs_attach(fs, se) < 0)
+        goto out_unmount;
     pthread_create(&sig, NULL, signal_thread, fs);
     pthread_detach(sig);
     struct watch watch = {se, fs, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
