@@ -4,6 +4,7 @@
  *   collectionsfs --check [-c CONFIG]
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -169,7 +170,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
     } else {
         loop = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(loop, o->clone_fd);
-        fuse_loop_cfg_set_idle_threads(loop, o->max_idle_threads);
+        if (o->max_idle_threads != UINT_MAX) /* unset: keep libfuse's default */
+            fuse_loop_cfg_set_idle_threads(loop, o->max_idle_threads);
         /* a stalled provider holds a thread per waiting request; the others need theirs */
         unsigned max = o->max_threads > 256 && o->max_threads <= 100000 ? o->max_threads : 256;
         fuse_loop_cfg_set_max_threads(loop, max);

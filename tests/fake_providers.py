@@ -880,6 +880,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-providers/1.0"
     timeout = 300                        # drop idle keep-alive connections
+    disable_nagle_algorithm = True       # headers and body go out in separate writes
 
     def log_message(self, *args):        # quiet: the stats endpoint has the log
         pass

@@ -9,10 +9,16 @@
 #  1. static mode: Prism answers with the spec's examples. The mount must list
 #     and read everything, the example collection must appear, and Prism's log
 #     must show the daemon's list requests and not one request violation.
-#  2. dynamic mode (-d, fixed seeds): random data that is valid per schema
-#     (random names, huge totals and page counts, odd times). The listing may
-#     be cut short by the daemon's stop rules; it must not hang, crash or send
-#     an invalid request while doing so.
+#     A second Honcho section uses app_name/user_name, so the name-resolving
+#     GET routes are checked too; a deliberately bad request of our own proves
+#     the violation check can fail.
+#  2. dynamic mode (-d): random data that is valid per schema (random names,
+#     huge totals and page counts, odd times), twice with a fixed seed (Prism
+#     then repeats one random page; reproducible) and once unseeded with six
+#     more listings after SIGHUP (every page new). max_collections = 300 bounds
+#     the listing; it may be cut short by the daemon's stop rules, but ls -lR
+#     must finish within 60 s, the daemon must stay alive, and every request
+#     must still be valid.
 #
 # Prism comes from npm (setup_prism.sh, into tests/.tmp/prism). The tests skip
 # only when the shared specs are missing or the npm registry is unreachable.
@@ -29,8 +35,8 @@ USER_ID=usr_contract_test_0001
 setup_file() {
     export PRISM_SETUP_RC=0 PRISM_BIN=
     [ -d "$SPECS" ] || return 0
-    PRISM_BIN=$("$BATS_TEST_DIRNAME/setup_prism.sh" 2>"$BATS_FILE_TMPDIR/setup_prism.err")
-    PRISM_SETUP_RC=$?
+    PRISM_BIN=$("$BATS_TEST_DIRNAME/setup_prism.sh" 2>"$BATS_FILE_TMPDIR/setup_prism.err") ||
+        PRISM_SETUP_RC=$?
     export PRISM_BIN PRISM_SETUP_RC
 }
 
@@ -53,6 +59,7 @@ setup() {
 }
 
 teardown() {
+    [ -n "${WORK:-}" ] || return 0 # setup skipped before anything started
     unmount_cfs
     for pid in "${PRISM_PIDS[@]}"; do
         kill "$pid" 2>/dev/null

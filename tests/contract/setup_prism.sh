@@ -2,6 +2,7 @@
 # Install Stoplight Prism (the OpenAPI mock server, from the npm registry) into
 # tests/.tmp/prism unless it is already there, and print the path of its binary.
 #   tests/contract/setup_prism.sh          -> /…/tests/.tmp/prism/node_modules/.bin/prism
+# PRISM_PREFIX overrides the install directory; npm honours its usual npm_config_* settings.
 # Exit status: 0 with the path on stdout; 3 when npm cannot reach its registry
 # (the caller may skip); 1 on any other failure (npm/node missing, broken install).
 set -uo pipefail
