@@ -134,7 +134,10 @@ for f in "$HERE"/crashes/fuzz_*; do
     [ -f "$f" ] || continue
     t=$(basename "$f" | sed -E 's/^(fuzz_[a-z_]+)-.*/\1/')
     [ -x "$BUILD/tests/$t" ] || continue
-    if env -u CFS_FUZZ_KNOWN timeout 60 "$BUILD/tests/$t" -runs=1 "$f" >/dev/null 2>&1; then
+    # (a failing replay writes crash-<sha1>; keep it out of the caller's directory)
+    mkdir -p "$BUILD/fuzz/replay"
+    if env -u CFS_FUZZ_KNOWN timeout 60 "$BUILD/tests/$t" -runs=1 \
+        -artifact_prefix="$BUILD/fuzz/replay/" "$f" >/dev/null 2>&1; then
         known+=("  fixed       crashes/$(basename "$f")")
     else
         known+=("  still fails crashes/$(basename "$f")")
