@@ -244,8 +244,8 @@ static void reply_entry_of(fuse_req_t req, struct fs *fs, unsigned sec, const st
     ep.attr_timeout = ep.entry_timeout = ttl;
     int rc = inode_remember(ep.ino, file ? INODE_FILE : INODE_DIR, sec, e->it.id);
     if (rc == -EEXIST)
-        log_err("[%s] inode collision for collection %s; it cannot be shown",
-                fs->p[sec]->section, e->it.id);
+        log_err("[%s] inode %llu stands for two collections; one cannot be shown",
+                fs->p[sec]->section, (unsigned long long)ep.ino);
     if (rc < 0)
         fuse_reply_err(req, rc == -EEXIST ? EIO : -rc);
     else

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "utf8.h"
+
 #define JSON_MAX_VALUES 2000000
 
 struct builder {
@@ -160,18 +162,32 @@ static int cb_start_array(void *ctx)
     return open_container(ctx, JSON_ARRAY);
 }
 
+/* Keys are made valid UTF-8 here, before repeated keys are merged: two keys
+ * that differ only in invalid bytes would otherwise both be written as "\ufffd". */
 static int cb_key(void *ctx, const unsigned char *s, size_t len)
 {
     struct builder *b = ctx;
     free(b->key);
-    b->key = malloc(len + 1);
+    b->key = malloc(len * 3 + 1);
     if (!b->key) {
         b->fail = "out of memory";
         return 0;
     }
-    memcpy(b->key, s, len);
-    b->key[len] = '\0';
-    b->keylen = len;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(s + i, len - i);
+        if (n == 0) {
+            memcpy(b->key + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(b->key + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    b->key[o] = '\0';
+    b->keylen = o;
     return 1;
 }
 

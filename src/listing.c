@@ -70,14 +70,19 @@ static int older(const struct entry *a, const struct entry *b)
 }
 
 /* Give e the name `name` (owned), avoiding any name already shown: a literal
- * collection called "x (id)" must not hide the duplicate that became "x (id)". */
+ * collection called "x (id)" must not hide the duplicate that became "x (id)".
+ * When the id suffix cannot tell them apart (both cut at 255 bytes), a hash of
+ * the id can: still derived from the id alone, so the name is stable. */
 static int set_name(struct listing *l, struct entry *e, char *name)
 {
     if (e->name)
         HASH_DELETE(hh_name, l->by_name, e);
     free(e->name);
     e->name = NULL;
-    for (int tries = 0; name && tries < 4; tries++) {
+    char tag[24];
+    snprintf(tag, sizeof(tag), "#%016llx", (unsigned long long)inode_collection("", e->it.id));
+    const char *suffixes[] = {e->it.id, tag};
+    for (size_t tries = 0; name; tries++) {
         struct entry *other;
         HASH_FIND(hh_name, l->by_name, name, strlen(name), other);
         if (!other) {
@@ -85,14 +90,19 @@ static int set_name(struct listing *l, struct entry *e, char *name)
             HASH_ADD_KEYPTR(hh_name, l->by_name, e->name, strlen(e->name), e);
             return 0;
         }
-        char *again = names_with_id(name, e->it.id);
+        if (tries == 2)
+            break;
+        char *again = names_with_id(name, suffixes[tries]);
         free(name);
         name = again;
     }
     if (!name)
         return -ENOMEM;
     free(name);
-    log_warn("[%s] collection %s: no free directory name; not shown", l->section, e->it.id);
+    char *shown = names_encode(e->it.id, strlen(e->it.id));
+    log_warn("[%s] collection %s: no free directory name; not shown", l->section,
+             shown ? shown : "?");
+    free(shown);
     return 0;
 }
 

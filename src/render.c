@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 struct buf {
     char *p;
@@ -54,35 +55,6 @@ static void indent(struct buf *b, int depth)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the byte starts none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 static void string(struct buf *b, const char *text, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -115,7 +87,7 @@ static void string(struct buf *b, const char *text, size_t len)
             u[6] = '\0';
             esc = u;
         } else if (c >= 0x80) {
-            seq = utf8_seq(s + i, len - i);
+            seq = utf8_len(s + i, len - i);
             if (seq == 0) {
                 esc = "\xef\xbf\xbd"; /* U+FFFD for one invalid byte */
                 seq = 1;
