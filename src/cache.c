@@ -31,6 +31,12 @@
 #include "provider.h"
 #include "walk.h"
 
+/* After a walk failed with nothing cached, accesses fail at once with its error
+ * for this long instead of starting walks of their own: the kernel may queue
+ * lookups in one directory one behind the other, and each would otherwise wait
+ * a full request budget for the same broken provider. */
+#define CACHE_FAIL_HOLD_MS 2000
+
 enum want { WANT_ALL, WANT_NAME, WANT_ID };
 
 struct waiter {
@@ -50,7 +56,7 @@ struct cache {
     struct listing *prev; /* dropped by SIGHUP: kept only to tell the kernel what changed */
     struct timespec cur_done, fresh_until;
     struct walk *walk;
-    struct timespec walk_start, progress;
+    struct timespec walk_start, progress, failed_at;
     bool worker, stopping, failing;
     struct waiter *waiters;
     uint64_t fails, gen;
@@ -191,6 +197,7 @@ static void fail(struct cache *c, int err, const char *why)
     c->fails++;
     c->last_err = err;
     struct timespec now = clock_now();
+    c->failed_at = now;
     bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
     if (!c->failing)
         log_err("%s%s", why[0] ? why : "listing failed",
@@ -308,6 +315,10 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
                 *out = c->cur;
             else
                 rc = c->last_err ? c->last_err : -EIO;
+            break;
+        }
+        if (!c->walk && c->fails > 0 && clock_ms(&c->failed_at, &now) < CACHE_FAIL_HOLD_MS) {
+            rc = c->last_err ? c->last_err : -EIO;
             break;
         }
         /* A paused partial walk older than ttl is too old to finish: start over. */

@@ -260,6 +260,18 @@ static void reply_negative(fuse_req_t req, double ttl)
     fuse_reply_entry(req, &ep);
 }
 
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+    (void)userdata;
+    /* Lookups in one directory should not queue behind each other in the kernel.
+     * (libfuse 3.14 asks for this but never sends the flag; later versions do,
+     * and cache.c's failure hold keeps a queue short either way.) */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct fs *fs = fs_of(req);
@@ -650,6 +662,7 @@ static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t s)
 }
 
 static const struct fuse_lowlevel_ops ops = {
+    .init = fs_init,
     .lookup = fs_lookup,
     .forget = fs_forget,
     .forget_multi = fs_forget_multi,

@@ -52,8 +52,9 @@ struct provider_ops {
     bool ordered;
     /* Check the section and keep what request() needs in p->priv; 0 or -errno + message. */
     int (*configure)(struct provider *p, const struct config_section *s, char *err, size_t errlen);
-    /* Optional: one-time network set-up before the first page (Honcho resolves names). */
-    int (*prepare)(struct provider *p);
+    /* Optional: one-time network set-up before the first page (Honcho resolves
+     * names); 0 or -errno with the reason in why. */
+    int (*prepare)(struct provider *p, char *why, size_t whylen);
     /* The request for the page at `at` (cursor of the first page: all zero). */
     int (*request)(const struct provider *p, const struct cursor *at, struct http_req *req);
     /* Items of a 2xx page and what follows; -EIO (logged with the reason) when malformed. */

@@ -125,11 +125,10 @@ static void *fetch_one(void *arg)
 void walk_fetch(struct provider *p, struct walk_batch *b)
 {
     if (b->prepare) {
-        int rc = p->ops->prepare(p);
+        int rc = p->ops->prepare(p, b->why, sizeof(b->why));
         if (rc < 0) {
             for (int i = 0; i < b->n; i++)
                 b->err[i] = rc;
-            snprintf(b->why, sizeof(b->why), "[%s] set-up failed (see above)", p->section);
             return;
         }
     }

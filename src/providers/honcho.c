@@ -77,31 +77,32 @@ static int add_auth(const struct honcho *h, struct http_req *req)
 }
 
 /* GET a name route and keep the "id" of the answer. */
-static int resolve(struct provider *p, const char *what, const char *path, char **id)
+static int resolve(struct provider *p, const char *what, const char *path, char **id, char *why,
+                   size_t whylen)
 {
     struct honcho *h = p->priv;
     struct http_req req = {.method = "GET", .url = provider_url(p, "/v1", path)};
     struct json *doc = NULL;
-    char why[512];
+    char reason[512] = "out of memory";
     int rc = req.url ? add_auth(h, &req) : -ENOMEM;
     if (rc == 0)
-        rc = fetch_json(p, &req, &doc, why, sizeof(why));
+        rc = fetch_json(p, &req, &doc, reason, sizeof(reason));
     if (rc == 0) {
         const struct json *v = json_get(doc, "id");
-        if (json_is(v, JSON_STRING) && v->len > 0)
-            *id = strdup(v->text);
+        if (json_is(v, JSON_STRING) && v->len > 0 && (*id = strdup(v->text)))
+            rc = 0;
         else
-            rc = -EIO;
+            rc = -EIO, snprintf(reason, sizeof(reason), "the answer has no id");
     }
     if (rc < 0)
-        log_err("[%s] cannot resolve %s: %s", p->section, what,
-                rc == -EIO && doc ? "the answer has no id" : why);
+        snprintf(why, whylen, "[%s] cannot resolve %s (check it in the config): %s", p->section,
+                 what, reason);
     json_free(doc);
     http_req_free(&req);
-    return rc == -ENOENT ? -EIO : rc;
+    return rc;
 }
 
-static int prepare(struct provider *p)
+static int prepare(struct provider *p, char *why, size_t whylen)
 {
     struct honcho *h = p->priv;
     char path[1024];
@@ -110,14 +111,14 @@ static int prepare(struct provider *p)
         char *n = provider_escape(h->app_name);
         snprintf(path, sizeof(path), "/apps/name/%s", n ? n : "");
         free(n);
-        rc = resolve(p, "app_name", path, &h->app_id);
+        rc = resolve(p, "app_name", path, &h->app_id, why, whylen);
     }
     if (rc == 0 && !h->user_id) {
         char *a = provider_escape(h->app_id), *n = provider_escape(h->user_name);
         snprintf(path, sizeof(path), "/apps/%s/users/name/%s", a ? a : "", n ? n : "");
         free(a);
         free(n);
-        rc = resolve(p, "user_name", path, &h->user_id);
+        rc = resolve(p, "user_name", path, &h->user_id, why, whylen);
     }
     return rc;
 }
