@@ -310,15 +310,13 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
             break;
         }
         bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
-        if (c->fails != fails0) {
+        bool held = !c->walk && c->fails > 0 &&
+                    clock_ms(&c->failed_at, &now) < CACHE_FAIL_HOLD_MS;
+        if (c->fails != fails0 || held) {
             if (stale)
                 *out = c->cur;
             else
                 rc = c->last_err ? c->last_err : -EIO;
-            break;
-        }
-        if (!c->walk && c->fails > 0 && clock_ms(&c->failed_at, &now) < CACHE_FAIL_HOLD_MS) {
-            rc = c->last_err ? c->last_err : -EIO;
             break;
         }
         /* A paused partial walk older than ttl is too old to finish: start over. */

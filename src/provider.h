@@ -44,6 +44,8 @@ struct page {
     bool more;            /* a page follows at `next` */
     struct cursor next;
     int64_t pages;        /* > 0: the listing has this many pages, at cursor.page = 1..pages */
+    int64_t total;        /* > 0: the number of collections the server claims */
+    size_t skipped;       /* collections without a usable id, left out */
 };
 
 struct provider_ops {
@@ -57,9 +59,9 @@ struct provider_ops {
     int (*prepare)(struct provider *p, char *why, size_t whylen);
     /* The request for the page at `at` (cursor of the first page: all zero). */
     int (*request)(const struct provider *p, const struct cursor *at, struct http_req *req);
-    /* Items of a 2xx page and what follows; -EIO (logged with the reason) when malformed. */
+    /* Items of a 2xx page and what follows; -EIO with the reason in why when malformed. */
     int (*parse)(const struct provider *p, const struct cursor *at, const struct json *doc,
-                 struct page *out);
+                 struct page *out, char *why, size_t whylen);
     void (*destroy)(struct provider *p);
 };
 

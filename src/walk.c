@@ -30,6 +30,7 @@ struct walk {
     int64_t next_page;   /* next page number to plan when pages > 0 */
     struct cursor next;  /* next cursor when pages == 0 */
     int barren;
+    size_t skipped;
     struct seen_token *tokens;
 };
 
@@ -110,12 +111,8 @@ static void *fetch_one(void *arg)
     else
         snprintf(j->why, sizeof(j->why), "[%s] cannot build the request: %s", j->p->section,
                  strerror(-rc));
-    if (rc == 0) {
-        rc = j->p->ops->parse(j->p, j->cur, doc, j->pg);
-        if (rc < 0)
-            snprintf(j->why, sizeof(j->why), "[%s] %s: the page is not what the API documents",
-                     j->p->section, req.method);
-    }
+    if (rc == 0)
+        rc = j->p->ops->parse(j->p, j->cur, doc, j->pg, j->why, sizeof(j->why));
     json_free(doc);
     http_req_free(&req);
     *j->err = rc;
@@ -186,7 +183,15 @@ int walk_merge(struct walk *w, struct walk_batch *b)
         long added = listing_add(w->l, pg->items, pg->n);
         if (added < 0)
             return (int)added;
+        /* a server that counts collections but sends none is broken, not empty */
+        if (!w->started && pg->n == 0 && pg->total > 0) {
+            snprintf(b->why, sizeof(b->why),
+                     "[%s] the first page holds no collection although the server counts %lld",
+                     w->p->section, (long long)pg->total);
+            return -EIO;
+        }
         w->started = true;
+        w->skipped += pg->skipped;
         w->barren = added > 0 ? 0 : w->barren + 1;
         if (pg->pages > 0) {
             w->pages = pg->pages; /* the latest count wins when the total moves */
@@ -210,8 +215,12 @@ int walk_merge(struct walk *w, struct walk_batch *b)
             }
         }
     }
-    if (w->done)
+    if (w->done) {
         w->l->complete = true;
+        if (w->skipped)
+            log_warn("[%s] %zu collection%s without a usable id left out of the listing",
+                     w->p->section, w->skipped, w->skipped == 1 ? "" : "s");
+    }
     return 0;
 }
 

@@ -9,7 +9,6 @@
 
 #include "../config.h"
 #include "../json.h"
-#include "../log.h"
 #include "../provider.h"
 #include "../secret.h"
 
@@ -61,13 +60,13 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
 }
 
 static int parse(const struct provider *p, const struct cursor *at, const struct json *doc,
-                 struct page *out)
+                 struct page *out, char *why, size_t whylen)
 {
     const struct json *data = json_get(doc, "data"), *meta = json_get(doc, "meta");
     int64_t page = at->page > 0 ? at->page : 1, last = 0, total, per;
     if (!json_is(data, JSON_ARRAY)) {
-        log_err("[%s] page %lld: expected {\"data\": [...], \"meta\": {...}}", p->section,
-                (long long)page);
+        snprintf(why, whylen, "[%s] page %lld: expected {\"data\": [...], \"meta\": {...}}",
+                 p->section, (long long)page);
         return -EIO;
     }
     if (!json_int64(json_get(meta, "last_page"), &last) || last < 0) {
@@ -89,11 +88,12 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
         if (rc == 0)
             out->n++;
         else
-            log_warn("[%s] page %lld: collection %zu has no usable id; skipped", p->section,
-                     (long long)page, i);
+            out->skipped++;
     }
     const struct json *next = json_get(json_get(doc, "links"), "next");
     out->pages = last;
+    if (json_int64(json_get(meta, "total"), &total) && total > 0)
+        out->total = total;
     /* without a page count, a next link is the only sign of more */
     out->more = data->len > 0 && (last ? page < last : json_is(next, JSON_STRING));
     out->next.page = page + 1;

@@ -76,12 +76,12 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
 }
 
 static int parse(const struct provider *p, const struct cursor *at, const struct json *doc,
-                 struct page *out)
+                 struct page *out, char *why, size_t whylen)
 {
     const struct json *data = json_get(doc, "data");
     if (!json_is(data, JSON_ARRAY)) {
-        log_err("[%s] skip %lld: expected a JSON:API document with a \"data\" list", p->section,
-                (long long)at->page);
+        snprintf(why, whylen, "[%s] skip %lld: expected a JSON:API document with a \"data\" list",
+                 p->section, (long long)at->page);
         return -EIO;
     }
     out->items = calloc(data->len ? data->len : 1, sizeof(*out->items));
@@ -97,8 +97,7 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
         if (rc == -ENOMEM)
             return rc;
         if (rc < 0) {
-            log_warn("[%s] skip %lld: resource %zu has no usable id; skipped", p->section,
-                     (long long)at->page, i);
+            out->skipped++;
             continue;
         }
         last_has_time = it->has_created;
@@ -110,6 +109,12 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     const struct json *next = json_get(links, "next");
     /* "no next link" only counts when the server sends links at all */
     bool said_last = links && (!next || json_is(next, JSON_NULL));
+    if (n == 0 && json_is(next, JSON_STRING) && at->page == 0 && !at->has_mark) {
+        /* "nothing here, but more follows" on the first page is a broken server */
+        snprintf(why, whylen, "[%s] the first page is empty but links.next points further",
+                 p->section);
+        return -EIO;
+    }
     int64_t skip = at->page + (int64_t)n;
     if (n == 0 || (said_last && (n < HIVO_LIMIT || skip <= HIVO_MAX_SKIP)) ||
         (!links && n < HIVO_LIMIT))

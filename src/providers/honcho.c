@@ -9,7 +9,6 @@
 #include "../config.h"
 #include "../fetch.h"
 #include "../json.h"
-#include "../log.h"
 #include "../provider.h"
 #include "../secret.h"
 
@@ -147,13 +146,13 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
 }
 
 static int parse(const struct provider *p, const struct cursor *at, const struct json *doc,
-                 struct page *out)
+                 struct page *out, char *why, size_t whylen)
 {
     const struct json *items = json_get(doc, "items");
     int64_t total, pages, size, page = at->page > 0 ? at->page : 1;
     if (!json_is(items, JSON_ARRAY) || !json_int64(json_get(doc, "total"), &total) || total < 0) {
-        log_err("[%s] page %lld: expected {\"items\": [...], \"total\": N}", p->section,
-                (long long)page);
+        snprintf(why, whylen, "[%s] page %lld: expected {\"items\": [...], \"total\": N}",
+                 p->section, (long long)page);
         return -EIO;
     }
     if (!json_int64(json_get(doc, "size"), &size) || size < 1)
@@ -172,10 +171,10 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
         if (rc == 0)
             out->n++;
         else
-            log_warn("[%s] page %lld: collection %zu has no usable id; skipped", p->section,
-                     (long long)page, i);
+            out->skipped++;
     }
     out->pages = pages;
+    out->total = total;
     out->more = page < pages && items->len > 0;
     out->next.page = page + 1;
     return 0;

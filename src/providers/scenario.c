@@ -8,7 +8,6 @@
 
 #include "../config.h"
 #include "../json.h"
-#include "../log.h"
 #include "../provider.h"
 #include "../secret.h"
 
@@ -88,12 +87,12 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
 }
 
 static int parse(const struct provider *p, const struct cursor *at, const struct json *doc,
-                 struct page *out)
+                 struct page *out, char *why, size_t whylen)
 {
     (void)at;
     const struct json *list = json_get(doc, "collections");
     if (!json_is(list, JSON_ARRAY)) {
-        log_err("[%s] expected {\"collections\": [...]}", p->section);
+        snprintf(why, whylen, "[%s] expected {\"collections\": [...]}", p->section);
         return -EIO;
     }
     out->items = calloc(list->len ? list->len : 1, sizeof(*out->items));
@@ -109,7 +108,7 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
         if (rc == 0)
             out->n++;
         else
-            log_warn("[%s] collection %zu has no usable id; skipped", p->section, i);
+            out->skipped++;
     }
     /* An empty page may still carry a token: keep going, the walk stops loops. */
     const struct json *tok = json_get(doc, "nextPaginationToken");

@@ -117,8 +117,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct listing *l = listing_new(p.section);
     for (int k = 0; k < 3; k++) {
         struct page pg = {0};
-        int rc = ops->parse(&p, &at[k], doc, &pg);
+        char why[512] = "";
+        int rc = ops->parse(&p, &at[k], doc, &pg, why, sizeof(why));
         FUZZ_ASSERT(rc == 0 || rc == -EIO || rc == -ENOMEM, NULL, 0);
+        FUZZ_ASSERT(rc != -EIO || why[0], NULL, 0); /* a refusal says why */
         if (rc == 0) {
             check_page(&at[k], &pg);
             if (k == 0 && l && listing_add(l, pg.items, pg.n) >= 0)

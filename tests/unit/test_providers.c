@@ -52,7 +52,10 @@ static int parse(struct provider *p, int64_t page, const char *text, struct page
     struct json *doc = json_parse(text, strlen(text), err, sizeof(err));
     struct cursor c = {.page = page};
     memset(out, 0, sizeof(*out));
-    int rc = doc ? p->ops->parse(p, &c, doc, out) : -99;
+    char why[256] = "";
+    int rc = doc ? p->ops->parse(p, &c, doc, out, why, sizeof(why)) : -99;
+    if (rc < 0 && rc != -99 && !why[0])
+        rc = -98; /* a refusal must say why */
     json_free(doc);
     return rc;
 }

@@ -1,0 +1,328 @@
+#!/usr/bin/env bats
+# Hostile responses (issue "Never crash, never hang, never lose data"):
+# truncated JSON, HTML with status 200, wrong types, short pages, empty pages,
+# absurd totals, a cursor that repeats forever (the fake's content faults), and
+# from faults_server.py: invalid UTF-8, deep nesting, duplicate ids, NUL in
+# strings, totals that move between pages, endless and dripping bodies,
+# Retry-After as an HTTP date, Fount's X-RateLimit-Remaining: 0. Each must be
+# detected, logged and contained: EIO or partial-but-marked data, never a
+# crash, a loop, or unbounded memory; the other providers keep working.
+
+load faults_helpers
+
+RSS_MAX_KB=$((400 * 1024))   # generous: sanitizer builds carry shadow memory
+
+setup() {
+    fault_setup
+    start_hostile
+    # two more sections on the hostile server: a cursor API and a page API
+    cat >>"$CONFIG" <<CONF
+
+[hostile]
+type = scenario
+url = $HOSTILE_URL/scenario
+api_key = k
+api_secret = s
+
+[hostilef]
+type = fount
+url = $HOSTILE_URL/fount
+token = t
+CONF
+    mount_cfs
+}
+
+teardown() {
+    fault_teardown
+}
+
+# contained PROVIDER: the daemon lives, stays small, and the four fake sections work.
+contained() {
+    daemon_alive || { echo "daemon died or unmounted after hostile input to $1"; return 1; }
+    local rss
+    rss=$(rss_kb)
+    [ "$rss" -lt "$RSS_MAX_KB" ] || { echo "daemon RSS ${rss} kB after hostile input to $1"; return 1; }
+    others_ok "$1"
+}
+
+# logged SINCE PROVIDER: something about the section was logged after line SINCE.
+logged() {
+    [ -n "$(log_lines_since "$1" "\\[$2\\]")" ] || { echo "nothing logged for [$2]"; return 1; }
+}
+
+# ---------------------------------------------------------------- the fake's content faults
+
+@test "truncated JSON: EIO within the budget, logged, contained (all four)" {
+    for p in "${PROVIDERS[@]}"; do
+        remount
+        fault "{\"provider\":\"$p\",\"mode\":\"truncate\"}"
+        got=$(fs_op listdir "$MNT/$p")
+        [ "$got" = EIO ] || { echo "$p: got '$got'"; false; }
+        logged 0 "$p"
+        contained "$p"
+    done
+}
+
+@test "HTML with status 200: EIO, the log says it was not JSON (all four)" {
+    for p in "${PROVIDERS[@]}"; do
+        remount
+        fault "{\"provider\":\"$p\",\"mode\":\"html\"}"
+        got=$(fs_op listdir "$MNT/$p")
+        [ "$got" = EIO ] || { echo "$p: got '$got'"; false; }
+        grep -E "\[$p\].*(HTML|html|JSON|malformed|parse)" "$WORK/daemon.log" ||
+            { echo "$p: the log does not say what was wrong"; false; }
+        [ "$(requests "$p")" -le 2 ] || { echo "$p: a 200 HTML page was retried $(requests "$p") times"; false; }
+        contained "$p"
+    done
+}
+
+@test "wrong types (total as a string, items as an object): EIO, logged (all four)" {
+    for p in "${PROVIDERS[@]}"; do
+        remount
+        fault "{\"provider\":\"$p\",\"mode\":\"wrongtypes\"}"
+        got=$(fs_op listdir "$MNT/$p")
+        [ "$got" = EIO ] || { echo "$p: got '$got'"; false; }
+        logged 0 "$p"
+        contained "$p"
+    done
+}
+
+# each_provider FUNC PROVIDER...: remount, then FUNC PROVIDER for each; all
+# of them run, and the test fails naming every provider that failed.
+each_provider() {
+    local f=$1 p bad=
+    shift
+    for p in "$@"; do
+        remount
+        "$f" "$p" || bad="$bad $p"
+    done
+    [ -z "$bad" ] || { echo "failed for:$bad"; return 1; }
+}
+
+# bounded_partial PROVIDER: the listing ends (EIO or at most the real items,
+# each shown once), with a log line, few requests, small memory.
+bounded_partial() {
+    local p=$1 got n want
+    got=$(fs_op listdir "$MNT/$p")
+    [ "$got" != HUNG ] || { echo "$p: ls hung"; return 1; }
+    want=$(expected_count "$p")
+    if [ "$got" != EIO ]; then
+        n=${got#OK }
+        [ "$n" -le "$want" ] || { echo "$p: $n entries, only $want exist"; return 1; }
+    fi
+    n=$(requests "$p")
+    [ "$n" -le 200 ] || { echo "$p: $n requests for one listing"; return 1; }
+    logged 0 "$p" || { echo "$p: ls gave '$got' after $n requests, silently"; return 1; }
+    contained "$p"
+}
+
+absurd_total() {
+    fault "{\"provider\":\"$1\",\"mode\":\"absurd_total\"}"
+    bounded_partial "$1"
+}
+
+@test "absurd totals (6.7 billion, 67 million pages): bounded, logged, small (all four)" {
+    each_provider absurd_total "${PROVIDERS[@]}"
+}
+
+cursor_loop() {
+    fault "{\"provider\":\"$1\",\"mode\":\"cursor_loop\"}"
+    bounded_partial "$1"
+}
+
+@test "a cursor or page that repeats forever: the walk stops, logged (all four)" {
+    each_provider cursor_loop "${PROVIDERS[@]}"
+}
+
+empty_pages() {
+    local p=$1 got
+    fault "{\"provider\":\"$p\",\"mode\":\"empty\"}"
+    got=$(fs_op listdir "$MNT/$p")
+    [ "$got" != HUNG ] || { echo "$p: ls hung"; return 1; }
+    contained "$p" || return 1
+    # honcho and fount state a total and hivo sends links.next with the
+    # empty page: zero collections contradicts the server (DESIGN §3: the
+    # walk stops at an empty page "with a log line")
+    if [ "$p" != scenario ]; then
+        logged 0 "$p" || { echo "$p: empty page not logged (ls gave '$got')"; return 1; }
+    fi
+}
+
+@test "empty pages: the walk stops with a log line; never an empty listing passed off as complete" {
+    each_provider empty_pages "${PROVIDERS[@]}"
+}
+
+short_complete() {
+    # next link / cursor follow what was sent: nothing is lost
+    fault "{\"provider\":\"$1\",\"mode\":\"short_pages\"}"
+    provider_ok "$1" && contained "$1"
+}
+
+short_gap() {
+    # page numbers over pages one short: one item per page is never seen; the
+    # listing is short of the stated total, so it must be an error or logged
+    local p=$1 got want
+    fault "{\"provider\":\"$p\",\"mode\":\"short_pages\"}"
+    got=$(fs_op listdir "$MNT/$p")
+    [ "$got" != HUNG ] || { echo "$p: ls hung"; return 1; }
+    want=$(expected_count "$p")
+    if [ "$got" != EIO ] && [ "${got#OK }" -lt "$want" ]; then
+        logged 0 "$p" || { echo "$p: ${got#OK } of $want collections shown as a complete listing"; return 1; }
+    fi
+    contained "$p"
+}
+
+@test "short pages: offset and cursor APIs still get every item; page APIs do not hide the gap" {
+    ok=0
+    each_provider short_complete hivo scenario || ok=1
+    each_provider short_gap honcho fount || ok=1
+    [ "$ok" -eq 0 ]
+}
+
+# ---------------------------------------------------------------- faults_server.py
+
+@test "invalid UTF-8 in names: every name and metadata.json is valid UTF-8, no '/' smuggled in" {
+    hostile_mode badutf8
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = "OK 30" ] || { echo "ls hostile: $got"; false; }
+    timeout "$BOUND" python3 - "$MNT/hostile" <<'PY'
+import os, sys
+root = sys.argv[1]
+for name in os.listdir(os.fsencode(root)):
+    name.decode("utf-8")                   # strict: raises on invalid UTF-8
+    assert b"/" not in name
+    with open(os.path.join(os.fsencode(root), name, b"metadata.json"), "rb") as f:
+        f.read().decode("utf-8")
+PY
+    contained hostile
+}
+
+@test "nesting 100000 deep: EIO, logged, no stack overflow" {
+    hostile_mode deep
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = EIO ] || { echo "ls hostile: $got"; false; }
+    logged 0 hostile
+    contained hostile
+}
+
+@test "nesting 200 deep (legal): shown, and metadata.json keeps all of it" {
+    hostile_mode deep_ok
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = "OK 30" ] || { echo "ls hostile: $got"; false; }
+    timeout "$BOUND" python3 - "$MNT/hostile/Item 000/metadata.json" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))["nested"]
+d = 0
+while isinstance(v, list):
+    v, d = v[0], d + 1
+assert d == 200, d
+PY
+    contained hostile
+}
+
+@test "duplicate ids on a page and across pages: each id once, the first copy wins, logged" {
+    hostile_mode dupids
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = "OK 30" ] || { echo "ls hostile: $got (30 distinct ids)"; false; }
+    [ "$(fs_op stat "$MNT/hostile/Item 001")" = OK ]
+    [ "$(fs_op stat "$MNT/hostile/Item 005")" = OK ]
+    [ "$(fs_op stat "$MNT/hostile/Impostor of 001")" = ENOENT ]
+    grep -E '\[hostile\].*(col_001|duplicate|repeat)' "$WORK/daemon.log" ||
+        { echo "duplicate ids not logged"; false; }
+    contained hostile
+}
+
+@test "NUL inside an id and a name: no crash, no truncated-name collision" {
+    hostile_mode nul_id
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" != HUNG ]
+    [ "$got" = EIO ] || [ "${got#OK }" -ge 28 ]
+    contained hostile
+}
+
+@test "a total that grows on every page: the walk ends, bounded" {
+    hostile_mode total_grows
+    got=$(fs_op listdir "$MNT/hostilef")
+    [ "$got" != HUNG ]
+    [ "$got" = EIO ] || [ "${got#OK }" -le 30 ]
+    n=$(hostile_requests)
+    [ "$n" -le 100 ] || { echo "$n requests"; false; }
+    logged 0 hostilef
+    contained hostilef
+}
+
+@test "a total that shrinks between pages: the walk ends, no duplicates" {
+    hostile_mode total_shrinks
+    got=$(fs_op listdir "$MNT/hostilef")
+    [ "$got" != HUNG ]
+    [ "$got" = EIO ] || [ "${got#OK }" -le 30 ]
+    [ "$(hostile_requests)" -le 20 ]
+    contained hostilef
+}
+
+@test "Retry-After as an HTTP date is honoured, then the listing succeeds" {
+    hostile_mode retry_date
+    t0=$(now_ms)
+    got=$(fs_op listdir "$MNT/hostile")
+    t1=$(now_ms)
+    [ "$got" = "OK 30" ] || { echo "ls hostile: $got"; false; }
+    # the date is 2 s ahead at second resolution: at least 1 s of waiting
+    [ $((t1 - t0)) -ge 1000 ] || { echo "retried after $((t1 - t0)) ms, before the Retry-After date"; false; }
+    contained hostile
+}
+
+@test "Retry-After as an HTTP date an hour ahead: fails at once, no hammering" {
+    hostile_mode retry_date_far
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = EAGAIN ] || [ "$got" = EIO ] || { echo "ls hostile: $got"; false; }
+    [ "$(hostile_requests)" -le 2 ]
+    logged 0 hostile
+    contained hostile
+}
+
+@test "Fount 429 with X-RateLimit-Remaining: 0 and a reset time: waits for the reset" {
+    hostile_mode fount_remaining0
+    got=$(fs_op listdir "$MNT/hostilef")
+    [ "$got" = "OK 30" ] || { echo "ls hostilef: $got"; false; }
+    # the second request must not come before X-RateLimit-Reset (2 s ahead, whole seconds)
+    gap=$(curl -sf --max-time 10 "$HOSTILE_URL/_stats" | python3 -c '
+import json, sys
+log = json.load(sys.stdin)["log"]
+print(int((log[1][0] - log[0][0]) * 1000))')
+    [ "$gap" -ge 1000 ] || { echo "retried $gap ms after a 429 with X-RateLimit-Remaining: 0 (reset ~2 s ahead)"; false; }
+    contained hostilef
+}
+
+@test "a 200 whose body never ends: EIO at max_response, memory bounded" {
+    hostile_mode endless
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = EIO ] || { echo "ls hostile: $got"; false; }
+    grep -E '\[hostile\].*max_response' "$WORK/daemon.log"
+    contained hostile
+}
+
+@test "a body dripping one byte every half second: fails within the budget" {
+    hostile_mode drip
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = EIO ] || [ "$got" = ETIMEDOUT ] || { echo "ls hostile: $got"; false; }
+    logged 0 hostile
+    contained hostile
+}
+
+@test "an empty 200 body and a top-level array: EIO, logged" {
+    for mode in empty_body top_array; do
+        remount
+        hostile_mode "$mode"
+        got=$(fs_op listdir "$MNT/hostile")
+        [ "$got" = EIO ] || { echo "$mode: ls hostile: $got"; false; }
+        logged 0 hostile
+        contained hostile
+    done
+}
+
+@test "a 200 kB pagination token: no crash, bounded" {
+    hostile_mode token_huge
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" != HUNG ]
+    contained hostile
+}
