@@ -31,12 +31,6 @@
 #include "provider.h"
 #include "walk.h"
 
-/* After a walk failed with nothing cached, accesses fail at once with its error
- * for this long instead of starting walks of their own: the kernel may queue
- * lookups in one directory one behind the other, and each would otherwise wait
- * a full request budget for the same broken provider. */
-#define CACHE_FAIL_HOLD_MS 2000
-
 enum want { WANT_ALL, WANT_NAME, WANT_ID };
 
 struct waiter {
@@ -56,7 +50,7 @@ struct cache {
     struct listing *prev; /* dropped by SIGHUP: kept only to tell the kernel what changed */
     struct timespec cur_done, fresh_until;
     struct walk *walk;
-    struct timespec walk_start, progress, failed_at;
+    struct timespec walk_start, progress;
     bool worker, stopping, failing;
     struct waiter *waiters;
     uint64_t fails, gen;
@@ -197,7 +191,6 @@ static void fail(struct cache *c, int err, const char *why)
     c->fails++;
     c->last_err = err;
     struct timespec now = clock_now();
-    c->failed_at = now;
     bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
     if (!c->failing)
         log_err("%s%s", why[0] ? why : "listing failed",
@@ -310,9 +303,7 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
             break;
         }
         bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
-        bool held = !c->walk && c->fails > 0 &&
-                    clock_ms(&c->failed_at, &now) < CACHE_FAIL_HOLD_MS;
-        if (c->fails != fails0 || held) {
+        if (c->fails != fails0) {
             if (stale)
                 *out = c->cur;
             else

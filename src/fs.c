@@ -9,10 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -41,6 +44,8 @@ struct fs {
     uid_t uid;
     gid_t gid;
     struct fuse_session *se;
+    bool parallel_dirops; /* the kernel offers it; see fs_writev */
+    int replies;          /* replies written so far, up to 1 */
     pthread_t notifier;
     bool notifier_up, stop;
     pthread_mutex_t qlock;
@@ -132,9 +137,34 @@ fail:
     return NULL;
 }
 
+/* libfuse 3.14 (Debian 12) accepts FUSE_CAP_PARALLEL_DIROPS but forgets to put
+ * FUSE_PARALLEL_DIROPS in its INIT reply (fixed in 3.15), so the kernel would
+ * serialise every lookup in a directory. The reply passes through here: the
+ * first reply on a session is always the one to INIT, and the flag is added
+ * only when the kernel offered it. Later libfuse versions send it themselves. */
+static ssize_t fs_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+    struct fs *fs = userdata;
+    if (__atomic_fetch_add(&fs->replies, 1, __ATOMIC_RELAXED) == 0 && fs->parallel_dirops &&
+        count == 2 && iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + 4) {
+        struct fuse_init_out *out = iov[1].iov_base;
+        out->flags |= FUSE_PARALLEL_DIROPS;
+    }
+    return writev(fd, iov, count);
+}
+
+static ssize_t fs_readdev(int fd, void *buf, size_t len, void *userdata)
+{
+    (void)userdata;
+    return read(fd, buf, len);
+}
+
 int fs_attach(struct fs *fs, struct fuse_session *se)
 {
     fs->se = se;
+    static const struct fuse_custom_io io = {.writev = fs_writev, .read = fs_readdev};
+    if (fuse_session_custom_io(se, &io, fuse_session_fd(se)) < 0)
+        log_warn("cannot watch the INIT reply; lookups in a directory may run one at a time");
     int err = pthread_create(&fs->notifier, NULL, notifier, fs);
     fs->notifier_up = err == 0;
     return -err;
@@ -262,12 +292,13 @@ static void reply_negative(fuse_req_t req, double ttl)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
-    /* Lookups in one directory should not queue behind each other in the kernel.
-     * (libfuse 3.14 asks for this but never sends the flag; later versions do,
-     * and cache.c's failure hold keeps a queue short either way.) */
-    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+    struct fs *fs = userdata;
+    /* Lookups in one directory must not queue behind each other in the kernel:
+     * one waiting for a slow provider would hold up the rest. */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+        fs->parallel_dirops = true;
+    }
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 }

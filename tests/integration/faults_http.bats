@@ -39,7 +39,7 @@ expect_fail() {
         grep -E "\[$p\].*500" "$WORK/daemon.log" || { echo "no log line for $p's 500"; false; }
         others_ok "$p"
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
-        provider_ok "$p"              # a failure is not remembered once the provider is back
+        recovers "$p"                 # a failure is not remembered once the provider is back
         daemon_alive
     done
 }
@@ -100,7 +100,7 @@ expect_fail() {
         grep -E "\[$p\].*429" "$WORK/daemon.log" || { echo "no log line for $p's 429"; false; }
         others_ok "$p"
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
-        provider_ok "$p"
+        recovers "$p"
     done
     daemon_alive
 }
@@ -115,7 +115,7 @@ expect_fail() {
         grep -E "\[$p\]" "$WORK/daemon.log"
         others_ok "$p"
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
-        provider_ok "$p"
+        recovers "$p"
     done
     daemon_alive
 }
@@ -129,7 +129,7 @@ expect_fail() {
         grep -E "\[$p\].*(timeout|time)" "$WORK/daemon.log" || { echo "no timeout log line for $p"; false; }
         others_ok "$p"                # while the stall goes on
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
-        provider_ok "$p"
+        recovers "$p"
     done
     daemon_alive
 }

@@ -149,7 +149,7 @@ readers_end() {
     [ "$(requests fount)" -gt "$before" ] || { echo "SIGHUP did not drop fount's listing"; false; }
     fault '{"provider":"hivo","mode":"none"}'
     wait "$pid" || [ $? -ne 124 ]
-    provider_ok hivo
+    recovers hivo
 }
 
 @test "the fake dies with requests in flight: they fail in time, the daemon stays up" {
