@@ -46,6 +46,7 @@ struct page {
     int64_t pages;        /* > 0: the listing has this many pages, at cursor.page = 1..pages */
     int64_t total;        /* > 0: the number of collections the server claims */
     size_t skipped;       /* collections without a usable id, left out */
+    const char *odd;      /* what looked wrong with this page though it parsed, for the log */
 };
 
 struct provider_ops {

@@ -30,7 +30,11 @@ struct walk {
     int64_t next_page;   /* next page number to plan when pages > 0 */
     struct cursor next;  /* next cursor when pages == 0 */
     int barren;
-    size_t skipped;
+    int64_t first_pages;  /* the page count the first page announced */
+    /* what went oddly, reported in one line when the walk ends */
+    size_t skipped, dupes, repeats;
+    const char *odd;
+    bool capped;
     struct seen_token *tokens;
 };
 
@@ -171,6 +175,31 @@ static bool token_repeats(struct walk *w, const char *token)
     return false;
 }
 
+/* One line for everything odd the walk saw: the listing is what the server
+ * sent, but the user should know it may not be all there is. */
+static void report(const struct walk *w)
+{
+    char line[512] = "";
+    size_t n = 0;
+    if (w->skipped)
+        n += snprintf(line + n, sizeof(line) - n, "; %zu without a usable id left out", w->skipped);
+    if (w->dupes && n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - n, "; %zu repeated id%s dropped", w->dupes,
+                      w->dupes == 1 ? "" : "s");
+    if (w->repeats && n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - n, "; %zu page%s brought nothing new", w->repeats,
+                      w->repeats == 1 ? "" : "s");
+    if (w->odd && n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - n, "; %s", w->odd);
+    if (w->capped && n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - n,
+                      "; the page count kept growing, followed up to page %lld",
+                      (long long)w->pages);
+    if (n)
+        log_warn("[%s] listing of %zu collections may be incomplete%s", w->p->section, w->l->n,
+                 line);
+}
+
 int walk_merge(struct walk *w, struct walk_batch *b)
 {
     if (b->prepare && !b->err[0])
@@ -192,9 +221,20 @@ int walk_merge(struct walk *w, struct walk_batch *b)
         }
         w->started = true;
         w->skipped += pg->skipped;
+        w->dupes += pg->n - (size_t)added;
+        w->repeats += pg->n > 0 && added == 0;
+        if (pg->odd && !w->odd)
+            w->odd = pg->odd;
         w->barren = added > 0 ? 0 : w->barren + 1;
         if (pg->pages > 0) {
-            w->pages = pg->pages; /* the latest count wins when the total moves */
+            /* The latest count wins when the total moves, but a count that keeps
+             * growing (a server adding as fast as we read, or lying) is followed
+             * to half again the first one, so the walk ends. */
+            if (!w->first_pages)
+                w->first_pages = pg->pages;
+            int64_t cap = w->first_pages + w->first_pages / 2 + 1;
+            w->capped |= pg->pages > cap;
+            w->pages = pg->pages < cap ? pg->pages : cap;
             w->next_page = b->cur[i].page > 0 ? b->cur[i].page + 1 : 2;
         }
         if (!pg->more)
@@ -217,9 +257,7 @@ int walk_merge(struct walk *w, struct walk_batch *b)
     }
     if (w->done) {
         w->l->complete = true;
-        if (w->skipped)
-            log_warn("[%s] %zu collection%s without a usable id left out of the listing",
-                     w->p->section, w->skipped, w->skipped == 1 ? "" : "s");
+        report(w);
     }
     return 0;
 }

@@ -109,6 +109,8 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     const struct json *next = json_get(links, "next");
     /* "no next link" only counts when the server sends links at all */
     bool said_last = links && (!next || json_is(next, JSON_NULL));
+    if (n == 0 && json_is(next, JSON_STRING))
+        out->odd = "an empty page whose links.next points further";
     if (n == 0 && json_is(next, JSON_STRING) && at->page == 0 && !at->has_mark) {
         /* "nothing here, but more follows" on the first page is a broken server */
         snprintf(why, whylen, "[%s] the first page is empty but links.next points further",

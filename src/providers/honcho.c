@@ -175,6 +175,10 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     }
     out->pages = pages;
     out->total = total;
+    if (page < pages && items->len == 0)
+        out->odd = "an empty page before the last one the total announces";
+    else if (page < pages && (int64_t)items->len < size)
+        out->odd = "pages shorter than the page size before the last one; some may be missing";
     out->more = page < pages && items->len > 0;
     out->next.page = page + 1;
     return 0;

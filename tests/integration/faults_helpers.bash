@@ -148,11 +148,12 @@ rss_kb() {
 # recovers PROVIDER: once the fault is gone, the section works again within a
 # few seconds (a failure may be remembered briefly so that queued lookups do
 # not each wait a full budget; it must not outlive that).
+# recovers PROVIDER [SECONDS]: ... within SECONDS (8).
 recovers() {
-    local i
-    for ((i = 0; i < 16; i++)); do
+    local i limit=${2:-8}
+    for ((i = 0; i < limit * 2; i++)); do
         provider_ok "$1" >/dev/null 2>&1 && return 0
         sleep 0.5
     done
-    provider_ok "$1" || { echo "$1 still failing 8 s after the fault was cleared"; return 1; }
+    provider_ok "$1" || { echo "$1 still failing $limit s after the fault was cleared"; return 1; }
 }

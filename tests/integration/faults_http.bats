@@ -93,14 +93,17 @@ expect_fail() {
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
         remount
-        fault "{\"provider\":\"$p\",\"mode\":\"429\",\"k\":100000,\"retry_after\":600}"
+        fault "{\"provider\":\"$p\",\"mode\":\"429\",\"k\":100000,\"retry_after\":8}"
         expect_fail "$p" EAGAIN EIO
         n=$(requests "$p")
-        [ "$n" -le 2 ] || { echo "$p: $n requests although the server asked to wait 600 s"; false; }
+        [ "$n" -le 2 ] || { echo "$p: $n requests although the server asked to wait 8 s"; false; }
         grep -E "\[$p\].*429" "$WORK/daemon.log" || { echo "no log line for $p's 429"; false; }
         others_ok "$p"
+        # until the hint has passed, asking again fails at once without a request
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
-        recovers "$p"
+        expect_fail "$p" EAGAIN EIO
+        [ "$(requests "$p")" -eq "$n" ] || { echo "$p: asked again inside the server's 8 s"; false; }
+        recovers "$p" 15
     done
     daemon_alive
 }
