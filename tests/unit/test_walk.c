@@ -46,7 +46,7 @@ int main(void)
     CHECK(walk_plan(w, 4, &b) == 4);
     CHECK(b.cur[0].page == 2 && b.cur[3].page == 5);
     for (int i = 0; i < 4; i++) {
-        char tag[8];
+        char tag[16];
         snprintf(tag, sizeof(tag), "p%d-", i + 2);
         fill(&b.pg[i], tag, 2, true, 7, NULL);
     }
@@ -81,7 +81,7 @@ int main(void)
     walk_batch_free(&b);
     walk_plan(w, 4, &b);
     for (int i = 0; i < b.n; i++) {
-        char tag[8];
+        char tag[16];
         snprintf(tag, sizeof(tag), "y%d-", i);
         fill(&b.pg[i], tag, 2, true, 67000000, NULL);
     }
@@ -97,7 +97,7 @@ int main(void)
         CHECK(walk_plan(w, 4, &b) == 1);
         if (i > 0)
             CHECK(b.cur[0].token && strcmp(b.cur[0].token, tokens[i - 1]) == 0);
-        char tag[8];
+        char tag[16];
         snprintf(tag, sizeof(tag), "c%d-", i);
         fill(&b.pg[0], tag, 1, true, 0, tokens[i]);
         walk_merge(w, &b);
