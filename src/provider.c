@@ -140,6 +140,27 @@ nomem:
     return -ENOMEM;
 }
 
+int provider_items(const struct json *list, const struct provider_fields *f, struct page *out)
+{
+    out->items = calloc(list->len ? list->len : 1, sizeof(*out->items));
+    if (!out->items)
+        return -ENOMEM;
+    for (size_t i = 0; i < list->len; i++) {
+        const struct json *c = list->kids[i];
+        const struct json *a = f->attrs ? json_get(c, f->attrs) : c;
+        int rc = provider_item(c, json_get(c, f->id), json_get(a, f->name),
+                               json_get(a, f->created), f->updated ? json_get(a, f->updated) : NULL,
+                               &out->items[out->n]);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc == 0)
+            out->n++;
+        else
+            out->skipped++;
+    }
+    return 0;
+}
+
 void provider_item_free(struct item *it)
 {
     free(it->id);

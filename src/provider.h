@@ -87,9 +87,17 @@ void provider_free(struct provider *p);
 char *provider_url(const struct provider *p, const char *prefix, const char *rest);
 /** Percent-encode a string for a URL path segment or query value; malloc'd. */
 char *provider_escape(const char *s);
+/* Where a provider's collection objects keep their fields: member names, with
+ * name/created/updated inside the member `attrs` when set (JSON:API). */
+struct provider_fields {
+    const char *id, *attrs, *name, *created, *updated;
+};
+
 /** Fill an item from a collection object: render its JSON, copy id (string or integer), name and times (ISO strings or unix seconds). */
 int provider_item(const struct json *obj, const struct json *id, const struct json *name,
                   const struct json *created, const struct json *updated, struct item *out);
+/** Turn a JSON list of collection objects into out->items (objects without a usable id counted in out->skipped); 0 or -ENOMEM. */
+int provider_items(const struct json *list, const struct provider_fields *f, struct page *out);
 /** Free an item's fields. */
 void provider_item_free(struct item *it);
 /** Free a page's items and cursor. */

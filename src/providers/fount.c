@@ -75,21 +75,9 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
             json_int64(json_get(meta, "per_page"), &per) && per > 0)
             last = total / per + (total % per != 0);
     }
-    out->items = calloc(data->len ? data->len : 1, sizeof(*out->items));
-    if (!out->items)
+    static const struct provider_fields fields = {"id", NULL, "name", "created_at", "updated_at"};
+    if (provider_items(data, &fields, out) < 0)
         return -ENOMEM;
-    for (size_t i = 0; i < data->len; i++) {
-        const struct json *c = data->kids[i];
-        int rc = provider_item(c, json_get(c, "id"), json_get(c, "name"),
-                               json_get(c, "created_at"), json_get(c, "updated_at"),
-                               &out->items[out->n]);
-        if (rc == -ENOMEM)
-            return rc;
-        if (rc == 0)
-            out->n++;
-        else
-            out->skipped++;
-    }
     const struct json *next = json_get(json_get(doc, "links"), "next");
     out->pages = last;
     if (json_int64(json_get(meta, "per_page"), &per) && page < last && (int64_t)data->len < per)

@@ -84,26 +84,14 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
                  p->section, (long long)at->page);
         return -EIO;
     }
-    out->items = calloc(data->len ? data->len : 1, sizeof(*out->items));
-    if (!out->items)
+    static const struct provider_fields fields = {"id", "attributes", "name", "createdAt",
+                                                  "lastModified"};
+    if (provider_items(data, &fields, out) < 0)
         return -ENOMEM;
-    bool last_has_time = false;
-    int64_t last_time = 0;
-    for (size_t i = 0; i < data->len; i++) {
-        const struct json *r = data->kids[i], *a = json_get(r, "attributes");
-        struct item *it = &out->items[out->n];
-        int rc = provider_item(r, json_get(r, "id"), json_get(a, "name"),
-                               json_get(a, "createdAt"), json_get(a, "lastModified"), it);
-        if (rc == -ENOMEM)
-            return rc;
-        if (rc < 0) {
-            out->skipped++;
-            continue;
-        }
-        last_has_time = it->has_created;
-        last_time = it->created.tv_sec;
-        out->n++;
-    }
+    /* the next window starts from the creation second of the last item */
+    const struct item *last = out->n ? &out->items[out->n - 1] : NULL;
+    bool last_has_time = last && last->has_created;
+    int64_t last_time = last_has_time ? last->created.tv_sec : 0;
     size_t n = data->len;
     const struct json *links = json_get(doc, "links");
     const struct json *next = json_get(links, "next");

@@ -159,20 +159,9 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
         size = HONCHO_SIZE;
     if (!json_int64(json_get(doc, "pages"), &pages) || pages < 0)
         pages = total / size + (total % size != 0);
-    out->items = calloc(items->len ? items->len : 1, sizeof(*out->items));
-    if (!out->items)
+    static const struct provider_fields fields = {"id", NULL, "name", "created_at", NULL};
+    if (provider_items(items, &fields, out) < 0)
         return -ENOMEM;
-    for (size_t i = 0; i < items->len; i++) {
-        const struct json *c = items->kids[i];
-        int rc = provider_item(c, json_get(c, "id"), json_get(c, "name"),
-                               json_get(c, "created_at"), NULL, &out->items[out->n]);
-        if (rc == -ENOMEM)
-            return rc;
-        if (rc == 0)
-            out->n++;
-        else
-            out->skipped++;
-    }
     out->pages = pages;
     out->total = total;
     if (page < pages && items->len == 0)

@@ -95,21 +95,9 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
         snprintf(why, whylen, "[%s] expected {\"collections\": [...]}", p->section);
         return -EIO;
     }
-    out->items = calloc(list->len ? list->len : 1, sizeof(*out->items));
-    if (!out->items)
+    static const struct provider_fields fields = {"id", NULL, "name", "createdAt", "updatedAt"};
+    if (provider_items(list, &fields, out) < 0)
         return -ENOMEM;
-    for (size_t i = 0; i < list->len; i++) {
-        const struct json *c = list->kids[i];
-        int rc = provider_item(c, json_get(c, "id"), json_get(c, "name"),
-                               json_get(c, "createdAt"), json_get(c, "updatedAt"),
-                               &out->items[out->n]);
-        if (rc == -ENOMEM)
-            return rc;
-        if (rc == 0)
-            out->n++;
-        else
-            out->skipped++;
-    }
     /* An empty page may still carry a token: keep going, the walk stops loops. */
     const struct json *tok = json_get(doc, "nextPaginationToken");
     if (json_is(tok, JSON_STRING) && tok->len > 0 && !memchr(tok->text, '\0', tok->len)) {
