@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,6 +254,12 @@ static void *worker(void *arg)
         int err = walk_merge(w, b);
         walk_batch_free(b);
         c->progress = clock_now();
+        if (!err && walk_done(w) && walk_contradicted(w) && c->cur && c->cur->n > 0) {
+            err = -EIO;
+            snprintf(b->why, sizeof(b->why),
+                     "[%s] the refresh came back empty on a page that claims more; keeping "
+                     "the %zu collections listed before", c->p->section, c->cur->n);
+        }
         if (err)
             fail(c, err, b->why);
         else if (walk_done(w))

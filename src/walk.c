@@ -34,7 +34,7 @@ struct walk {
     /* what went oddly, reported in one line when the walk ends */
     size_t skipped, dupes, repeats;
     const char *odd;
-    bool capped;
+    bool capped, contradicted;
     struct seen_token *tokens;
 };
 
@@ -73,6 +73,11 @@ struct listing *walk_listing(const struct walk *w)
 bool walk_done(const struct walk *w)
 {
     return w->done;
+}
+
+bool walk_contradicted(const struct walk *w)
+{
+    return w->contradicted;
 }
 
 int walk_plan(struct walk *w, int window, struct walk_batch *b)
@@ -212,12 +217,13 @@ int walk_merge(struct walk *w, struct walk_batch *b)
         long added = listing_add(w->l, pg->items, pg->n);
         if (added < 0)
             return (int)added;
-        /* a server that counts collections but sends none is broken, not empty */
-        if (!w->started && pg->n == 0 && pg->total > 0) {
-            snprintf(b->why, sizeof(b->why),
-                     "[%s] the first page holds no collection although the server counts %lld",
-                     w->p->section, (long long)pg->total);
-            return -EIO;
+        /* A first page that holds nothing but says there is more contradicts
+         * itself: shown as empty when nothing is cached, but never allowed to
+         * replace a listing that has collections (see cache.c). */
+        if (!w->started && pg->n == 0 && (pg->total > 0 || pg->odd)) {
+            w->contradicted = true;
+            if (!pg->odd)
+                pg->odd = "the first page holds no collection although the server counts some";
         }
         w->started = true;
         w->skipped += pg->skipped;

@@ -33,6 +33,8 @@ void walk_free(struct walk *w);
 struct listing *walk_listing(const struct walk *w);
 /** True once the listing is complete (or the walk stopped on a stop rule). */
 bool walk_done(const struct walk *w);
+/** True when the first page was empty yet claimed more: an empty result not to be trusted. */
+bool walk_contradicted(const struct walk *w);
 /** Plan up to `window` pages into b; returns how many (0 when done). */
 int walk_plan(struct walk *w, int window, struct walk_batch *b);
 /** Fetch a planned batch; network I/O, call without locks. */

@@ -99,12 +99,6 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     bool said_last = links && (!next || json_is(next, JSON_NULL));
     if (n == 0 && json_is(next, JSON_STRING))
         out->odd = "an empty page whose links.next points further";
-    if (n == 0 && json_is(next, JSON_STRING) && at->page == 0 && !at->has_mark) {
-        /* "nothing here, but more follows" on the first page is a broken server */
-        snprintf(why, whylen, "[%s] the first page is empty but links.next points further",
-                 p->section);
-        return -EIO;
-    }
     int64_t skip = at->page + (int64_t)n;
     if (n == 0 || (said_last && (n < HIVO_LIMIT || skip <= HIVO_MAX_SKIP)) ||
         (!links && n < HIVO_LIMIT))

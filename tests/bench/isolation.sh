@@ -13,12 +13,11 @@ rounds=${1:-10}
 CFS_TIMEOUT=30 # the stalled provider holds its readers for the whole budget
 
 start_fake --honcho 300 --hivo 300 --fount 1200 --scenario 300
-trap 'unmount_cfs; stop_fake' EXIT
+trap 'stop_fake' EXIT
 write_config
 
 # one cold round: remount, then ls + cat on each healthy section; prints seconds
 round() {
-    unmount_cfs
     mount_cfs
     if [ "$1" = stalled ]; then
         for i in $(seq 16); do timeout 60 stat "$MNT/honcho/probe $i" >/dev/null 2>&1 & done
@@ -32,8 +31,10 @@ round() {
     done
     t1=$(date +%s.%N)
     # the blocked readers go first: the session ends when nothing uses the mount
-    kill $(jobs -p) 2>/dev/null || true
-    wait 2>/dev/null || true
+    local pids
+    pids=$(jobs -p | grep -vx "$CFS_PID" || true)
+    [ -z "$pids" ] || kill $pids 2>/dev/null || true
+    unmount_cfs >/dev/null 2>&1
     echo "$t1 - $t0" | bc -l
 }
 
