@@ -183,17 +183,23 @@ void fs_stop(struct fs *fs)
         cache_stop(fs->cache[i]);
 }
 
+void fs_detach(struct fs *fs)
+{
+    if (!fs || !fs->notifier_up)
+        return;
+    pthread_mutex_lock(&fs->qlock);
+    fs->stop = true;
+    pthread_cond_signal(&fs->qcond);
+    pthread_mutex_unlock(&fs->qlock);
+    pthread_join(fs->notifier, NULL);
+    fs->notifier_up = false;
+}
+
 void fs_free(struct fs *fs)
 {
     if (!fs)
         return;
-    if (fs->notifier_up) {
-        pthread_mutex_lock(&fs->qlock);
-        fs->stop = true;
-        pthread_cond_signal(&fs->qcond);
-        pthread_mutex_unlock(&fs->qlock);
-        pthread_join(fs->notifier, NULL);
-    }
+    fs_detach(fs);
     while (fs->head) {
         struct notice *nt = fs->head;
         fs->head = nt->next;

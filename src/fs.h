@@ -17,6 +17,8 @@ struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n);
 const struct fuse_lowlevel_ops *fs_ops(void);
 /** Start telling the kernel about changes through this session. */
 int fs_attach(struct fs *fs, struct fuse_session *se);
+/** Stop telling the kernel anything: before the session's device is closed. */
+void fs_detach(struct fs *fs);
 /** Drop every cached listing (SIGHUP). */
 void fs_drop(struct fs *fs);
 /** Answer every waiting request now (with EIO): the session is ending. */

@@ -60,17 +60,26 @@ static void usage(const char *prog)
            prog, prog, prog);
 }
 
-/* SIGHUP is blocked in every thread and taken here, where dropping caches is safe. */
+struct hup {
+    struct fs *fs;
+    int stop;
+};
+
+/* SIGHUP is blocked in every thread and taken here, where dropping caches is
+ * safe. run() stops it (flag, then one more SIGHUP) before the caches go. */
 static void *signal_thread(void *arg)
 {
-    struct fs *fs = arg;
+    struct hup *h = arg;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     for (;;) {
         int sig;
-        if (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-            fs_drop(fs);
+        if (sigwait(&set, &sig) != 0 || sig != SIGHUP)
+            continue;
+        if (__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
+            break;
+        fs_drop(h->fs);
     }
     return NULL;
 }
@@ -141,6 +150,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
     struct fuse_session *se = NULL;
     struct fuse_loop_config *loop = NULL;
     pthread_t sig;
+    bool sig_up = false;
+    struct hup hup = {NULL, 0};
     struct fs *fs = fs_new(cfg, prov, cfg->n);
     if (!fs)
         goto out;
@@ -159,8 +170,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         log_init(false, log_debug_enabled());
     if (fs_attach(fs, se) < 0)
         goto out_unmount;
-    pthread_create(&sig, NULL, signal_thread, fs);
-    pthread_detach(sig);
+    hup.fs = fs;
+    sig_up = pthread_create(&sig, NULL, signal_thread, &hup) == 0;
     struct watch watch = {se, fs, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
     pthread_t watcher;
     bool watching = pthread_create(&watcher, NULL, watch_thread, &watch) == 0;
@@ -188,6 +199,12 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         pthread_join(watcher, NULL);
     }
 out_unmount:
+    if (sig_up) {
+        __atomic_store_n(&hup.stop, 1, __ATOMIC_RELEASE);
+        pthread_kill(sig, SIGHUP);
+        pthread_join(sig, NULL);
+    }
+    fs_detach(fs);
     fuse_session_unmount(se);
 out_signals:
     fuse_remove_signal_handlers(se);

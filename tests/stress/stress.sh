@@ -11,7 +11,9 @@
 #   CFS_BIN=build-asan/collectionsfs ASAN_OPTIONS=detect_leaks=1 tests/stress/stress.sh
 #
 # Environment: STRESS_SECONDS (20), STRESS_READERS (64), CFS_BIN, CFS_TIMEOUT
-# (request budget of the daemon, 5), STRESS_KEEP=1 keeps the work directory.
+# (request budget of the daemon, 5), STRESS_HUP (1: a SIGHUP, which drops every
+# cached listing, in about one switch of four; 0: none), STRESS_KEEP=1 keeps
+# the work directory.
 # Prints one final line, "stress: PASS" or "stress: FAIL (reasons)"; exit 0/1.
 #
 # Sanitizer builds:
@@ -32,6 +34,7 @@ NREADERS=${STRESS_READERS:-64}
 export CFS_TIMEOUT=${CFS_TIMEOUT:-5}
 PROVIDERS=(honcho hivo fount scenario)
 MODES=(none every latency 429 reset)
+STRESS_HUP=${STRESS_HUP:-1}
 READER_BOUND=$((CFS_TIMEOUT * 3 + 15))   # one operation: budget plus slack for sanitizers
 FAILS=()
 
@@ -113,6 +116,11 @@ switcher() {
         esac
         fault "{\"provider\":\"$p\",\"mode\":\"$m\",$body}" || true
         echo "$SECONDS $p $m" >>"$WORK/faults.log"
+        # now and then drop every cache while readers and walks are busy
+        if [ "$STRESS_HUP" = 1 ] && [ $((RANDOM % 4)) -eq 0 ]; then
+            kill -HUP "$CFS_PID" 2>/dev/null || true
+            echo "$SECONDS SIGHUP" >>"$WORK/faults.log"
+        fi
         sleep 1
     done
 }
@@ -151,6 +159,12 @@ if kill -0 "$CFS_PID" 2>/dev/null && mountpoint -q "$MNT"; then
     done
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$CFS_PID/status")
     say "daemon RSS ${rss} kB"
+    if [ "$STRESS_HUP" = 1 ]; then
+        # a SIGHUP shortly before the unmount (log rotation during shutdown)
+        kill -HUP "$CFS_PID" 2>/dev/null
+        sleep 0.3
+        timeout "$READER_BOUND" ls "$MNT/fount" >/dev/null || fail "fount unreadable after SIGHUP"
+    fi
     if out=$(timeout 20 fusermount3 -u "$MNT" 2>&1); then
         if wait_for 30 bash -c "! kill -0 $CFS_PID 2>/dev/null"; then
             rc=0
