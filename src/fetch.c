@@ -14,13 +14,6 @@
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 8000
 
-static const char *path_of(const char *url)
-{
-    const char *p = strstr(url, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
-    return p ? p : "/";
-}
-
 /* Full jitter keeps many mounts that failed together from retrying together. */
 static long long backoff_ms(int attempt)
 {
@@ -47,7 +40,7 @@ static void status_reason(const struct provider *p, const struct http_req *req, 
     else
         hint = "the server refused the request";
     snprintf(why, whylen, "[%s] %s %s: HTTP %ld%s%s%s after %d attempt%s: %s", p->section,
-             req->method, path_of(req->url), status, text ? " (" : "", text ? text : "",
+             req->method, http_url_path(req->url), status, text ? " (" : "", text ? text : "",
              text ? ")" : "", attempts, attempts == 1 ? "" : "s", hint);
     free(text);
 }
@@ -79,7 +72,7 @@ static void transport_reason(const struct provider *p, const struct http_req *re
         what = strerror(-err);
     }
     snprintf(why, whylen, "[%s] %s %s: %s (%d attempt%s)", p->section, req->method,
-             path_of(req->url), what, attempts, attempts == 1 ? "" : "s");
+             http_url_path(req->url), what, attempts, attempts == 1 ? "" : "s");
 }
 
 /* A rate limit is the provider's, not one request's: every request to it waits. */
@@ -111,7 +104,7 @@ static int pace(const struct provider *p, const struct http_req *req,
         return 0;
     if (clock_ms(&until, deadline) <= 0) {
         snprintf(why, whylen, "[%s] %s %s: rate limit reached; the provider asked to wait %lld s "
-                 "more, beyond the request budget", p->section, req->method, path_of(req->url),
+                 "more, beyond the request budget", p->section, req->method, http_url_path(req->url),
                  clock_ms(&now, &until) / 1000 + 1);
         return -EAGAIN;
     }
@@ -139,7 +132,7 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
             *doc = json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr));
             if (!*doc)
                 snprintf(why, whylen, "[%s] %s %s: malformed response, %s (HTTP %ld, %zu bytes)",
-                         p->section, req->method, path_of(req->url), perr, r.status, r.len);
+                         p->section, req->method, http_url_path(req->url), perr, r.status, r.len);
             http_resp_free(&r);
             return *doc ? 0 : -EIO;
         }

@@ -161,8 +161,7 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
     return http_stopping(); /* non-zero aborts the transfer */
 }
 
-/* The part of a URL that may be logged: path and query, never userinfo. */
-static const char *url_path(const char *url)
+const char *http_url_path(const char *url)
 {
     const char *p = strstr(url, "://");
     p = p ? strchr(p + 3, '/') : NULL;
@@ -250,16 +249,16 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     if (sink.too_big) {
         log_err("[%s] %s %s: response larger than max_response (%zu bytes); refused "
                 "(raise max_response in [global] if the server is right)",
-                o->section, req->method, url_path(req->url), o->max_response);
+                o->section, req->method, http_url_path(req->url), o->max_response);
         err = -EFBIG;
     } else if (rc != CURLE_OK) {
         err = curl_errno(rc);
         /* errbuf names host and port at most; curl never puts headers in it */
-        log_debug("[%s] %s %s -> %s (%s) %lld ms", o->section, req->method, url_path(req->url),
+        log_debug("[%s] %s %s -> %s (%s) %lld ms", o->section, req->method, http_url_path(req->url),
                   curl_easy_strerror(rc), errbuf, ms);
     } else {
         log_debug("[%s] %s %s -> %ld, %zu bytes, %lld ms", o->section, req->method,
-                  url_path(req->url), resp->status, resp->len, ms);
+                  http_url_path(req->url), resp->status, resp->len, ms);
     }
     if (err) {
         free(resp->body);

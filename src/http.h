@@ -46,6 +46,8 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
                  const struct timespec *deadline, struct http_resp *resp);
 /** Sleep until t or shutdown; false when woken by shutdown. */
 bool http_sleep_until(const struct timespec *t);
+/** The part of a URL that may be logged: path and query, never host or userinfo. */
+const char *http_url_path(const char *url);
 /** The errno a file operation reports for an HTTP status. */
 int http_status_errno(long status);
 /** True for statuses worth retrying (408, 429, 5xx). */
