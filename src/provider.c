@@ -107,7 +107,8 @@ static bool parse_time(const struct json *v, struct timespec *t)
         return false;
     double s = floor(d);
     t->tv_sec = (time_t)s;
-    t->tv_nsec = (long)((d - s) * 1e9);
+    long ns = (long)((d - s) * 1e9);
+    t->tv_nsec = ns < 0 ? 0 : ns > 999999999 ? 999999999 : ns; /* rounding can reach 1e9 */
     return true;
 }
 
