@@ -2,6 +2,7 @@
  *
  *   collectionsfs [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT
  *   collectionsfs --check [-c CONFIG]
+ *   collectionsfs --list-types
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,12 +28,14 @@ struct cli {
     char *ttl;
     char *timeout;
     int check;
+    int list_types;
 };
 
 static const struct fuse_opt cli_opts[] = {
     {"-c %s", offsetof(struct cli, config), 0},
     {"--config=%s", offsetof(struct cli, config), 0},
     {"--check", offsetof(struct cli, check), 1},
+    {"--list-types", offsetof(struct cli, list_types), 1},
     {"ttl=%s", offsetof(struct cli, ttl), 0},
     {"timeout=%s", offsetof(struct cli, timeout), 0},
     FUSE_OPT_END,
@@ -42,6 +45,7 @@ static void usage(const char *prog)
 {
     printf("usage: %s [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT\n"
            "       %s --check [-c CONFIG]\n"
+           "       %s --list-types\n"
            "       %s --help | --version\n\n"
            "Shows the collections of Honcho, HIVO, Fount and Scenario accounts as a\n"
            "read-only tree: MOUNTPOINT/<section>/<collection>/metadata.json.\n\n"
@@ -52,12 +56,13 @@ static void usage(const char *prog)
            "/etc/collectionsfs.conf)\n"
            "    --check                     check the config, resolve secrets, fetch page 1 of "
            "each provider\n"
+           "    --list-types                print the provider types this build knows, one per line\n"
            "    -o ttl=SECONDS              how long a listing is fresh (config: ttl)\n"
            "    -o timeout=SECONDS          request budget, retries included (config: timeout)\n"
            "    -d, -o debug                foreground, one log line per HTTP request\n"
            "Unmount with: fusermount3 -u MOUNTPOINT. See collectionsfs(1), "
            "collectionsfs.conf(5).\n\n",
-           prog, prog, prog);
+           prog, prog, prog, prog);
 }
 
 struct hup {
@@ -244,6 +249,12 @@ int main(int argc, char *argv[])
     if (o.show_version) {
         printf("collectionsfs %s\n", CFS_VERSION);
         fuse_lowlevel_version();
+        rc = 0;
+        goto out;
+    }
+    if (cli.list_types) {
+        for (size_t i = 0; provider_type(i); i++)
+            printf("%s\n", provider_type(i));
         rc = 0;
         goto out;
     }

@@ -19,6 +19,11 @@ extern const struct provider_ops honcho_ops, hivo_ops, fount_ops, scenario_ops;
 static const struct provider_ops *const types[] = {&honcho_ops, &hivo_ops, &fount_ops,
                                                    &scenario_ops};
 
+const char *provider_type(size_t i)
+{
+    return i < sizeof(types) / sizeof(types[0]) ? types[i]->type : NULL;
+}
+
 int provider_create(const struct config_section *s, const struct config_global *g,
                     struct provider **out, char *err, size_t errlen)
 {

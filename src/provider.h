@@ -78,6 +78,8 @@ struct provider {
     void *priv;
 };
 
+/** The name of the i-th provider type this binary knows, or NULL past the last. */
+const char *provider_type(size_t i);
 /** Make a provider for a config section; 0 or -errno with a message in err. */
 int provider_create(const struct config_section *s, const struct config_global *g,
                     struct provider **out, char *err, size_t errlen);
