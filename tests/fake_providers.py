@@ -39,7 +39,7 @@ Control endpoints (JSON in/out, never counted, never faulted):
                        "delete": [ids], "rename": {id: name}, "add": {"name": ..}
   POST /_fake/fault    {"provider": P, "mode": M, "status", "k", "seconds", "retry_after"}
   GET  /_fake/expect?provider=P   same as --expect, for the data served now
-Fault modes: none stall latency status every 429 reset truncate html wrongtypes
+Fault modes: none stall hold latency status every 429 reset truncate html wrongtypes
 absurd_total cursor_loop short_pages empty (described at apply_fault()).
 """
 import argparse
@@ -774,7 +774,7 @@ def scenario(h, d, mode):
     return 200, out
 
 
-FAULT_MODES = ("none", "stall", "latency", "status", "every", "429", "reset", "truncate", "html",
+FAULT_MODES = ("none", "stall", "hold", "latency", "status", "every", "429", "reset", "truncate", "html",
                "wrongtypes", "absurd_total", "cursor_loop", "short_pages", "empty")
 HANDLERS = {"honcho": honcho, "hivo": hivo, "fount": fount, "scenario": scenario}
 
@@ -838,6 +838,7 @@ def apply_fault(h, prov, f):
     """Transport-level faults. Returns (status, body, headers) to send instead of
     the real answer, "drop" when the connection was dealt with, or None.
     stall: never answer (until the fault changes, max 600 s), then close;
+    hold: wait until the fault changes (max 600 s), then answer normally;
     reset: RST without a response; latency: sleep `seconds` then answer;
     status: every request gets `status`; every: each k-th request gets `status`;
     429: the next k requests get 429 with the provider's retry hint;
@@ -854,6 +855,9 @@ def apply_fault(h, prov, f):
             h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             os.close(h.connection.detach())
         return "drop"
+    if mode == "hold":
+        h.note(0)
+        f["event"].wait(600)
     if mode == "latency":
         time.sleep(f["seconds"])
     if mode == "status" or (mode == "every" and f["hit"]):
