@@ -20,7 +20,7 @@
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
-static const char *const secret_keys[] = {"token", "api_key", "api_secret", NULL};
+const char *const config_secret_forms[] = {"", "_env", "_file", "_command", NULL};
 
 struct parser {
     struct config *cfg;
@@ -156,46 +156,46 @@ const char *config_get(const struct config_section *s, const char *key)
     return NULL;
 }
 
-static bool is_secret_key(const char *key)
+/* key is name itself or, for a secret, one of its other forms. */
+static bool key_is(const char *key, const struct config_key *k)
 {
-    for (const char *const *k = secret_keys; *k; k++)
-        if (strcmp(*k, key) == 0)
+    size_t n = strlen(k->name);
+    if (strncmp(key, k->name, n) != 0)
+        return false;
+    for (const char *const *f = config_secret_forms; *f && (k->secret || f == config_secret_forms); f++)
+        if (strcmp(key + n, *f) == 0)
             return true;
     return false;
 }
 
-/* key is one of the allowed names, or <secret>_env/_file/_command of an allowed secret. */
-static bool key_allowed(const char *key, const char *const *allowed)
+bool config_has_secret(const struct config_section *s, const char *name)
 {
-    static const char *const forms[] = {"_env", "_file", "_command", NULL};
-    for (const char *const *a = allowed; *a; a++) {
-        size_t n = strlen(*a);
-        if (strcmp(key, *a) == 0)
+    struct config_key k = {name, true};
+    for (size_t i = 0; i < s->n; i++)
+        if (key_is(s->kv[i].key, &k))
             return true;
-        if (!is_secret_key(*a) || strncmp(key, *a, n) != 0)
-            continue;
-        for (const char *const *f = forms; *f; f++)
-            if (strcmp(key + n, *f) == 0)
-                return true;
-    }
     return false;
 }
 
-int config_check_keys(const struct config_section *s, const char *const *allowed, char *err,
+int config_check_keys(const struct config_section *s, const struct config_key *allowed, char *err,
                       size_t errlen)
 {
     for (size_t i = 0; i < s->n; i++) {
-        if (key_allowed(s->kv[i].key, allowed))
+        const struct config_key *a = allowed;
+        while (a->name && !key_is(s->kv[i].key, a))
+            a++;
+        if (a->name)
             continue;
         int off = snprintf(err, errlen,
                            "config: [%s] (line %d): unknown key '%s'; allowed keys:", s->name,
                            s->kv[i].line, s->kv[i].key);
-        for (const char *const *a = allowed; *a && off >= 0 && (size_t)off < errlen; a++) {
-            if (is_secret_key(*a))
+        for (a = allowed; a->name && off >= 0 && (size_t)off < errlen; a++) {
+            const char *sep = a == allowed ? "" : ",";
+            if (a->secret)
                 off += snprintf(err + off, errlen - off, "%s %s (or %s_env, %s_file, %s_command)",
-                                a == allowed ? "" : ",", *a, *a, *a, *a);
+                                sep, a->name, a->name, a->name, a->name);
             else
-                off += snprintf(err + off, errlen - off, "%s %s", a == allowed ? "" : ",", *a);
+                off += snprintf(err + off, errlen - off, "%s %s", sep, a->name);
         }
         return -EINVAL;
     }
@@ -454,8 +454,9 @@ static int read_file(const char *path, char **buf, size_t *len, struct stat *st,
     return 0;
 }
 
-/* Checks that need the whole file: at least one provider, each with a type, and
- * inline secrets only in a file nobody else can read (ssh's rule for keys). */
+/* Checks that need the whole file: at least one provider, each with a type.
+ * Which keys are secrets is the provider's to say (provider_create refuses an
+ * inline secret in a file others can read); here the file is only marked. */
 static int check_config(struct parser *p, const struct stat *st)
 {
     struct config *cfg = p->cfg;
@@ -468,20 +469,11 @@ static int check_config(struct parser *p, const struct stat *st)
         const char *type = config_get(&cfg->sections[i], "type");
         if (!type || !type[0])
             return fail(p->err, p->errlen, -EINVAL,
-                        "config: %s:%d: section [%s] has no type; add type = honcho, hivo, "
-                        "fount or scenario",
+                        "config: %s:%d: section [%s] has no type; add type = NAME "
+                        "(collectionsfs --list-types prints the names)",
                         cfg->path, cfg->sections[i].line, cfg->sections[i].name);
-    }
-    if (!(st->st_mode & (S_IRGRP | S_IROTH)))
-        return 0;
-    for (size_t i = 0; i < cfg->n; i++) {
-        for (const char *const *k = secret_keys; *k; k++) {
-            if (config_get(&cfg->sections[i], *k))
-                return fail(p->err, p->errlen, -EACCES,
-                            "config: %s holds an inline secret (%s in [%s]) and is readable by "
-                            "group or others; run chmod 600 %s or use %s_env/%s_file/%s_command",
-                            cfg->path, *k, cfg->sections[i].name, cfg->path, *k, *k, *k);
-        }
+        cfg->sections[i].file = cfg->path;
+        cfg->sections[i].exposed = (st->st_mode & (S_IRGRP | S_IROTH)) != 0;
     }
     return 0;
 }

@@ -19,7 +19,18 @@ struct config_section {
     int line;
     struct config_kv *kv;
     size_t n;
+    const char *file; /* the config file's path */
+    bool exposed;     /* the file is readable by group or others: no inline secrets */
 };
+
+/* A key a section may hold; a secret may also be given as <name>_env, _file or _command. */
+struct config_key {
+    const char *name;
+    bool secret;
+};
+
+/* The suffixes that say where a secret comes from ("" = inline); ends with NULL. */
+extern const char *const config_secret_forms[];
 
 struct config_global {
     unsigned ttl;          /* seconds a listing is fresh (60) */
@@ -49,9 +60,11 @@ int config_set_global(struct config_global *g, const char *key, const char *valu
                       size_t errlen);
 /** Value of key in a section, or NULL. */
 const char *config_get(const struct config_section *s, const char *key);
-/** Refuse keys not in the NULL-terminated allowed list (secret keys allow their _env/_file/_command forms); 0 or -EINVAL. */
-int config_check_keys(const struct config_section *s, const char *const *allowed, char *err,
+/** Refuse keys not in the allowed list (ends with a NULL name; secrets in any form); 0 or -EINVAL. */
+int config_check_keys(const struct config_section *s, const struct config_key *allowed, char *err,
                       size_t errlen);
+/** True when secret `name` is given in any of its forms. */
+bool config_has_secret(const struct config_section *s, const char *name);
 /** Release everything config_load allocated. */
 void config_free(struct config *cfg);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "http.h"
@@ -24,10 +25,12 @@ static long long backoff_ms(int attempt)
     return cap / 2 + rand_r(&seed) % (cap / 2 + 1);
 }
 
-static void status_reason(const struct provider *p, const struct http_req *req, long status,
-                          const struct http_resp *r, int attempts, char *why, size_t whylen)
+static void status_reason(const struct provider *p, const struct http_req *req,
+                          const struct http_resp *r, const struct json *body, int attempts,
+                          char *why, size_t whylen)
 {
-    char *text = provider_error_text(r->body, r->len);
+    char *text = provider_error_text(p->ops, body, r->body, r->len);
+    long status = r->status;
     const char *hint;
     if (status == 401 || status == 403)
         hint = "the credentials were refused; check the secret in this section";
@@ -78,37 +81,56 @@ static void transport_reason(const struct provider *p, const struct http_req *re
 /* A rate limit is the provider's, not one request's: every request to it waits. */
 static struct timespec pause_get(const struct provider *p)
 {
-    struct provider *mp = (struct provider *)p;
-    pthread_mutex_lock(&mp->pace_lock);
-    struct timespec t = mp->pause_until;
-    pthread_mutex_unlock(&mp->pace_lock);
+    pthread_mutex_lock(&p->pace->lock);
+    struct timespec t = p->pace->until;
+    pthread_mutex_unlock(&p->pace->lock);
     return t;
 }
 
-static void pause_set(const struct provider *p, double seconds)
+/* Act on what a response said: no requests left means a pause for all. */
+static void heed(const struct provider *p, const struct rate *r)
 {
-    struct provider *mp = (struct provider *)p;
-    struct timespec now = clock_now(), t = clock_after(&now, (long long)(seconds * 1000));
-    pthread_mutex_lock(&mp->pace_lock);
-    if (clock_ms(&mp->pause_until, &t) > 0)
-        mp->pause_until = t;
-    pthread_mutex_unlock(&mp->pace_lock);
+    if (r->left != 0)
+        return; /* requests left: the pacing of the shared cache builds on this */
+    struct timespec now = clock_now(), t = clock_after(&now, (long long)(r->until * 1000));
+    pthread_mutex_lock(&p->pace->lock);
+    if (clock_ms(&p->pace->until, &t) > 0)
+        p->pace->until = t;
+    pthread_mutex_unlock(&p->pace->lock);
 }
 
-/* Wait out a pause the server asked for, if it ends within the budget. */
+/* Wait out a pause the server asked for if it ends within the budget; past
+ * it, fail at once rather than retry into an announced block. `why` holds the
+ * last attempt's reason when there was one; the pause is added to it. */
 static int pace(const struct provider *p, const struct http_req *req,
-                const struct timespec *deadline, char *why, size_t whylen)
+                const struct timespec *deadline, int attempt, char *why, size_t whylen)
 {
     struct timespec until = pause_get(p), now = clock_now();
-    if (clock_ms(&now, &until) <= 0)
+    long long ms = clock_ms(&now, &until);
+    if (ms <= 0)
         return 0;
     if (clock_ms(&until, deadline) <= 0) {
-        snprintf(why, whylen, "[%s] %s %s: rate limit reached; the provider asked to wait %lld s "
-                 "more, beyond the request budget", p->section, req->method, http_url_path(req->url),
-                 clock_ms(&now, &until) / 1000 + 1);
+        char when[32] = "";
+        time_t t = time(NULL) + (time_t)((ms + 999) / 1000);
+        struct tm tm;
+        strftime(when, sizeof(when), "%H:%M:%S UTC", gmtime_r(&t, &tm));
+        if (attempt == 1)
+            snprintf(why, whylen, "[%s] %s %s: rate limited", p->section, req->method,
+                     http_url_path(req->url));
+        size_t off = strnlen(why, whylen);
+        snprintf(why + off, whylen - off,
+                 "; the provider asked for a pause until %s (%lld s), beyond the request budget: "
+                 "try again then", when, (ms + 999) / 1000);
         return -EAGAIN;
     }
     return http_sleep_until(&until) ? 0 : -ECANCELED;
+}
+
+/* The body of a response as JSON, quietly NULL when it is not. */
+static struct json *body_json(const struct http_resp *r)
+{
+    char perr[64];
+    return r->body && r->len ? json_parse(r->body, r->len, perr, sizeof(perr)) : NULL;
 }
 
 int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
@@ -119,50 +141,43 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
     *doc = NULL;
     for (int attempt = 1;; attempt++) {
         struct http_resp r;
-        int err = pace(p, req, &deadline, why, whylen);
+        int err = pace(p, req, &deadline, attempt, why, whylen);
         if (err)
             return err;
         err = http_perform(req, &p->http, &deadline, &r);
-        double hint = -1;
-        /* "0 requests left this minute" (Fount): hold the next ones back */
-        if (!err && r.rate_remaining == 0)
-            pause_set(p, r.retry_after >= 0 ? r.retry_after : r.rate_reset >= 0 ? r.rate_reset : 60);
-        if (!err && r.status >= 200 && r.status < 300) {
-            char perr[128];
-            *doc = json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr));
-            if (!*doc)
-                snprintf(why, whylen, "[%s] %s %s: malformed response, %s (HTTP %ld, %zu bytes)",
-                         p->section, req->method, http_url_path(req->url), perr, r.status, r.len);
-            http_resp_free(&r);
-            return *doc ? 0 : -EIO;
-        }
-        if (!err) {
-            if (!http_status_transient(r.status)) {
-                long status = r.status;
-                status_reason(p, req, status, &r, attempt, why, whylen);
-                http_resp_free(&r);
-                return http_status_errno(status);
-            }
-            hint = r.retry_after;
-            if (hint < 0 && r.body) {
-                char perr[64];
-                struct json *body = json_parse(r.body, r.len, perr, sizeof(perr));
-                hint = provider_retry_hint(body);
-                json_free(body);
-            }
-            if (r.status == 429 && hint >= 0)
-                pause_set(p, hint); /* the other pages of this provider wait too */
-            status_reason(p, req, r.status, &r, attempt, why, whylen);
-            err = http_status_errno(r.status);
-            http_resp_free(&r);
-        } else {
+        if (err) {
             transport_reason(p, req, err, attempt, why, whylen);
             if (err == -EFBIG || err == -ECANCELED || err == -ENOMEM)
                 return err == -EFBIG ? -EIO : err;
+        } else {
+            bool ok = r.status >= 200 && r.status < 300;
+            char perr[128];
+            struct json *body = ok ? json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr))
+                                   : body_json(&r);
+            struct rate rate;
+            provider_rate(p->ops, &r, body, &rate);
+            heed(p, &rate);
+            if (ok) {
+                if (!body)
+                    snprintf(why, whylen, "[%s] %s %s: malformed response, %s (HTTP %ld, %zu bytes)",
+                             p->section, req->method, http_url_path(req->url), perr, r.status, r.len);
+                http_resp_free(&r);
+                *doc = body;
+                return body ? 0 : -EIO;
+            }
+            status_reason(p, req, &r, body, attempt, why, whylen);
+            json_free(body);
+            err = http_status_errno(r.status);
+            bool transient = http_status_transient(r.status);
+            http_resp_free(&r);
+            if (!transient)
+                return err;
+            struct timespec now = clock_now(), until = pause_get(p);
+            if (clock_ms(&now, &until) > 0)
+                continue; /* pace() waits for the pause or says it ends too late */
         }
         struct timespec now = clock_now();
-        long long delay = hint >= 0 ? (long long)(hint * 1000) : backoff_ms(attempt);
-        struct timespec wake = clock_after(&now, delay);
+        struct timespec wake = clock_after(&now, backoff_ms(attempt));
         /* A wait that would end past the budget is not worth starting. */
         if (clock_ms(&wake, &deadline) <= 0)
             return err == -ECONNREFUSED || err == -ECONNRESET || err == -EHOSTUNREACH ? -EIO

@@ -7,6 +7,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -122,37 +124,59 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 {
     struct http_resp *r = arg;
     size_t len = size * n;
-    char buf[256];
-    if (len >= sizeof(buf))
-        return len;
-    memcpy(buf, line, len);
-    buf[len] = '\0';
     /* A redirect or 100-continue starts a new header block: forget the old one. */
-    if (strncmp(buf, "HTTP/", 5) == 0) {
-        r->retry_after = -1;
-        r->rate_remaining = -1;
-        r->rate_reset = -1;
-    } else if (strncasecmp(buf, "retry-after:", 12) == 0) {
-        char *end;
-        double s = strtod(buf + 12, &end);
-        if (end != buf + 12 && s >= 0) {
-            r->retry_after = s;
-        } else {
-            /* an HTTP date: curl_getdate understands the three HTTP formats */
-            time_t when = curl_getdate(buf + 12, NULL);
-            if (when > 0) {
-                double d = difftime(when, time(NULL));
-                r->retry_after = d > 0 ? d : 0;
-            }
-        }
-    } else if (strncasecmp(buf, "x-ratelimit-remaining:", 22) == 0) {
-        r->rate_remaining = strtol(buf + 22, NULL, 10);
-    } else if (strncasecmp(buf, "x-ratelimit-reset:", 18) == 0) {
-        double when = strtod(buf + 18, NULL);
-        double d = when - difftime(time(NULL), 0);
-        r->rate_reset = d > 0 && d < 3600 ? d : -1;
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        r->headers_len = 0;
+        return len;
     }
+    size_t keep = len;
+    while (keep > 0 && (line[keep - 1] == '\n' || line[keep - 1] == '\r'))
+        keep--;
+    if (keep == 0 || memchr(line, '\0', keep) || r->headers_len + keep + 1 > sizeof(r->headers))
+        return len;
+    memcpy(r->headers + r->headers_len, line, keep);
+    r->headers_len += keep;
+    r->headers[r->headers_len++] = '\0';
     return len;
+}
+
+bool http_resp_header(const struct http_resp *resp, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < resp->headers_len;) {
+        const char *line = resp->headers + i;
+        size_t len = strlen(line);
+        i += len + 1;
+        if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+            continue;
+        const char *v = line + nl + 1, *end = line + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (outlen == 0 || (size_t)(end - v) >= outlen)
+            return false;
+        memcpy(out, v, (size_t)(end - v));
+        out[end - v] = '\0';
+        return true;
+    }
+    return false;
+}
+
+/* Retry-After in seconds or as an HTTP date (curl_getdate knows the three formats). */
+static double retry_after(const struct http_resp *r)
+{
+    char v[128], *end;
+    if (!http_resp_header(r, "retry-after", v, sizeof(v)))
+        return -1;
+    double s = strtod(v, &end);
+    if (end != v && *end == '\0')
+        return s >= 0 ? s : -1;
+    time_t when = curl_getdate(v, NULL);
+    if (when <= 0)
+        return -1;
+    double d = difftime(when, time(NULL));
+    return d > 0 ? d : 0;
 }
 
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -197,8 +221,6 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
 {
     memset(resp, 0, sizeof(*resp));
     resp->retry_after = -1;
-    resp->rate_remaining = -1;
-    resp->rate_reset = -1;
     struct timespec start = clock_now();
     long long left = clock_ms(&start, deadline);
     if (left <= 0)
@@ -242,6 +264,7 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     }
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    resp->retry_after = retry_after(resp);
     curl_easy_cleanup(h);
     struct timespec end = clock_now();
     long long ms = clock_ms(&start, &end);
@@ -293,6 +316,21 @@ int http_req_header(struct http_req *req, const char *line)
         return -ENOMEM;
     req->headers = l;
     return 0;
+}
+
+int http_req_headerf(struct http_req *req, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = NULL;
+    int n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    int rc = http_req_header(req, line);
+    explicit_bzero(line, (size_t)n);
+    free(line);
+    return rc;
 }
 
 void http_req_free(struct http_req *req)

@@ -18,13 +18,17 @@ struct http_req {
     char *user, *password;      /* HTTP Basic credentials, or NULL */
 };
 
+#define HTTP_HEADERS_MAX 4096 /* bytes of response headers kept for the provider */
+
 struct http_resp {
     long status;
     char *body;
     size_t len;
     double retry_after;   /* seconds from Retry-After, or -1 */
-    long rate_remaining;  /* X-RateLimit-Remaining, or -1 */
-    double rate_reset;    /* seconds until X-RateLimit-Reset (a unix time), or -1 */
+    /* The last header block as "name: value\0" lines (bounded; longer lines
+     * and what does not fit are dropped), for headers only a provider knows. */
+    char headers[HTTP_HEADERS_MAX];
+    size_t headers_len;
 };
 
 struct http_opts {
@@ -54,8 +58,13 @@ int http_status_errno(long status);
 bool http_status_transient(long status);
 /** Add a header line ("Name: value"); 0 or -ENOMEM. */
 int http_req_header(struct http_req *req, const char *line);
+/** Add a formatted header line of any length (the temporary copy is wiped); 0 or -ENOMEM. */
+int http_req_headerf(struct http_req *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /** Free what a request owns (wiping headers, which may hold secrets). */
 void http_req_free(struct http_req *req);
+/** Value of response header `name` (case-insensitive, blanks trimmed) copied into out; false when absent. */
+bool http_resp_header(const struct http_resp *resp, const char *name, char *out, size_t outlen);
 /** Free a response body. */
 void http_resp_free(struct http_resp *resp);
 

@@ -1,5 +1,7 @@
-/* What all providers share: the registry of types, URL building, turning a
- * collection object into an item, and reading error bodies. */
+/* What all providers share: the registry of types, the checks every section
+ * gets (known keys, secrets kept out of readable files and off plain HTTP),
+ * URL building, turning a collection object into an item, and reading error
+ * bodies and rate-limit signals. */
 #include "provider.h"
 
 #include <curl/curl.h>
@@ -8,62 +10,197 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "isotime.h"
 #include "json.h"
 #include "render.h"
 
-extern const struct provider_ops honcho_ops, hivo_ops, fount_ops, scenario_ops;
+/* The registry: CFS_PROVIDERS is PROVIDER(name) for each name in
+ * src/providers/meson.build. */
+#define PROVIDER(name) extern const struct provider_ops name##_ops;
+CFS_PROVIDERS
+#undef PROVIDER
 
-static const struct provider_ops *const types[] = {&honcho_ops, &hivo_ops, &fount_ops,
-                                                   &scenario_ops};
+static const struct provider_ops *const types[] = {
+#define PROVIDER(name) &name##_ops,
+    CFS_PROVIDERS
+#undef PROVIDER
+};
+
+#define N_TYPES (sizeof(types) / sizeof(types[0]))
+
+/* Keys every section may have, whatever its type. */
+static const struct config_key common_keys[] = {
+    {"type", false}, {"url", false}, {"ca_file", false}, {"allow_insecure_http", false}, {NULL, false}};
 
 const char *provider_type(size_t i)
 {
-    return i < sizeof(types) / sizeof(types[0]) ? types[i]->type : NULL;
+    return i < N_TYPES ? types[i]->type : NULL;
+}
+
+static const struct provider_ops *find_type(const char *type)
+{
+    for (size_t i = 0; type && i < N_TYPES; i++)
+        if (strcmp(types[i]->type, type) == 0)
+            return types[i];
+    return NULL;
+}
+
+static int unknown_type(const struct config_section *s, const char *type, char *err,
+                        size_t errlen)
+{
+    int off = snprintf(err, errlen, "config: [%s] (line %d): unknown type '%s'; use", s->name,
+                       s->line, type ? type : "");
+    for (size_t i = 0; i < N_TYPES && off >= 0 && (size_t)off < errlen; i++)
+        off += snprintf(err + off, errlen - off, "%s %s", i == 0 ? "" : i + 1 == N_TYPES ? " or" : ",",
+                        types[i]->type);
+    return -EINVAL;
+}
+
+/* The type's keys and the common ones in one list for config_check_keys. */
+static int check_keys(const struct provider_ops *ops, const struct config_section *s, char *err,
+                      size_t errlen)
+{
+    size_t n = 0, c = sizeof(common_keys) / sizeof(common_keys[0]) - 1;
+    while (ops->keys && ops->keys[n].name)
+        n++;
+    struct config_key *all = calloc(n + c + 1, sizeof(*all));
+    if (!all)
+        return -ENOMEM;
+    memcpy(all, common_keys, c * sizeof(*all));
+    if (n)
+        memcpy(all + c, ops->keys, n * sizeof(*all));
+    int rc = config_check_keys(s, all, err, errlen);
+    free(all);
+    return rc;
+}
+
+/* A secret written into a file that others can read is refused (ssh's rule for keys). */
+static int check_inline_secrets(const struct provider_ops *ops, const struct config_section *s,
+                                char *err, size_t errlen)
+{
+    if (!s->exposed)
+        return 0;
+    for (const struct config_key *k = ops->keys; k && k->name; k++)
+        if (k->secret && config_get(s, k->name))
+            return snprintf(err, errlen,
+                            "config: %s holds an inline secret (%s in [%s]) and is readable by "
+                            "group or others; run chmod 600 %s or use %s_env/%s_file/%s_command",
+                            s->file, k->name, s->name, s->file, k->name, k->name, k->name),
+                   -EACCES;
+    return 0;
+}
+
+static bool has_secret(const struct provider_ops *ops, const struct config_section *s)
+{
+    for (const struct config_key *k = ops->keys; k && k->name; k++)
+        if (k->secret && config_has_secret(s, k->name))
+            return true;
+    return false;
+}
+
+static bool is_loopback(const char *host)
+{
+    size_t n = strlen(host);
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+        (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0))
+        return true;
+    unsigned a, b, c, d;
+    char tail;
+    return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+           c < 256 && d < 256;
+}
+
+/* Credentials sent over plain HTTP to another machine can be read on the way:
+ * refuse unless the section says the network is trusted. */
+static int check_transport(const struct provider *p, const struct config_section *s, char *err,
+                           size_t errlen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    int rc = 0;
+    if (!u)
+        return -ENOMEM;
+    if (curl_url_set(u, CURLUPART_URL, p->url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+        rc = -EINVAL;
+        snprintf(err, errlen, "config: [%s]: url is not an http:// or https:// URL with a host",
+                 s->name);
+    } else if (strcasecmp(scheme, "http") == 0 && !is_loopback(host) && has_secret(p->ops, s)) {
+        const char *allow = config_get(s, "allow_insecure_http");
+        bool yes = allow && (strcasecmp(allow, "yes") == 0 || strcasecmp(allow, "true") == 0 ||
+                             strcmp(allow, "1") == 0);
+        if (!yes) {
+            rc = -EINVAL;
+            snprintf(err, errlen,
+                     "config: [%s]: url is plain http:// to %s, which is not this machine, and the "
+                     "section has credentials that would cross the network unencrypted; use "
+                     "https://, or add allow_insecure_http = yes if the network is trusted",
+                     s->name, host);
+        }
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int provider_opt(const struct config_section *s, const char *key, char **out)
+{
+    const char *v = config_get(s, key);
+    *out = v ? strdup(v) : NULL;
+    return v && !*out ? -ENOMEM : 0;
 }
 
 int provider_create(const struct config_section *s, const struct config_global *g,
                     struct provider **out, char *err, size_t errlen)
 {
     const char *type = config_get(s, "type");
-    const struct provider_ops *ops = NULL;
-    for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++)
-        if (strcmp(types[i]->type, type) == 0)
-            ops = types[i];
-    if (!ops) {
-        snprintf(err, errlen,
-                 "config: [%s] (line %d): unknown type '%s'; use honcho, hivo, fount or scenario",
-                 s->name, s->line, type ? type : "");
-        return -EINVAL;
-    }
-    struct provider *p = calloc(1, sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    p->ops = ops;
-    pthread_mutex_init(&p->pace_lock, NULL);
-    p->section = strdup(s->name);
-    p->timeout_ms = g->timeout * 1000;
-    p->http.max_response = g->max_response;
-    const char *ca = config_get(s, "ca_file");
-    p->http.ca_file = ca ? strdup(ca) : NULL;
-    p->http.section = p->section;
-    int rc = ops->configure(p, s, err, errlen);
-    if (rc == 0 && !p->url) {
-        snprintf(err, errlen, "config: [%s]: no url", s->name);
-        rc = -EINVAL;
-    }
-    if (rc < 0) {
-        provider_free(p);
+    const struct provider_ops *ops = find_type(type);
+    if (!ops)
+        return unknown_type(s, type, err, errlen);
+    int rc = check_keys(ops, s, err, errlen);
+    if (rc == 0)
+        rc = check_inline_secrets(ops, s, err, errlen);
+    if (rc < 0)
         return rc;
+    struct provider *p = calloc(1, sizeof(*p));
+    if (!p || !(p->pace = calloc(1, sizeof(*p->pace)))) {
+        free(p);
+        return -ENOMEM;
     }
+    pthread_mutex_init(&p->pace->lock, NULL);
+    p->ops = ops;
+    p->timeout_ms = g->timeout * 1000;
+    p->page_size = ops->page_size;
+    p->http.max_response = g->max_response;
+    const char *url = config_get(s, "url");
+    char *ca = NULL;
+    if (!(p->section = strdup(s->name)) || !(p->url = strdup(url ? url : ops->default_url)) ||
+        provider_opt(s, "ca_file", &ca) < 0) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    p->http.ca_file = ca;
+    p->http.section = p->section;
     /* "https://host/" and "https://host" mean the same base */
     size_t n = strlen(p->url);
     while (n > 0 && p->url[n - 1] == '/')
         p->url[--n] = '\0';
+    if ((rc = check_transport(p, s, err, errlen)) < 0 ||
+        (rc = ops->configure(p, s, err, errlen)) < 0)
+        goto fail;
     *out = p;
     return 0;
+fail:
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "config: [%s]: out of memory", s->name);
+    provider_free(p);
+    return rc;
 }
 
 void provider_free(struct provider *p)
@@ -72,7 +209,10 @@ void provider_free(struct provider *p)
         return;
     if (p->ops && p->ops->destroy)
         p->ops->destroy(p);
-    pthread_mutex_destroy(&p->pace_lock);
+    if (p->pace) {
+        pthread_mutex_destroy(&p->pace->lock);
+        free(p->pace);
+    }
     free((char *)p->http.ca_file);
     free(p->section);
     free(p->url);
@@ -198,64 +338,62 @@ void provider_cursor_free(struct cursor *c)
     c->token = NULL;
 }
 
-/* The first string found among the places the four APIs put a message. */
-static const char *error_string(const struct json *d)
+/* The common places for a message: a string under one of these keys. */
+static const char *common_error(const struct json *d)
 {
     static const char *const keys[] = {"detail", "message", "reason", "error", "title"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const struct json *v = json_get(d, keys[i]);
         if (json_is(v, JSON_STRING))
             return v->text;
-        if (json_is(v, JSON_ARRAY) && v->len > 0) /* FastAPI 422: [{"msg": ...}] */
-            return error_string(v->kids[0]) ? error_string(v->kids[0])
-                                            : (json_is(json_get(v->kids[0], "msg"), JSON_STRING)
-                                                   ? json_get(v->kids[0], "msg")->text
-                                                   : NULL);
     }
-    const struct json *errs = json_get(d, "errors"); /* JSON:API */
-    if (json_is(errs, JSON_ARRAY) && errs->len > 0) {
-        const struct json *e = json_get(errs->kids[0], "detail");
-        if (!json_is(e, JSON_STRING))
-            e = json_get(errs->kids[0], "title");
-        if (json_is(e, JSON_STRING))
-            return e->text;
-    }
-    const struct json *data = json_get(d, "data"); /* Fount's documented envelope */
-    if (json_is(data, JSON_OBJECT))
-        return error_string(data);
     return NULL;
 }
 
-char *provider_error_text(const char *body, size_t len)
+char *provider_error_text(const struct provider_ops *ops, const struct json *body,
+                          const char *raw, size_t len)
 {
-    if (!body || len == 0)
+    if (!body)
+        return len == 0 ? NULL : strdup(raw[0] == '<' ? "an HTML page, not JSON" : "not JSON");
+    const char *s = ops && ops->error_text ? ops->error_text(body) : NULL;
+    if (!s)
+        s = common_error(body);
+    if (!s)
         return NULL;
-    char perr[64];
-    struct json *d = json_parse(body, len, perr, sizeof(perr));
-    if (!d)
-        return strdup(len > 0 && body[0] == '<' ? "an HTML page, not JSON" : "not JSON");
-    const char *s = error_string(d);
-    char *r = NULL;
-    if (s) {
-        /* one short printable line: a log line must not be forged by the server */
-        size_t n = strlen(s) < 160 ? strlen(s) : 160;
-        r = malloc(n + 1);
-        for (size_t i = 0; r && i < n; i++)
-            r[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-        if (r)
-            r[n] = '\0';
-    }
-    json_free(d);
+    /* one short printable line: a log line must not be forged by the server */
+    size_t n = strlen(s) < 160 ? strlen(s) : 160;
+    char *r = malloc(n + 1);
+    for (size_t i = 0; r && i < n; i++)
+        r[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+    if (r)
+        r[n] = '\0';
     return r;
 }
 
-double provider_retry_hint(const struct json *doc)
+double provider_seconds(const struct json *v)
 {
-    const struct json *v = json_get(json_get(doc, "meta"), "retryAfter"); /* HIVO */
-    if (!v)
-        v = json_get(doc, "remainingSeconds"); /* Scenario */
     if (!json_is(v, JSON_NUMBER))
         return -1;
     double d = strtod(v->text, NULL);
     return isfinite(d) && d >= 0 && d < 86400 ? d : -1;
+}
+
+void provider_rate_default(const struct http_resp *r, const struct json *body, struct rate *out)
+{
+    (void)body;
+    out->left = -1;
+    out->until = 0;
+    if ((r->status == 429 || r->status == 503) && r->retry_after >= 0) {
+        out->left = 0;
+        out->until = r->retry_after;
+    }
+}
+
+void provider_rate(const struct provider_ops *ops, const struct http_resp *r,
+                   const struct json *body, struct rate *out)
+{
+    if (ops && ops->rate)
+        ops->rate(r, body, out);
+    else
+        provider_rate_default(r, body, out);
 }

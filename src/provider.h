@@ -1,8 +1,9 @@
 /* The provider interface: everything the daemon knows about one remote API.
- * A provider answers three questions and nothing else — which request fetches
- * the page at a cursor, what a page contains, and what comes after it — plus how
- * to check its config section. Adding a provider = one file in providers/ and one
- * line in provider.c's table. */
+ * A provider file fills one struct provider_ops: the config keys it reads
+ * (and which are secrets), the request for the page at a cursor, what a page
+ * contains and what comes after it, and optionally what an error body says and
+ * what a response says about the rate limit. Adding a provider = one file in
+ * providers/ and its name in the registry (src/providers/meson.build). */
 #ifndef CFS_PROVIDER_H
 #define CFS_PROVIDER_H
 
@@ -12,10 +13,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "http.h"
 
-struct config_global;
-struct config_section;
 struct json;
 struct provider;
 
@@ -49,11 +49,23 @@ struct page {
     const char *odd;      /* what looked wrong with this page though it parsed, for the log */
 };
 
+/* The one rate-limit signal: "left requests remain until `until`". left = 0
+ * means pause until then; every request to the provider waits, not only the
+ * one that was told. */
+struct rate {
+    long left;    /* -1: the response said nothing */
+    double until; /* seconds from now */
+};
+
 struct provider_ops {
     const char *type;
+    const char *default_url;
+    int page_size;              /* the largest the API allows */
     /* Lists in ascending creation order, so a name is final as soon as it is seen. */
     bool ordered;
-    /* Check the section and keep what request() needs in p->priv; 0 or -errno + message. */
+    /* Section keys besides type, url, ca_file and allow_insecure_http; ends with {NULL}. */
+    const struct config_key *keys;
+    /* Read the section (secrets with secret_resolve) into p->priv; 0 or -errno + message. */
     int (*configure)(struct provider *p, const struct config_section *s, char *err, size_t errlen);
     /* Optional: one-time network set-up before the first page (Honcho resolves
      * names); 0 or -errno with the reason in why. */
@@ -63,7 +75,18 @@ struct provider_ops {
     /* Items of a 2xx page and what follows; -EIO with the reason in why when malformed. */
     int (*parse)(const struct provider *p, const struct cursor *at, const struct json *doc,
                  struct page *out, char *why, size_t whylen);
+    /* Optional: the message in an error body, or NULL (then the common keys are tried). */
+    const char *(*error_text)(const struct json *body);
+    /* Optional: the rate-limit signal of a response of any status (body parsed, or NULL);
+     * default provider_rate_default. */
+    void (*rate)(const struct http_resp *r, const struct json *body, struct rate *out);
     void (*destroy)(struct provider *p);
+};
+
+/* A pause the server asked for, shared by every request to one provider. */
+struct provider_pace {
+    pthread_mutex_t lock;
+    struct timespec until; /* monotonic: no request before this */
 };
 
 struct provider {
@@ -72,9 +95,8 @@ struct provider {
     char *url;               /* base URL without trailing slash */
     struct http_opts http;
     unsigned timeout_ms;     /* budget of one request, retries included */
-    pthread_mutex_t pace_lock;
-    struct timespec pause_until; /* no request before this: the server's rate limit said so */
-    int page_size;           /* the largest the API allows */
+    struct provider_pace *pace;
+    int page_size;           /* ops->page_size */
     void *priv;
 };
 
@@ -89,6 +111,8 @@ void provider_free(struct provider *p);
 char *provider_url(const struct provider *p, const char *prefix, const char *rest);
 /** Percent-encode a string for a URL path segment or query value; malloc'd. */
 char *provider_escape(const char *s);
+/** Copy an optional key's value into *out (NULL when unset); 0 or -ENOMEM. */
+int provider_opt(const struct config_section *s, const char *key, char **out);
 /* Where a provider's collection objects keep their fields: member names, with
  * name/created/updated inside the member `attrs` when set (JSON:API). */
 struct provider_fields {
@@ -108,9 +132,15 @@ void provider_page_free(struct page *pg);
 int provider_cursor_copy(struct cursor *dst, const struct cursor *src);
 /** Free a cursor's token. */
 void provider_cursor_free(struct cursor *c);
-/** Human-readable error text from an error body ("detail", "message", "errors[0]", ...); malloc'd or NULL. */
-char *provider_error_text(const char *body, size_t len);
-/** A retry hint from an error body (HIVO meta.retryAfter, Scenario remainingSeconds), or -1. */
-double provider_retry_hint(const struct json *doc);
+/** One printable line (at most 160 bytes) saying what an error body says; body is the parsed raw text or NULL; malloc'd or NULL. */
+char *provider_error_text(const struct provider_ops *ops, const struct json *body,
+                          const char *raw, size_t len);
+/** The rate-limit signal of a response: the provider's own reading, else provider_rate_default. */
+void provider_rate(const struct provider_ops *ops, const struct http_resp *r,
+                   const struct json *body, struct rate *out);
+/** Retry-After on a 429 or 503 means a pause; nothing else is said. */
+void provider_rate_default(const struct http_resp *r, const struct json *body, struct rate *out);
+/** A number of seconds from a JSON number in [0, 1 day), or -1. */
+double provider_seconds(const struct json *v);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../config.h"
 #include "../json.h"
@@ -18,20 +19,15 @@ struct fount {
     char *token;
 };
 
+static const struct config_key keys[] = {{"token", true}, {NULL, false}};
+
 static int configure(struct provider *p, const struct config_section *s, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"type", "url", "ca_file", "token", NULL};
-    int rc = config_check_keys(s, keys, err, errlen);
-    if (rc < 0)
-        return rc;
     struct fount *f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
     p->priv = f;
-    const char *url = config_get(s, "url");
-    p->url = strdup(url ? url : "https://fount.wppbav.com");
-    p->page_size = FOUNT_PER_PAGE;
-    rc = secret_resolve(s, "token", &f->token, err, errlen);
+    int rc = secret_resolve(s, "token", &f->token, err, errlen);
     if (rc == 0 && !f->token) {
         snprintf(err, errlen, "config: [%s]: fount needs token (or token_env, token_file, "
                  "token_command)", s->name);
@@ -43,7 +39,7 @@ static int configure(struct provider *p, const struct config_section *s, char *e
 static int request(const struct provider *p, const struct cursor *at, struct http_req *req)
 {
     const struct fount *f = p->priv;
-    char rest[128], line[4096];
+    char rest[128];
     snprintf(rest, sizeof(rest), "/collections?page=%lld&per_page=%d&sort=created_at",
              (long long)(at->page > 0 ? at->page : 1), FOUNT_PER_PAGE);
     req->method = "GET";
@@ -52,11 +48,7 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
         return -ENOMEM;
     /* without Accept: application/json the API answers errors in HTML */
     int rc = http_req_header(req, "Accept: application/json");
-    snprintf(line, sizeof(line), "Authorization: Bearer %s", f->token);
-    if (rc == 0)
-        rc = http_req_header(req, line);
-    explicit_bzero(line, sizeof(line));
-    return rc;
+    return rc ? rc : http_req_headerf(req, "Authorization: Bearer %s", f->token);
 }
 
 static int parse(const struct provider *p, const struct cursor *at, const struct json *doc,
@@ -91,6 +83,35 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     return 0;
 }
 
+/* Laravel: {"message": ...}, or the documented envelope {"data": {"message": ...}}. */
+static const char *error_text(const struct json *body)
+{
+    const char *m = json_str(json_get(body, "message"), NULL);
+    return m ? m : json_str(json_get(json_get(body, "data"), "message"), NULL);
+}
+
+/* Every response says how many requests are left this minute; a 429 adds
+ * Retry-After and X-RateLimit-Reset (a unix time). */
+static void rate(const struct http_resp *r, const struct json *body, struct rate *out)
+{
+    provider_rate_default(r, body, out);
+    char v[64];
+    double reset = -1;
+    if (http_resp_header(r, "x-ratelimit-reset", v, sizeof(v))) {
+        double d = strtod(v, NULL) - difftime(time(NULL), 0);
+        reset = d > 0 && d < 3600 ? d : -1;
+    }
+    if (r->status == 429 && out->left < 0 && reset >= 0)
+        *out = (struct rate){0, reset};
+    if (out->left < 0 && http_resp_header(r, "x-ratelimit-remaining", v, sizeof(v))) {
+        char *end;
+        long left = strtol(v, &end, 10);
+        /* the window is a minute; without a reset time, assume a whole one */
+        if (end != v && *end == '\0' && left >= 0)
+            *out = (struct rate){left, reset >= 0 ? reset : 60};
+    }
+}
+
 static void destroy(struct provider *p)
 {
     struct fount *f = p->priv;
@@ -102,9 +123,14 @@ static void destroy(struct provider *p)
 
 const struct provider_ops fount_ops = {
     .type = "fount",
+    .default_url = "https://fount.wppbav.com",
+    .page_size = FOUNT_PER_PAGE,
     .ordered = true,
+    .keys = keys,
     .configure = configure,
     .request = request,
     .parse = parse,
+    .error_text = error_text,
+    .rate = rate,
     .destroy = destroy,
 };

@@ -23,26 +23,21 @@ struct hivo {
     char *api_key;
 };
 
+static const struct config_key keys[] = {{"user_id", false}, {"api_key", true}, {NULL, false}};
+
 static int configure(struct provider *p, const struct config_section *s, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"type", "url", "ca_file", "user_id", "api_key", NULL};
-    int rc = config_check_keys(s, keys, err, errlen);
-    if (rc < 0)
-        return rc;
     struct hivo *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
     p->priv = h;
-    const char *url = config_get(s, "url");
-    p->url = strdup(url ? url : "https://app.hivo.com.au/api/rest");
-    p->page_size = HIVO_LIMIT;
-    const char *v = config_get(s, "user_id");
-    if (!v) {
+    if (provider_opt(s, "user_id", &h->user_id) < 0)
+        return -ENOMEM;
+    if (!h->user_id) {
         snprintf(err, errlen, "config: [%s] (line %d): hivo needs user_id", s->name, s->line);
         return -EINVAL;
     }
-    h->user_id = strdup(v);
-    rc = secret_resolve(s, "api_key", &h->api_key, err, errlen);
+    int rc = secret_resolve(s, "api_key", &h->api_key, err, errlen);
     if (rc == 0 && !h->api_key) {
         snprintf(err, errlen, "config: [%s]: hivo needs api_key (or api_key_env, api_key_file, "
                  "api_key_command)", s->name);
@@ -54,7 +49,7 @@ static int configure(struct provider *p, const struct config_section *s, char *e
 static int request(const struct provider *p, const struct cursor *at, struct http_req *req)
 {
     const struct hivo *h = p->priv;
-    char rest[256], line[4096];
+    char rest[256];
     int n = snprintf(rest, sizeof(rest), "/collections?limit=%d&skip=%lld&sort=createdAt",
                      HIVO_LIMIT, (long long)at->page);
     if (at->has_mark)
@@ -65,14 +60,9 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
     if (!req->url)
         return -ENOMEM;
     int rc = http_req_header(req, "Accept: application/json");
-    snprintf(line, sizeof(line), "X-User-Id: %s", h->user_id);
     if (rc == 0)
-        rc = http_req_header(req, line);
-    snprintf(line, sizeof(line), "X-Api-Key: %s", h->api_key);
-    if (rc == 0)
-        rc = http_req_header(req, line);
-    explicit_bzero(line, sizeof(line));
-    return rc;
+        rc = http_req_headerf(req, "X-User-Id: %s", h->user_id);
+    return rc ? rc : http_req_headerf(req, "X-Api-Key: %s", h->api_key);
 }
 
 static int parse(const struct provider *p, const struct cursor *at, const struct json *doc,
@@ -123,6 +113,24 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     return 0;
 }
 
+/* JSON:API: {"errors": [{"title": ..., "detail": ...}]}, detail optional. */
+static const char *error_text(const struct json *body)
+{
+    const struct json *errs = json_get(body, "errors");
+    const struct json *e = json_is(errs, JSON_ARRAY) && errs->len > 0 ? errs->kids[0] : NULL;
+    const char *d = json_str(json_get(e, "detail"), NULL);
+    return d ? d : json_str(json_get(e, "title"), NULL);
+}
+
+/* A 429 carries meta.retryAfter (seconds, by the look of it) and no header. */
+static void rate(const struct http_resp *r, const struct json *body, struct rate *out)
+{
+    provider_rate_default(r, body, out);
+    double s = provider_seconds(json_get(json_get(body, "meta"), "retryAfter"));
+    if (r->status == 429 && out->left < 0 && s >= 0)
+        *out = (struct rate){0, s};
+}
+
 static void destroy(struct provider *p)
 {
     struct hivo *h = p->priv;
@@ -135,9 +143,14 @@ static void destroy(struct provider *p)
 
 const struct provider_ops hivo_ops = {
     .type = "hivo",
+    .default_url = "https://app.hivo.com.au/api/rest",
+    .page_size = HIVO_LIMIT,
     .ordered = true,
+    .keys = keys,
     .configure = configure,
     .request = request,
     .parse = parse,
+    .error_text = error_text,
+    .rate = rate,
     .destroy = destroy,
 };

@@ -17,38 +17,31 @@
 struct honcho {
     char *app_id, *user_id, *app_name, *user_name;
     char *token;
-    char *filter; /* JSON object text, or NULL */
+    char *body;   /* {"filter": ...} when a filter is set, else NULL for {} */
 };
+
+static const struct config_key keys[] = {{"app_id", false},  {"app_name", false},
+                                        {"user_id", false}, {"user_name", false},
+                                        {"token", true},    {"filter", false},
+                                        {NULL, false}};
 
 static int configure(struct provider *p, const struct config_section *s, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"type",    "url",       "ca_file", "app_id", "app_name",
-                                       "user_id", "user_name", "token",   "filter", NULL};
-    int rc = config_check_keys(s, keys, err, errlen);
-    if (rc < 0)
-        return rc;
     struct honcho *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
     p->priv = h;
-    const char *url = config_get(s, "url");
-    p->url = strdup(url ? url : "https://api.honcho.dev");
-    p->page_size = HONCHO_SIZE;
-    const char *v;
-    if ((v = config_get(s, "app_id")))
-        h->app_id = strdup(v);
-    else if ((v = config_get(s, "app_name")))
-        h->app_name = strdup(v);
-    if ((v = config_get(s, "user_id")))
-        h->user_id = strdup(v);
-    else if ((v = config_get(s, "user_name")))
-        h->user_name = strdup(v);
+    if (provider_opt(s, "app_id", &h->app_id) < 0 || provider_opt(s, "user_id", &h->user_id) < 0 ||
+        (!h->app_id && provider_opt(s, "app_name", &h->app_name) < 0) ||
+        (!h->user_id && provider_opt(s, "user_name", &h->user_name) < 0))
+        return -ENOMEM;
     if ((!h->app_id && !h->app_name) || (!h->user_id && !h->user_name)) {
         snprintf(err, errlen, "config: [%s] (line %d): honcho needs app_id or app_name, and "
                  "user_id or user_name", s->name, s->line);
         return -EINVAL;
     }
-    if ((v = config_get(s, "filter"))) {
+    const char *v = config_get(s, "filter");
+    if (v) {
         char perr[128];
         struct json *f = json_parse(v, strlen(v), perr, sizeof(perr));
         bool ok = json_is(f, JSON_OBJECT);
@@ -58,7 +51,10 @@ static int configure(struct provider *p, const struct config_section *s, char *e
                      "{\"kind\": \"notes\"}", s->name);
             return -EINVAL;
         }
-        h->filter = strdup(v);
+        if (asprintf(&h->body, "{\"filter\": %s}", v) < 0) {
+            h->body = NULL;
+            return -ENOMEM;
+        }
     }
     return secret_resolve(s, "token", &h->token, err, errlen);
 }
@@ -66,12 +62,8 @@ static int configure(struct provider *p, const struct config_section *s, char *e
 static int add_auth(const struct honcho *h, struct http_req *req)
 {
     int rc = http_req_header(req, "Accept: application/json");
-    if (rc == 0 && h->token) {
-        char line[4096];
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", h->token);
-        rc = http_req_header(req, line);
-        explicit_bzero(line, sizeof(line));
-    }
+    if (rc == 0 && h->token)
+        rc = http_req_headerf(req, "Authorization: Bearer %s", h->token);
     return rc;
 }
 
@@ -88,10 +80,10 @@ static int resolve(struct provider *p, const char *what, const char *path, char 
         rc = fetch_json(p, &req, &doc, reason, sizeof(reason));
     if (rc == 0) {
         const struct json *v = json_get(doc, "id");
-        if (json_is(v, JSON_STRING) && v->len > 0 && (*id = strdup(v->text)))
-            rc = 0;
-        else
+        if (!json_is(v, JSON_STRING) || v->len == 0)
             rc = -EIO, snprintf(reason, sizeof(reason), "the answer has no id");
+        else if (!(*id = strdup(v->text)))
+            rc = -ENOMEM, snprintf(reason, sizeof(reason), "out of memory");
     }
     if (rc < 0)
         snprintf(why, whylen, "[%s] cannot resolve %s (check it in the config): %s", p->section,
@@ -101,23 +93,33 @@ static int resolve(struct provider *p, const char *what, const char *path, char 
     return rc;
 }
 
+/* "/apps/name/<app_name>" or "/apps/<app_id>/users/name/<user_name>", escaped; malloc'd. */
+static char *route(const char *fmt, const char *a, const char *b)
+{
+    char *ea = provider_escape(a), *eb = b ? provider_escape(b) : NULL, *r = NULL;
+    if (ea && (!b || eb) && asprintf(&r, fmt, ea, eb) < 0)
+        r = NULL;
+    free(ea);
+    free(eb);
+    return r;
+}
+
 static int prepare(struct provider *p, char *why, size_t whylen)
 {
     struct honcho *h = p->priv;
-    char path[1024];
     int rc = 0;
+    char *path;
     if (!h->app_id) {
-        char *n = provider_escape(h->app_name);
-        snprintf(path, sizeof(path), "/apps/name/%s", n ? n : "");
-        free(n);
+        if (!(path = route("/apps/name/%s", h->app_name, NULL)))
+            return -ENOMEM;
         rc = resolve(p, "app_name", path, &h->app_id, why, whylen);
+        free(path);
     }
     if (rc == 0 && !h->user_id) {
-        char *a = provider_escape(h->app_id), *n = provider_escape(h->user_name);
-        snprintf(path, sizeof(path), "/apps/%s/users/name/%s", a ? a : "", n ? n : "");
-        free(a);
-        free(n);
+        if (!(path = route("/apps/%s/users/name/%s", h->app_id, h->user_name)))
+            return -ENOMEM;
         rc = resolve(p, "user_name", path, &h->user_id, why, whylen);
+        free(path);
     }
     return rc;
 }
@@ -125,22 +127,19 @@ static int prepare(struct provider *p, char *why, size_t whylen)
 static int request(const struct provider *p, const struct cursor *at, struct http_req *req)
 {
     const struct honcho *h = p->priv;
-    char rest[1024];
-    char *a = provider_escape(h->app_id), *u = provider_escape(h->user_id);
-    snprintf(rest, sizeof(rest), "/apps/%s/users/%s/collections/list?page=%lld&size=%d",
-             a ? a : "", u ? u : "", (long long)(at->page > 0 ? at->page : 1), HONCHO_SIZE);
-    free(a);
-    free(u);
+    char *ids = route("/apps/%s/users/%s", h->app_id, h->user_id), *rest = NULL;
+    if (!ids || asprintf(&rest, "%s/collections/list?page=%lld&size=%d", ids,
+                         (long long)(at->page > 0 ? at->page : 1), HONCHO_SIZE) < 0) {
+        free(ids);
+        return -ENOMEM;
+    }
+    free(ids);
     req->method = "POST";
     req->url = provider_url(p, "/v1", rest);
-    size_t n = h->filter ? strlen(h->filter) + 16 : 3;
-    req->body = malloc(n);
+    free(rest);
+    req->body = strdup(h->body ? h->body : "{}");
     if (!req->url || !req->body)
         return -ENOMEM;
-    if (h->filter)
-        snprintf(req->body, n, "{\"filter\": %s}", h->filter);
-    else
-        strcpy(req->body, "{}");
     int rc = add_auth(h, req);
     return rc ? rc : http_req_header(req, "Content-Type: application/json");
 }
@@ -173,6 +172,15 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     return 0;
 }
 
+/* FastAPI: {"detail": "..."} for app errors, {"detail": [{"msg": ...}]} for 422. */
+static const char *error_text(const struct json *body)
+{
+    const struct json *d = json_get(body, "detail");
+    if (json_is(d, JSON_ARRAY) && d->len > 0)
+        return json_str(json_get(d->kids[0], "msg"), NULL);
+    return json_str(d, NULL);
+}
+
 static void destroy(struct provider *p)
 {
     struct honcho *h = p->priv;
@@ -182,17 +190,21 @@ static void destroy(struct provider *p)
     free(h->user_id);
     free(h->app_name);
     free(h->user_name);
-    free(h->filter);
+    free(h->body);
     secret_free(h->token);
     free(h);
 }
 
 const struct provider_ops honcho_ops = {
     .type = "honcho",
+    .default_url = "https://api.honcho.dev",
+    .page_size = HONCHO_SIZE,
     .ordered = true,
+    .keys = keys,
     .configure = configure,
     .prepare = prepare,
     .request = request,
     .parse = parse,
+    .error_text = error_text,
     .destroy = destroy,
 };

@@ -18,25 +18,21 @@ struct scenario {
     char *project_id, *team_id;
 };
 
+static const struct config_key keys[] = {{"api_key", true},     {"api_secret", true},
+                                        {"token", true},       {"project_id", false},
+                                        {"team_id", false},    {NULL, false}};
+
 static int configure(struct provider *p, const struct config_section *s, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"type",  "url",        "ca_file",  "api_key", "api_secret",
-                                       "token", "project_id", "team_id", NULL};
-    int rc = config_check_keys(s, keys, err, errlen);
-    if (rc < 0)
-        return rc;
     struct scenario *sc = calloc(1, sizeof(*sc));
     if (!sc)
         return -ENOMEM;
     p->priv = sc;
-    const char *url = config_get(s, "url");
-    p->url = strdup(url ? url : "https://api.cloud.scenario.com");
-    p->page_size = SCENARIO_PAGE;
     const char *v;
-    if ((v = config_get(s, "project_id")))
-        sc->project_id = provider_escape(v);
-    if ((v = config_get(s, "team_id")))
-        sc->team_id = provider_escape(v);
+    if (((v = config_get(s, "project_id")) && !(sc->project_id = provider_escape(v))) ||
+        ((v = config_get(s, "team_id")) && !(sc->team_id = provider_escape(v))))
+        return -ENOMEM;
+    int rc;
     if ((rc = secret_resolve(s, "api_key", &sc->api_key, err, errlen)) < 0 ||
         (rc = secret_resolve(s, "api_secret", &sc->api_secret, err, errlen)) < 0 ||
         (rc = secret_resolve(s, "token", &sc->token, err, errlen)) < 0)
@@ -52,37 +48,26 @@ static int configure(struct provider *p, const struct config_section *s, char *e
 static int request(const struct provider *p, const struct cursor *at, struct http_req *req)
 {
     const struct scenario *sc = p->priv;
-    size_t n = 256 + (at->token ? 3 * strlen(at->token) : 0);
-    char *rest = malloc(n);
-    if (!rest)
+    char *t = at->token ? provider_escape(at->token) : NULL, *rest = NULL;
+    if (at->token && !t)
         return -ENOMEM;
-    int len = snprintf(rest, n, "/collections?pageSize=%d", SCENARIO_PAGE);
-    if (at->token) {
-        char *t = provider_escape(at->token);
-        len += snprintf(rest + len, n - len, "&paginationToken=%s", t ? t : "");
-        free(t);
-    }
-    if (sc->project_id)
-        len += snprintf(rest + len, n - len, "&projectId=%.64s", sc->project_id);
-    if (sc->team_id)
-        snprintf(rest + len, n - len, "&teamId=%.64s", sc->team_id);
+    int n = asprintf(&rest, "/collections?pageSize=%d%s%s%s%s%s%s", SCENARIO_PAGE,
+                     t ? "&paginationToken=" : "", t ? t : "",
+                     sc->project_id ? "&projectId=" : "", sc->project_id ? sc->project_id : "",
+                     sc->team_id ? "&teamId=" : "", sc->team_id ? sc->team_id : "");
+    free(t);
+    if (n < 0)
+        return -ENOMEM;
     req->method = "GET";
     req->url = provider_url(p, "/v1", rest);
     free(rest);
     if (!req->url)
         return -ENOMEM;
     int rc = http_req_header(req, "Accept: application/json");
-    if (rc == 0 && sc->token) {
-        char line[4096];
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", sc->token);
-        rc = http_req_header(req, line);
-        explicit_bzero(line, sizeof(line));
-    } else if (rc == 0) {
-        req->user = strdup(sc->api_key);
-        req->password = strdup(sc->api_secret);
-        if (!req->user || !req->password)
-            rc = -ENOMEM;
-    }
+    if (rc == 0 && sc->token)
+        return http_req_headerf(req, "Authorization: Bearer %s", sc->token);
+    if (rc == 0 && (!(req->user = strdup(sc->api_key)) || !(req->password = strdup(sc->api_secret))))
+        rc = -ENOMEM;
     return rc;
 }
 
@@ -109,6 +94,21 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     return 0;
 }
 
+/* Scenario's own client reads the message from `reason` first. */
+static const char *error_text(const struct json *body)
+{
+    return json_str(json_get(body, "reason"), NULL);
+}
+
+/* A 429 may say how long to wait in its body, without Retry-After. */
+static void rate(const struct http_resp *r, const struct json *body, struct rate *out)
+{
+    provider_rate_default(r, body, out);
+    double s = provider_seconds(json_get(body, "remainingSeconds"));
+    if (r->status == 429 && out->left < 0 && s >= 0)
+        *out = (struct rate){0, s};
+}
+
 static void destroy(struct provider *p)
 {
     struct scenario *sc = p->priv;
@@ -124,9 +124,14 @@ static void destroy(struct provider *p)
 
 const struct provider_ops scenario_ops = {
     .type = "scenario",
+    .default_url = "https://api.cloud.scenario.com",
+    .page_size = SCENARIO_PAGE,
     .ordered = false,
+    .keys = keys,
     .configure = configure,
     .request = request,
     .parse = parse,
+    .error_text = error_text,
+    .rate = rate,
     .destroy = destroy,
 };

@@ -3,6 +3,7 @@
  * environment, files and commands (including one that must be killed). Files
  * live in a mkdtemp directory that is removed at the end. */
 #include "config.h"
+#include "provider.h"
 #include "secret.h"
 
 #include "check.h"
@@ -221,38 +222,57 @@ static void test_refusals(struct tmp *t)
     CHECK(has(err, "not a regular file"));
 }
 
-static void test_permissions(struct tmp *t)
+/* Load a config file and make its first provider; rc of whichever refused. */
+static int load_provider(const char *path, char *err, size_t errlen)
 {
     struct config cfg;
+    int rc = config_load(path, &cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct provider *p = NULL;
+    rc = provider_create(&cfg.sections[0], &cfg.g, &p, err, errlen);
+    provider_free(p);
+    config_free(&cfg);
+    return rc;
+}
+
+/* Which keys are secrets is each provider's to say; the rule is applied when
+ * the provider is made from the section. */
+static void test_permissions(struct tmp *t)
+{
     char err[512];
-    const char *text = "[honcho]\ntype = honcho\ntoken = hunter2-very-secret\n";
+    const char *text = "[honcho]\ntype = honcho\napp_id = a\nuser_id = u\n"
+                       "token = hunter2-very-secret\n";
 
     const char *path = put(t, "perm", text, 0644);
-    CHECK(config_load(path, &cfg, err, sizeof(err)) == -EACCES);
+    CHECK(load_provider(path, err, sizeof(err)) == -EACCES);
     CHECK(has(err, path));
     CHECK(has(err, "token in [honcho]"));
     CHECK(has(err, "chmod 600"));
     CHECK(has(err, "token_env"));
     CHECK(!strstr(err, "hunter2"));
     chmod(path, 0640);
-    CHECK(config_load(path, &cfg, err, sizeof(err)) == -EACCES);
+    CHECK(load_provider(path, err, sizeof(err)) == -EACCES);
     chmod(path, 0604);
-    CHECK(config_load(path, &cfg, err, sizeof(err)) == -EACCES);
+    CHECK(load_provider(path, err, sizeof(err)) == -EACCES);
     chmod(path, 0600);
-    CHECK(config_load(path, &cfg, err, sizeof(err)) == 0);
-    CHECK_STR(config_get(&cfg.sections[0], "token"), "hunter2-very-secret");
-    config_free(&cfg);
+    CHECK(load_provider(path, err, sizeof(err)) == 0);
 
-    path = put(t, "perm2", "[s]\ntype = scenario\napi_secret = x\n", 0644);
-    CHECK(config_load(path, &cfg, err, sizeof(err)) == -EACCES);
+    path = put(t, "perm2", "[s]\ntype = scenario\napi_key_env = K\napi_secret = x\n", 0644);
+    CHECK(load_provider(path, err, sizeof(err)) == -EACCES);
     CHECK(has(err, "api_secret in [s]"));
-    path = put(t, "perm3", "[s]\ntype = hivo\napi_key = x\n", 0644);
-    CHECK(config_load(path, &cfg, err, sizeof(err)) == -EACCES);
+    path = put(t, "perm3", "[s]\ntype = hivo\nuser_id = u\napi_key = x\n", 0644);
+    CHECK(load_provider(path, err, sizeof(err)) == -EACCES);
 
     /* references to secrets are not secrets */
-    path = put(t, "perm4", "[h]\ntype = honcho\ntoken_env = X\napi_key_file = /f\n", 0644);
-    CHECK(config_load(path, &cfg, err, sizeof(err)) == 0);
-    config_free(&cfg);
+    setenv("CFS_TEST_TOKEN", "x", 1);
+    path = put(t, "perm4",
+               "[h]\ntype = honcho\napp_id = a\nuser_id = u\ntoken_env = CFS_TEST_TOKEN\n", 0644);
+    CHECK(load_provider(path, err, sizeof(err)) == 0);
+    /* a value that merely looks like a secret key of another type is no secret here */
+    path = put(t, "perm5", "[h]\ntype = honcho\napp_id = a\nuser_id = u\napi_key = x\n", 0644);
+    CHECK(load_provider(path, err, sizeof(err)) == -EINVAL);
+    CHECK(has(err, "unknown key 'api_key'"));
 }
 
 static void test_globals(void)
@@ -341,7 +361,8 @@ static struct config_section section(struct config_kv *kv, size_t n)
 
 static void test_check_keys(void)
 {
-    static const char *const allowed[] = {"type", "url", "token", "api_key", NULL};
+    static const struct config_key allowed[] = {
+        {"type", false}, {"url", false}, {"token", true}, {"api_key", true}, {NULL, false}};
     char err[512];
     struct config_kv ok[] = {{"type", "honcho", 2},       {"url", "u", 3},
                              {"token_env", "X", 4},       {"api_key_file", "/f", 5},
@@ -365,6 +386,12 @@ static void test_check_keys(void)
     char small[20];
     CHECK(config_check_keys(&s, allowed, small, sizeof(small)) == -EINVAL);
     CHECK(strlen(small) == sizeof(small) - 1);
+
+    struct config_kv given[] = {{"type", "fount", 2}, {"token_file", "/f", 3}};
+    s = section(given, 2);
+    CHECK(config_has_secret(&s, "token"));
+    CHECK(!config_has_secret(&s, "api_key"));
+    CHECK(!config_has_secret(&s, "type_file") && !config_has_secret(&s, "tok"));
 }
 
 /* Resolve "token" from one kv; rc, *out as secret_resolve. */

@@ -1,6 +1,8 @@
 /* The four providers: the request each builds for a cursor, and how each reads
  * a page (items, ids, names, times, what comes next, malformed pages). */
 #include <curl/curl.h>
+#include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +64,7 @@ static int parse(struct provider *p, int64_t page, const char *text, struct page
 
 static void honcho(void)
 {
-    const char *kv[] = {"type", "honcho", "url", "http://h:1/base/", "app_id", "A",
+    const char *kv[] = {"type", "honcho", "url", "https://h:1/base/", "app_id", "A",
                         "user_id", "U", "filter", "{\"kind\": \"notes\"}", "token", "T0K", NULL};
     struct provider *p = make("honcho", kv);
     CHECK(p != NULL);
@@ -71,7 +73,7 @@ static void honcho(void)
     struct cursor c = {0};
     char *body, *hdr;
     char *u = url_of(p, &c, &body, &hdr);
-    CHECK_STR(u, "http://h:1/base/v1/apps/A/users/U/collections/list?page=1&size=100");
+    CHECK_STR(u, "https://h:1/base/v1/apps/A/users/U/collections/list?page=1&size=100");
     CHECK_STR(body, "{\"filter\": {\"kind\": \"notes\"}}");
     CHECK(hdr && strstr(hdr, "Authorization: Bearer T0K\n"));
     free(u), free(body), free(hdr);
@@ -113,7 +115,7 @@ static void honcho(void)
     provider_free(p);
 
     /* names instead of ids need no id; the url may carry the /v1 prefix already */
-    const char *kv2[] = {"type", "honcho", "url", "http://h/v1", "app_name", "a b",
+    const char *kv2[] = {"type", "honcho", "url", "https://h/v1", "app_name", "a b",
                          "user_name", "u", NULL};
     p = make("h2", kv2);
     CHECK(p != NULL);
@@ -128,7 +130,7 @@ static void honcho(void)
 
 static void hivo(void)
 {
-    const char *kv[] = {"type", "hivo", "url", "http://h", "user_id", "U1", "api_key", "K3Y",
+    const char *kv[] = {"type", "hivo", "url", "https://h", "user_id", "U1", "api_key", "K3Y",
                         NULL};
     struct provider *p = make("hivo", kv);
     CHECK(p != NULL);
@@ -137,18 +139,18 @@ static void hivo(void)
     struct cursor c = {0};
     char *hdr;
     char *u = url_of(p, &c, NULL, &hdr);
-    CHECK_STR(u, "http://h/v1/collections?limit=256&skip=0&sort=createdAt");
+    CHECK_STR(u, "https://h/v1/collections?limit=256&skip=0&sort=createdAt");
     CHECK(hdr && strstr(hdr, "X-User-Id: U1\n") && strstr(hdr, "X-Api-Key: K3Y\n"));
     free(u), free(hdr);
     c = (struct cursor){.page = 512, .has_mark = true, .mark = -5};
     u = url_of(p, &c, NULL, NULL);
-    CHECK_STR(u, "http://h/v1/collections?limit=256&skip=512&sort=createdAt"
+    CHECK_STR(u, "https://h/v1/collections?limit=256&skip=512&sort=createdAt"
                  "&filter%5BcreatedMin%5D=-5");
     free(u);
 
     struct page pg;
     CHECK(parse(p, 0,
-                "{\"meta\":{},\"links\":{\"next\":\"http://h/v1/collections?skip=2\"},"
+                "{\"meta\":{},\"links\":{\"next\":\"https://h/v1/collections?skip=2\"},"
                 "\"data\":[{\"type\":\"collections\",\"id\":\"r1\",\"attributes\":{\"name\":\"x\","
                 "\"createdAt\":100,\"lastModified\":200}},{\"type\":\"collections\",\"id\":7}]}",
                 &pg) == 0);
@@ -191,7 +193,7 @@ static void hivo(void)
 
 static void fount(void)
 {
-    const char *kv[] = {"type", "fount", "url", "http://f/api/v2/", "token", "FT", NULL};
+    const char *kv[] = {"type", "fount", "url", "https://f/api/v2/", "token", "FT", NULL};
     struct provider *p = make("fount", kv);
     CHECK(p != NULL);
     if (!p)
@@ -199,7 +201,7 @@ static void fount(void)
     struct cursor c = {0};
     char *hdr;
     char *u = url_of(p, &c, NULL, &hdr);
-    CHECK_STR(u, "http://f/api/v2/collections?page=1&per_page=1000&sort=created_at");
+    CHECK_STR(u, "https://f/api/v2/collections?page=1&per_page=1000&sort=created_at");
     CHECK(hdr && strstr(hdr, "Authorization: Bearer FT\n") &&
           strstr(hdr, "Accept: application/json\n"));
     free(u), free(hdr);
@@ -227,7 +229,7 @@ static void fount(void)
 
 static void scenario(void)
 {
-    const char *kv[] = {"type", "scenario", "url", "http://s", "api_key", "k", "api_secret",
+    const char *kv[] = {"type", "scenario", "url", "https://s", "api_key", "k", "api_secret",
                         "s", "project_id", "p 1", NULL};
     struct provider *p = make("scenario", kv);
     CHECK(p != NULL);
@@ -236,11 +238,11 @@ static void scenario(void)
     CHECK(!p->ops->ordered);
     struct cursor c = {0};
     char *u = url_of(p, &c, NULL, NULL);
-    CHECK_STR(u, "http://s/v1/collections?pageSize=100&projectId=p%201");
+    CHECK_STR(u, "https://s/v1/collections?pageSize=100&projectId=p%201");
     free(u);
     c.token = "a b+/=";
     u = url_of(p, &c, NULL, NULL);
-    CHECK_STR(u, "http://s/v1/collections?pageSize=100&paginationToken=a%20b%2B%2F%3D"
+    CHECK_STR(u, "https://s/v1/collections?pageSize=100&paginationToken=a%20b%2B%2F%3D"
                  "&projectId=p%201");
     free(u);
 
@@ -270,38 +272,183 @@ static void scenario(void)
     CHECK(make("s2", half) == NULL);
 }
 
-static void shared(void)
+/* A provider of each type, for the tests of what they say about errors and rates. */
+static struct provider *of_type(const char *type)
 {
-    char *t = provider_error_text("{\"detail\":\"Invalid JWT\"}", 24);
+    static const char *const kv[][12] = {
+        {"type", "honcho", "url", "http://127.0.0.1:1", "app_id", "A", "user_id", "U", NULL},
+        {"type", "hivo", "url", "http://127.0.0.1:1", "user_id", "u", "api_key", "k", NULL},
+        {"type", "fount", "url", "http://127.0.0.1:1", "token", "t", NULL},
+        {"type", "scenario", "url", "http://127.0.0.1:1", "api_key", "k", "api_secret", "s", NULL},
+    };
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+        if (strcmp(kv[i][1], type) == 0)
+            return make(type, kv[i]);
+    return NULL;
+}
+
+static char *error_text(const char *type, const char *body)
+{
+    struct provider *p = of_type(type);
+    char err[64];
+    struct json *d = json_parse(body, strlen(body), err, sizeof(err));
+    char *t = p ? provider_error_text(p->ops, d, body, strlen(body)) : NULL;
+    json_free(d);
+    provider_free(p);
+    return t;
+}
+
+static void error_texts(void)
+{
+    char *t = error_text("honcho", "{\"detail\":\"Invalid JWT\"}");
     CHECK_STR(t, "Invalid JWT");
     free(t);
-    const char *v = "{\"detail\":[{\"type\":\"x\",\"loc\":[\"query\",\"size\"],\"msg\":\"too big\"}]}";
-    t = provider_error_text(v, strlen(v));
+    t = error_text("honcho",
+                   "{\"detail\":[{\"type\":\"x\",\"loc\":[\"query\",\"size\"],\"msg\":\"too big\"}]}");
     CHECK_STR(t, "too big");
     free(t);
-    v = "{\"meta\":{},\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\"}]}";
-    t = provider_error_text(v, strlen(v));
+    t = error_text("hivo", "{\"meta\":{},\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\"}]}");
     CHECK_STR(t, "Unauthorized");
     free(t);
-    v = "{\"data\":{\"message\":\"nope\\nforged line\"}}";
-    t = provider_error_text(v, strlen(v));
+    t = error_text("hivo", "{\"errors\":[{\"title\":\"Bad\",\"detail\":\"limit too big\"}]}");
+    CHECK_STR(t, "limit too big");
+    free(t);
+    t = error_text("fount", "{\"data\":{\"message\":\"nope\\nforged line\"}}");
     CHECK_STR(t, "nope forged line");
     free(t);
-    t = provider_error_text("<html>", 6);
+    t = error_text("fount", "{\"message\":\"Too Many Attempts.\"}");
+    CHECK_STR(t, "Too Many Attempts.");
+    free(t);
+    t = error_text("scenario", "{\"message\":\"m\",\"reason\":\"the reason\"}");
+    CHECK_STR(t, "the reason");
+    free(t);
+    t = error_text("scenario", "{\"error\":\"e\"}"); /* a common key still counts */
+    CHECK_STR(t, "e");
+    free(t);
+    struct provider *p = of_type("fount");
+    t = p ? provider_error_text(p->ops, NULL, "<html>", 6) : NULL;
     CHECK_STR(t, "an HTML page, not JSON");
     free(t);
+    t = p ? provider_error_text(p->ops, NULL, "", 0) : (char *)1;
+    CHECK(t == NULL);
+    provider_free(p);
+}
+
+/* The rate signal of a response with this status, headers ("a: b\0c: d\0") and body. */
+static struct rate rate_of(const char *type, long status, const char *headers, size_t hlen,
+                           double retry_after, const char *body)
+{
+    struct rate r = {-2, -2};
+    struct provider *p = of_type(type);
+    struct http_resp resp = {.status = status, .retry_after = retry_after};
+    memcpy(resp.headers, headers, hlen);
+    resp.headers_len = hlen;
     char err[64];
-    const char *h = "{\"meta\":{\"retryAfter\":3},\"errors\":[]}";
-    struct json *d = json_parse(h, strlen(h), err, sizeof(err));
-    CHECK(provider_retry_hint(d) == 3);
+    struct json *d = body ? json_parse(body, strlen(body), err, sizeof(err)) : NULL;
+    if (p)
+        provider_rate(p->ops, &resp, d, &r);
     json_free(d);
-    h = "{\"remainingSeconds\":1.5}";
-    d = json_parse(h, strlen(h), err, sizeof(err));
-    CHECK(provider_retry_hint(d) == 1.5);
-    json_free(d);
-    CHECK(provider_retry_hint(NULL) == -1);
+    provider_free(p);
+    return r;
+}
+
+static void rates(void)
+{
+    /* nothing said: no signal, whatever the type */
+    const char *types[] = {"honcho", "hivo", "fount", "scenario"};
+    for (size_t i = 0; i < 4; i++) {
+        struct rate r = rate_of(types[i], 200, "", 0, -1, "{}");
+        CHECK(r.left == -1);
+        r = rate_of(types[i], 429, "", 0, 7, NULL); /* Retry-After is HTTP's own */
+        CHECK(r.left == 0 && r.until == 7);
+        r = rate_of(types[i], 500, "", 0, 7, NULL); /* a 500's Retry-After is no pause */
+        CHECK(r.left == -1);
+    }
+    struct rate r = rate_of("hivo", 429, "", 0, -1, "{\"meta\":{\"retryAfter\":3},\"errors\":[]}");
+    CHECK(r.left == 0 && r.until == 3);
+    r = rate_of("hivo", 429, "", 0, -1, "{\"meta\":{\"retryAfter\":1e9},\"errors\":[]}");
+    CHECK(r.left == -1); /* absurd hints are ignored, not obeyed for 30 years */
+    r = rate_of("scenario", 429, "", 0, -1, "{\"remainingSeconds\":1.5}");
+    CHECK(r.left == 0 && r.until == 1.5);
+    r = rate_of("scenario", 200, "", 0, -1, "{\"remainingSeconds\":1.5}");
+    CHECK(r.left == -1);
+    static const char rl[] = "X-RateLimit-Limit: 500\0x-ratelimit-remaining:  12 \0";
+    r = rate_of("fount", 200, rl, sizeof(rl) - 1, -1, "{}");
+    CHECK(r.left == 12 && r.until == 60);
+    static const char zero[] = "X-RateLimit-Remaining: 0\0";
+    r = rate_of("fount", 200, zero, sizeof(zero) - 1, -1, "{}");
+    CHECK(r.left == 0 && r.until == 60);
+    char reset[128];
+    int n = snprintf(reset, sizeof(reset), "X-RateLimit-Remaining: 0%cX-RateLimit-Reset: %lld%c",
+                     0, (long long)time(NULL) + 30, 0);
+    r = rate_of("fount", 429, reset, (size_t)n, -1, "{}");
+    CHECK(r.left == 0 && r.until > 25 && r.until <= 31);
+    r = rate_of("fount", 429, zero, sizeof(zero) - 1, 5, "{}"); /* Retry-After wins */
+    CHECK(r.left == 0 && r.until == 5);
+    static const char junk[] = "X-RateLimit-Remaining: lots\0";
+    r = rate_of("fount", 200, junk, sizeof(junk) - 1, -1, "{}");
+    CHECK(r.left == -1);
+}
+
+static void response_headers(void)
+{
+    struct http_resp r = {0};
+    static const char h[] = "Content-Type: application/json\0X-Thing:\tv a l \0Empty:\0";
+    memcpy(r.headers, h, sizeof(h) - 1);
+    r.headers_len = sizeof(h) - 1;
+    char v[16];
+    CHECK(http_resp_header(&r, "x-thing", v, sizeof(v)) && strcmp(v, "v a l") == 0);
+    CHECK(http_resp_header(&r, "empty", v, sizeof(v)) && strcmp(v, "") == 0);
+    CHECK(!http_resp_header(&r, "x-thin", v, sizeof(v)));
+    CHECK(!http_resp_header(&r, "content-type", v, 4)); /* too long for out: absent */
+}
+
+static void sections(void)
+{
     const char *unknown[] = {"type", "dropbox", NULL};
     CHECK(make("x", unknown) == NULL);
+    /* every type this binary knows is named in the refusal */
+    static struct config_kv kv[] = {{"type", "dropbox", 1}};
+    struct config_section s = {.name = "x", .line = 1, .kv = kv, .n = 1};
+    struct config_global g;
+    config_defaults(&g);
+    char err[512];
+    struct provider *p = NULL;
+    CHECK(provider_create(&s, &g, &p, err, sizeof(err)) == -EINVAL);
+    for (size_t i = 0; provider_type(i); i++)
+        CHECK(strstr(err, provider_type(i)) != NULL);
+
+    /* credentials over plain HTTP to another machine: refused unless allowed */
+    const char *remote[] = {"type", "fount", "url", "http://fount.example.com", "token", "t", NULL};
+    CHECK(make("f", remote) == NULL);
+    const char *remote_env[] = {"type",      "fount", "url", "http://10.1.2.3:8080/x",
+                                "token_env", "TOK",   NULL};
+    CHECK(make("f", remote_env) == NULL);
+    const char *allowed[] = {"type",  "fount", "url", "http://fount.example.com",
+                             "token", "t",     "allow_insecure_http", "yes", NULL};
+    p = make("f", allowed);
+    CHECK(p != NULL);
+    provider_free(p);
+    const char *tls[] = {"type", "fount", "url", "https://fount.example.com", "token", "t", NULL};
+    p = make("f", tls);
+    CHECK(p != NULL);
+    provider_free(p);
+    const char *hosts[] = {"http://localhost:8080", "http://127.0.0.1", "http://127.9.8.7:1/a",
+                           "http://[::1]:99", "http://api.localhost"};
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        const char *loop[] = {"type", "fount", "url", hosts[i], "token", "t", NULL};
+        p = make("f", loop);
+        CHECK(p != NULL);
+        provider_free(p);
+    }
+    /* no credentials, nothing to protect: Honcho without a token over http is fine */
+    const char *open[] = {"type",   "honcho", "url",     "http://honcho.example.com",
+                          "app_id", "A",      "user_id", "U", NULL};
+    p = make("h", open);
+    CHECK(p != NULL);
+    provider_free(p);
+    const char *ftp[] = {"type", "fount", "url", "ftp://x", "token", "t", NULL};
+    CHECK(make("f", ftp) == NULL);
 }
 
 int main(void)
@@ -310,6 +457,9 @@ int main(void)
     hivo();
     fount();
     scenario();
-    shared();
+    error_texts();
+    rates();
+    response_headers();
+    sections();
     return check_done();
 }
