@@ -368,15 +368,24 @@ struct json *json_parse(const char *text, size_t len, char *err, size_t errlen)
     yajl_status st = yajl_parse(h, (const unsigned char *)(copy ? copy : text), len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(h);
+    size_t at = yajl_get_bytes_consumed(h);
+    /* yajl 2.1 accepts `{"a":1} "xyz`: after the value its lexer still waits for
+     * the closing quote of a string, and yajl_complete_parse does not ask. One
+     * more quote closes that string, which yajl then calls trailing garbage;
+     * after a clean end the quote only opens a string that nobody finishes. */
+    if (st == yajl_status_ok && yajl_parse(h, (const unsigned char *)"\"", 1) != yajl_status_ok) {
+        b.fail = "has an unterminated string after its value";
+        at = len;
+        st = yajl_status_error;
+    }
     free(copy); /* the tree holds copies; a non-verbose yajl error does not quote the text */
     if (st != yajl_status_ok) {
         if (b.fail) {
-            snprintf(err, errlen, "JSON %s (at byte %zu)", b.fail, yajl_get_bytes_consumed(h));
+            snprintf(err, errlen, "JSON %s (at byte %zu)", b.fail, at);
         } else {
             unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
             /* yajl's message is one line like "parse error: premature EOF" */
-            snprintf(err, errlen, "%s (at byte %zu)", msg ? (char *)msg : "invalid JSON",
-                     yajl_get_bytes_consumed(h));
+            snprintf(err, errlen, "%s (at byte %zu)", msg ? (char *)msg : "invalid JSON", at);
             if (msg)
                 yajl_free_error(h, msg);
         }

@@ -159,6 +159,21 @@ int main(void)
     CHECK(!parses("{\"a\":"));
     CHECK(!parses("<html>oops</html>"));
     CHECK(!parses("{\"a\":1} trailing"));
+    /* yajl alone took an unterminated string after the value for the end of input */
+    CHECK(!parses("{\"a\":1} \"abc"));
+    CHECK(!parses("{\"name\": \"cut\"}\"just a"));
+    CHECK(!parses("[1]\""));
+    CHECK(!parses("1 \"x\\\""));
+    CHECK(!parses("\"a\" \"b\\\\"));
+    CHECK(parses("{\"a\":1} \n"));
+    CHECK(parses("12"));
+    CHECK(parses("\"a\\\"\""));
+    {
+        char e[128];
+        const char *doc = "{\"a\":1} \"abc";
+        CHECK(json_parse(doc, strlen(doc), e, sizeof(e)) == NULL);
+        CHECK_STR(e, "JSON has an unterminated string after its value (at byte 12)");
+    }
     CHECK(!parses("[01]"));
     size_t deep = 100000;
     char *d = malloc(2 * deep + 1);
