@@ -1,6 +1,8 @@
 /* JSON tree from yajl's callbacks. yajl does the lexing, escape decoding and
- * grammar; this file only stacks containers. Limits (depth, value count) keep a
- * hostile document from exhausting the stack of the renderer or memory. */
+ * grammar; this file only stacks containers, after rewriting the one kind of
+ * escape yajl decodes wrongly (a UTF-16 surrogate without its partner). Limits
+ * (depth, value count) keep a hostile document from exhausting the stack of the
+ * renderer or memory. */
 #include "json.h"
 
 #include <errno.h>
@@ -279,28 +281,111 @@ static const yajl_callbacks callbacks = {
     .yajl_end_array = cb_end_array,
 };
 
+/* Value of the escape \uXXXX at text[i] (all 6 bytes checked), or -1 when there is none. */
+static long u_escape(const char *text, size_t len, size_t i)
+{
+    if (len - i < 6 || text[i] != '\\' || text[i + 1] != 'u')
+        return -1;
+    long v = 0;
+    for (size_t k = i + 2; k < i + 6; k++) {
+        unsigned char c = (unsigned char)text[k];
+        unsigned char lc = c | 0x20;
+        if (c >= '0' && c <= '9')
+            v = v << 4 | (c - '0');
+        else if (lc >= 'a' && lc <= 'f')
+            v = v << 4 | (lc - 'a' + 10);
+        else
+            return -1;
+    }
+    return v;
+}
+
+static bool is_high(long u)
+{
+    return u >= 0xd800 && u <= 0xdbff;
+}
+
+static bool is_low(long u)
+{
+    return u >= 0xdc00 && u <= 0xdfff;
+}
+
+/* yajl 2.1 decodes a high surrogate followed by any \u escape as a pair (so
+ * "\ud800\u0041" is a made-up code point), a high surrogate followed by anything
+ * else as '?', and a lone low surrogate as the three bytes of an encoded
+ * surrogate; afterwards none of this can be told from text the server meant.
+ * So every surrogate escape without its partner becomes \ufffd before yajl sees
+ * it: the same 6 bytes, so the offsets in yajl's errors stay those of the
+ * server's text. Outside strings a backslash is a syntax error at that very
+ * byte, so walking escape by escape (a backslash and the byte after it) stays in
+ * step with the strings without tracking quotes. *copy is NULL when nothing
+ * needed rewriting (the common case costs one memchr pass), else a malloc'd
+ * copy to parse instead; 0 or -ENOMEM. */
+static int fix_surrogates(const char *text, size_t len, char **copy)
+{
+    *copy = NULL;
+    const char *end = text + len;
+    const char *p = text;
+    while ((p = memchr(p, '\\', (size_t)(end - p)))) {
+        size_t i = (size_t)(p - text);
+        long u = u_escape(text, len, i);
+        size_t step = 6;
+        if (u < 0) {
+            step = 2; /* another escape, or a broken one yajl will report */
+        } else if (is_high(u) && is_low(u_escape(text, len, i + 6))) {
+            step = 12;
+        } else if (is_high(u) || is_low(u)) {
+            if (!*copy) {
+                *copy = malloc(len);
+                if (!*copy)
+                    return -ENOMEM;
+                memcpy(*copy, text, len);
+            }
+            memcpy(*copy + i + 2, "fffd", 4);
+        }
+        p = (size_t)(end - p) > step ? p + step : end;
+    }
+    return 0;
+}
+
 struct json *json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     struct builder b = {0};
+    char *copy;
+    if (fix_surrogates(text, len, &copy) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
     if (!h) {
+        free(copy);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     /* Invalid UTF-8 is not fatal: names and metadata.json replace it with U+FFFD,
      * so one bad byte costs one character, not a whole provider's listing. */
     yajl_config(h, yajl_dont_validate_strings, 1);
-    yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
+    yajl_status st = yajl_parse(h, (const unsigned char *)(copy ? copy : text), len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(h);
+    size_t at = yajl_get_bytes_consumed(h);
+    /* yajl 2.1 accepts `{"a":1} "xyz`: after the value its lexer still waits for
+     * the closing quote of a string, and yajl_complete_parse does not ask. One
+     * more quote closes that string, which yajl then calls trailing garbage;
+     * after a clean end the quote only opens a string that nobody finishes. */
+    if (st == yajl_status_ok && yajl_parse(h, (const unsigned char *)"\"", 1) != yajl_status_ok) {
+        b.fail = "has an unterminated string after its value";
+        at = len;
+        st = yajl_status_error;
+    }
+    free(copy); /* the tree holds copies; a non-verbose yajl error does not quote the text */
     if (st != yajl_status_ok) {
         if (b.fail) {
-            snprintf(err, errlen, "JSON %s (at byte %zu)", b.fail, yajl_get_bytes_consumed(h));
+            snprintf(err, errlen, "JSON %s (at byte %zu)", b.fail, at);
         } else {
             unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
             /* yajl's message is one line like "parse error: premature EOF" */
-            snprintf(err, errlen, "%s (at byte %zu)", msg ? (char *)msg : "invalid JSON",
-                     yajl_get_bytes_consumed(h));
+            snprintf(err, errlen, "%s (at byte %zu)", msg ? (char *)msg : "invalid JSON", at);
             if (msg)
                 yajl_free_error(h, msg);
         }

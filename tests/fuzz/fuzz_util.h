@@ -19,23 +19,29 @@
             fuzz_fail(__FILE__, __LINE__, #cond, (const char *)(buf), (len));                      \
     } while (0)
 
+/* One line to stderr: label, then up to 400 bytes with quotes, backslashes and
+ * non-ASCII bytes escaped, so invalid UTF-8 and NULs stay readable. */
+static inline void fuzz_dump(const char *label, const char *buf, size_t len)
+{
+    fprintf(stderr, "  %s%zu bytes: \"", label, len);
+    for (size_t i = 0; i < len && i < 400; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '"' || c == '\\')
+            fprintf(stderr, "\\%c", c);
+        else if (c >= 0x20 && c < 0x7f)
+            fputc(c, stderr);
+        else
+            fprintf(stderr, "\\x%02x", c);
+    }
+    fprintf(stderr, "%s\"\n", len > 400 ? "..." : "");
+}
+
 static inline void fuzz_fail(const char *file, int line, const char *what, const char *buf,
                              size_t len)
 {
     fprintf(stderr, "\n%s:%d: property failed: %s\n", file, line, what);
-    if (buf) {
-        fprintf(stderr, "  %zu bytes: \"", len);
-        for (size_t i = 0; i < len && i < 400; i++) {
-            unsigned char c = (unsigned char)buf[i];
-            if (c == '"' || c == '\\')
-                fprintf(stderr, "\\%c", c);
-            else if (c >= 0x20 && c < 0x7f)
-                fputc(c, stderr);
-            else
-                fprintf(stderr, "\\x%02x", c);
-        }
-        fprintf(stderr, "%s\"\n", len > 400 ? "..." : "");
-    }
+    if (buf)
+        fuzz_dump("", buf, len);
     abort();
 }
 

@@ -10,7 +10,8 @@
 #           bodies (500, 429, html), and for the pure targets the collection
 #           objects, names, ids and times of the hostile items;
 #   edge-*  hand-written edge cases (deep nesting, huge numbers, invalid
-#           UTF-8, duplicate keys, odd times) written by this script.
+#           UTF-8, lone surrogates, duplicate keys, odd times) written by this
+#           script.
 # Same inputs, same files: rerunning it changes nothing. The result is small
 # (well under 200 KB) so tests/fuzz/corpus can be committed; run.sh also
 # regenerates it under the fuzz build directory.
@@ -185,6 +186,14 @@ json_edges = {
     "scalars.json": "12345678901234567890",
     "string-top.json": '"just a string"',
     "key-escapes.json": '{"k\\ny": 1, "\\u0000": 2, "\xc3\xa9\xf0\x9f\x98\x80": 3}',
+    # surrogate escapes without their partner are U+FFFD; a real pair is one code point
+    "surrogate-lone-high.json": '"a\\ud800b"',
+    "surrogate-lone-low.json": '"a\\udc00b"',
+    "surrogate-high-nonlow.json": '["\\ud800\\u0041", "\\ud800\\ud800\\udc00", "\\udc00\\ud800"]',
+    "surrogate-pair.json": '["\\ud83d\\ude00", "\\uD800\\uDC00", "\\uDBFF\\uDFFF"]',
+    "surrogate-edges.json": '{"end": "\\ud800", "esc": "\\ud800\\n", "bs": "\\\\ud800", '
+                            '"bs-lone": "\\\\\\udc00", "case": "\\uDbFf", "q": "?\\u003f"}',
+    "surrogate-keys.json": '{"k\\ud800": 1, "\\udc00": 2, "\\ud800": 3, "\\ud83d\\ude00": 4}',
 }
 for name, text in json_edges.items():
     w("fuzz_json_render", name, text)
@@ -195,6 +204,7 @@ page_edges = {
         "size0.json": '{"items": [], "total": 5, "size": 0}',
         "negative.json": '{"items": [{"id": "x"}], "total": -1, "pages": -5}',
         "times.json": '{"items": [{"id": "t1", "created_at": 1e300}, {"id": "t2", "created_at": -1e300}, {"id": "t3", "created_at": "0000-01-01T00:00:00+23:59"}, {"id": "t4", "created_at": 253402300799.999999}], "total": 4}',
+        "surrogate-name.json": '{"items": [{"id": "s1", "name": "bad\\ud800name"}, {"id": "s2", "name": "\\udc00"}, {"id": "s3", "name": "\\ud83d\\ude00"}], "total": 3}',
         "dupnames.json": '{"items": [{"id": "b", "name": "dup", "created_at": "2020-01-01T00:00:00Z"}, {"id": "a", "name": "dup", "created_at": "2020-01-01T00:00:00Z"}, {"id": "c", "name": "dup (a)"}, {"id": "d", "name": "."}, {"id": "e", "name": ".."}], "total": 5}',
     },
     "fuzz_page_hivo": {
