@@ -54,6 +54,9 @@ int http_status_errno(long status);
 bool http_status_transient(long status);
 /** Add a header line ("Name: value"); 0 or -ENOMEM. */
 int http_req_header(struct http_req *req, const char *line);
+/** Add a printf-style header line, never cut, its temporary wiped; 0, -ENOMEM or -EOVERFLOW. */
+int http_req_headerf(struct http_req *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /** Free what a request owns (wiping headers, which may hold secrets). */
 void http_req_free(struct http_req *req);
 /** Free a response body. */
