@@ -8,11 +8,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
 
@@ -89,35 +90,18 @@ bool http_sleep_until(const struct timespec *t)
     return ok;
 }
 
+/* The body so far; the first error stops the transfer and is what http_perform reports. */
 struct sink {
-    struct http_resp *resp;
-    size_t cap, max;
-    bool too_big;
+    struct buf body;
+    int err; /* -EFBIG past max_response, or -ENOMEM */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct sink *s = arg;
     size_t len = size * n;
-    struct http_resp *r = s->resp;
-    if (r->len + len > s->max) {
-        s->too_big = true;
-        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
-    }
-    if (r->len + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 16384;
-        while (cap < r->len + len + 1)
-            cap *= 2;
-        char *p = realloc(r->body, cap);
-        if (!p)
-            return 0;
-        r->body = p;
-        s->cap = cap;
-    }
-    memcpy(r->body + r->len, data, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return len;
+    s->err = buf_add(&s->body, data, len);
+    return s->err ? 0 : len; /* 0 makes curl fail with CURLE_WRITE_ERROR */
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
@@ -230,7 +214,8 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     CURL *h = curl_easy_init();
     if (!h)
         return -ENOMEM;
-    struct sink sink = {.resp = resp, .max = o->max_response};
+    struct sink sink = {.err = 0};
+    buf_init(&sink.body, o->max_response);
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_SHARE, share);
@@ -269,11 +254,15 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     struct timespec end = clock_now();
     long long ms = clock_ms(&start, &end);
     int err = 0;
-    if (sink.too_big) {
+    if (sink.err == -EFBIG) {
         log_err("[%s] %s %s: response larger than max_response (%zu bytes); refused "
                 "(raise max_response in [global] if the server is right)",
                 o->section, req->method, http_url_path(req->url), o->max_response);
         err = -EFBIG;
+    } else if (sink.err) {
+        log_err("[%s] %s %s: out of memory for the response", o->section, req->method,
+                http_url_path(req->url));
+        err = sink.err;
     } else if (rc != CURLE_OK) {
         err = curl_errno(rc);
         /* errbuf names host and port at most; curl never puts headers in it */
@@ -281,13 +270,12 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
                   curl_easy_strerror(rc), errbuf, ms);
     } else {
         log_debug("[%s] %s %s -> %ld, %zu bytes, %lld ms", o->section, req->method,
-                  http_url_path(req->url), resp->status, resp->len, ms);
+                  http_url_path(req->url), resp->status, sink.body.len, ms);
     }
-    if (err) {
-        free(resp->body);
-        resp->body = NULL;
-        resp->len = 0;
-    }
+    if (err)
+        buf_free(&sink.body);
+    else
+        resp->body = buf_take(&sink.body, &resp->len);
     return err;
 }
 
@@ -320,16 +308,17 @@ int http_req_header(struct http_req *req, const char *line)
 
 int http_req_headerf(struct http_req *req, const char *fmt, ...)
 {
+    /* buf_vaddf measures first, so the line, which may hold a token, is one
+     * allocation of its size that buf_wipe clears: no copy is left by a realloc */
+    struct buf line;
+    buf_init(&line, SIZE_MAX);
     va_list ap;
     va_start(ap, fmt);
-    char *line = NULL;
-    int n = vasprintf(&line, fmt, ap);
+    int rc = buf_vaddf(&line, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return -ENOMEM;
-    int rc = http_req_header(req, line);
-    explicit_bzero(line, (size_t)n);
-    free(line);
+    if (rc == 0)
+        rc = http_req_header(req, line.p ? line.p : "");
+    buf_wipe(&line);
     return rc;
 }
 

@@ -58,7 +58,7 @@ int http_status_errno(long status);
 bool http_status_transient(long status);
 /** Add a header line ("Name: value"); 0 or -ENOMEM. */
 int http_req_header(struct http_req *req, const char *line);
-/** Add a formatted header line of any length (the temporary copy is wiped); 0 or -ENOMEM. */
+/** Add a printf-style header line, never cut, its temporary wiped; 0, -ENOMEM or -EOVERFLOW. */
 int http_req_headerf(struct http_req *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /** Free what a request owns (wiping headers, which may hold secrets). */

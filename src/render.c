@@ -7,61 +7,38 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "utf8.h"
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void put(struct buf *b, const void *s, size_t n)
+static int puts_(struct buf *b, const char *s)
 {
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
+    return buf_add(b, s, strlen(s));
 }
 
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void indent(struct buf *b, int depth)
+static int indent(struct buf *b, int depth)
 {
     static const char spaces[] = "                                ";
     size_t n = (size_t)depth * 2;
-    while (n > 0) {
+    int rc = 0;
+    while (n > 0 && rc == 0) {
         size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-        put(b, spaces, k);
+        rc = buf_add(b, spaces, k);
         n -= k;
     }
+    return rc;
 }
 
-static void string(struct buf *b, const char *text, size_t len)
+static int string(struct buf *b, const char *text, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)text;
-    put(b, "\"", 1);
+    int rc = buf_addc(b, '"');
     size_t run = 0; /* start of bytes not yet copied */
-    for (size_t i = 0; i < len;) {
+    for (size_t i = 0; i < len && rc == 0;) {
         unsigned char c = s[i];
         const char *esc = NULL;
         char u[7];
@@ -94,67 +71,68 @@ static void string(struct buf *b, const char *text, size_t len)
             }
         }
         if (esc) {
-            put(b, s + run, i - run);
-            puts_(b, esc);
+            rc = buf_add(b, s + run, i - run);
+            if (rc == 0)
+                rc = puts_(b, esc);
             run = i + seq;
         }
         i += seq;
     }
-    put(b, s + run, len - run);
-    put(b, "\"", 1);
+    if (rc == 0)
+        rc = buf_add(b, s + run, len - run);
+    return rc ? rc : buf_addc(b, '"');
 }
 
-static void value(struct buf *b, const struct json *v, int depth)
+static int value(struct buf *b, const struct json *v, int depth)
 {
     switch (v->type) {
     case JSON_NULL:
-        puts_(b, "null");
-        return;
+        return puts_(b, "null");
     case JSON_TRUE:
-        puts_(b, "true");
-        return;
+        return puts_(b, "true");
     case JSON_FALSE:
-        puts_(b, "false");
-        return;
+        return puts_(b, "false");
     case JSON_NUMBER:
-        put(b, v->text, v->len);
-        return;
+        return buf_add(b, v->text, v->len);
     case JSON_STRING:
-        string(b, v->text, v->len);
-        return;
+        return string(b, v->text, v->len);
     case JSON_ARRAY:
     case JSON_OBJECT:
         break;
     }
     bool obj = v->type == JSON_OBJECT;
-    if (v->len == 0) {
-        puts_(b, obj ? "{}" : "[]");
-        return;
+    if (v->len == 0)
+        return puts_(b, obj ? "{}" : "[]");
+    int rc = puts_(b, obj ? "{\n" : "[\n");
+    for (size_t i = 0; i < v->len && rc == 0; i++) {
+        rc = indent(b, depth + 1);
+        if (rc == 0 && obj)
+            rc = string(b, v->keys[i], v->keylens[i]);
+        if (rc == 0 && obj)
+            rc = puts_(b, ": ");
+        if (rc == 0)
+            rc = value(b, v->kids[i], depth + 1);
+        if (rc == 0)
+            rc = puts_(b, i + 1 < v->len ? ",\n" : "\n");
     }
-    put(b, obj ? "{\n" : "[\n", 2);
-    for (size_t i = 0; i < v->len; i++) {
-        indent(b, depth + 1);
-        if (obj) {
-            string(b, v->keys[i], v->keylens[i]);
-            put(b, ": ", 2);
-        }
-        value(b, v->kids[i], depth + 1);
-        put(b, i + 1 < v->len ? ",\n" : "\n", i + 1 < v->len ? 2 : 1);
-    }
-    indent(b, depth);
-    put(b, obj ? "}" : "]", 1);
+    if (rc == 0)
+        rc = indent(b, depth);
+    return rc ? rc : buf_addc(b, obj ? '}' : ']');
 }
 
 int render_json(const struct json *v, char **out, size_t *len)
 {
-    struct buf b = {0};
-    value(&b, v, 0);
-    put(&b, "\n", 2); /* the newline, and a NUL that len does not count */
-    if (b.oom) {
-        free(b.p);
-        return -ENOMEM;
+    /* no limit of its own: the document came from a response already bounded by
+     * max_response, and the file must hold all of it */
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    int rc = value(&b, v, 0);
+    if (rc == 0)
+        rc = buf_addc(&b, '\n');
+    if (rc < 0) {
+        buf_free(&b);
+        return -ENOMEM; /* without a limit, memory is the only way to fail */
     }
-    *out = b.p;
-    *len = b.len - 1;
+    *out = buf_take(&b, len);
     return 0;
 }

@@ -3,14 +3,11 @@
  * key, variable, file or exit status, never the value or the command's output. */
 #include "secret.h"
 
-#include "config.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +16,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "clock.h"
+#include "config.h"
+#include "errmsg.h"
+
 #define SECRET_MAX (64 * 1024)  /* bytes read from a file or a command */
 #define SECRET_TIMEOUT_MS 10000 /* a *_command gets this long, then is killed */
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+const char *const secret_forms[] = {"", "_env", "_file", "_command", NULL};
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+/* The one key a secret was given by: what messages name, and its value. */
+struct setting {
+    const char *section, *key, *value;
+    int line;
+};
+
+static int oom(const struct setting *w, char *err, size_t errlen)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
+    return errmsg(err, errlen, -ENOMEM, "config: [%s] (line %d): out of memory reading %s",
+                  w->section, w->line, w->key);
 }
 
 void secret_free(char *secret)
@@ -43,14 +46,17 @@ void secret_free(char *secret)
     free(secret);
 }
 
-/* The first line of buf without trailing blanks, malloc'd; NULL when empty or out of memory. */
-static char *first_line(const char *buf, size_t n)
+/* The first line of buf without trailing blanks into *out (malloc'd); 0, -EINVAL
+ * when that line is empty, or -ENOMEM. */
+static int first_line(const char *buf, size_t n, char **out)
 {
     const char *nl = memchr(buf, '\n', n);
     size_t len = nl ? (size_t)(nl - buf) : n;
     while (len && (buf[len - 1] == '\r' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
         len--;
-    return len ? strndup(buf, len) : NULL;
+    if (!len)
+        return -EINVAL;
+    return (*out = strndup(buf, len)) ? 0 : -ENOMEM;
 }
 
 /* Read at most cap bytes of fd into buf; 0 or -errno. */
@@ -70,18 +76,12 @@ static int read_fd(int fd, char *buf, size_t cap, size_t *got)
     return 0;
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-/* Wait up to ms for fd to become readable: 1 ready, 0 timed out, -errno. */
-static int wait_readable(int fd, long deadline)
+/* Wait until deadline for fd to become readable: 1 ready, 0 timed out, -errno. */
+static int wait_readable(int fd, const struct timespec *deadline)
 {
     for (;;) {
-        long left = deadline - now_ms();
+        struct timespec now = clock_now();
+        long long left = clock_ms(&now, deadline);
         if (left <= 0)
             return 0;
         struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -126,12 +126,13 @@ static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int 
     setpgid(pid, pid); /* also here, so the kill below cannot race the child's own call */
     close(fds[1]);
 
-    long deadline = now_ms() + SECRET_TIMEOUT_MS;
+    struct timespec start = clock_now();
+    struct timespec deadline = clock_after(&start, SECRET_TIMEOUT_MS);
     int rc = 0;
     char drain[512];
     *got = 0;
     for (;;) {
-        rc = wait_readable(fds[0], deadline);
+        rc = wait_readable(fds[0], &deadline);
         if (rc <= 0) {
             rc = rc < 0 ? rc : -ETIMEDOUT;
             break;
@@ -160,7 +161,7 @@ static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int 
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
     if (rc == 0 && pidfd >= 0) {
-        rc = wait_readable(pidfd, deadline);
+        rc = wait_readable(pidfd, &deadline);
         rc = rc < 0 ? rc : rc == 0 ? -ETIMEDOUT : 0;
     }
     if (pidfd >= 0)
@@ -174,127 +175,154 @@ static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int 
     return rc;
 }
 
-static const struct config_kv *find_kv(const struct config_section *s, const char *key)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->kv[i].key, key) == 0)
-            return &s->kv[i];
-    return NULL;
-}
-
-static int from_file(const struct config_section *s, const struct config_kv *kv, char **out,
-                     char *err, size_t errlen)
+static int from_file(const struct setting *w, char **out, char *err, size_t errlen)
 {
     const char *home = getenv("HOME");
-    char *path = NULL;
-    if (strncmp(kv->value, "~/", 2) == 0) {
+    struct buf path;
+    buf_init(&path, SIZE_MAX);
+    int rc;
+    if (strncmp(w->value, "~/", 2) == 0) {
         if (!home || !home[0])
-            return fail(err, errlen, -EINVAL,
-                        "config: [%s] (line %d): %s starts with ~/ but "
-                        "HOME is not set; give an absolute path",
-                        s->name, kv->line, kv->key);
-        if (asprintf(&path, "%s/%s", home, kv->value + 2) < 0)
-            return -ENOMEM;
-    } else if (!(path = strdup(kv->value))) {
-        return -ENOMEM;
+            return errmsg(err, errlen, -EINVAL,
+                          "config: [%s] (line %d): %s starts with ~/ but "
+                          "HOME is not set; give an absolute path",
+                          w->section, w->line, w->key);
+        rc = buf_addf(&path, "%s/%s", home, w->value + 2);
+    } else {
+        rc = buf_addf(&path, "%s", w->value);
     }
-    int rc = 0;
+    if (rc < 0)
+        return oom(w, err, errlen);
     char *buf = NULL;
     size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        rc = fail(err, errlen, -e, "config: [%s] (line %d): cannot read %s %s: %s", s->name,
-                  kv->line, kv->key, path, strerror(e));
+        rc = errmsg(err, errlen, -e, "config: [%s] (line %d): cannot read %s %s: %s", w->section,
+                    w->line, w->key, path.p, strerror(e));
     } else if (!(buf = malloc(SECRET_MAX))) {
-        rc = -ENOMEM;
+        rc = oom(w, err, errlen);
     } else if ((rc = read_fd(fd, buf, SECRET_MAX, &got)) < 0) {
-        fail(err, errlen, rc, "config: [%s] (line %d): cannot read %s %s: %s", s->name, kv->line,
-             kv->key, path, strerror(-rc));
-    } else if (!(*out = first_line(buf, got))) {
-        rc = fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s %s has an empty first line",
-                  s->name, kv->line, kv->key, path);
+        errmsg(err, errlen, rc, "config: [%s] (line %d): cannot read %s %s: %s", w->section,
+               w->line, w->key, path.p, strerror(-rc));
+    } else if ((rc = first_line(buf, got, out)) == -EINVAL) {
+        errmsg(err, errlen, rc, "config: [%s] (line %d): %s %s has an empty first line", w->section,
+               w->line, w->key, path.p);
+    } else if (rc < 0) {
+        oom(w, err, errlen);
     }
     if (fd >= 0)
         close(fd);
     if (buf)
         explicit_bzero(buf, got);
     free(buf);
-    free(path);
+    buf_free(&path);
     return rc;
 }
 
-static int from_command(const struct config_section *s, const struct config_kv *kv, char **out,
-                        char *err, size_t errlen)
+static int from_command(const struct setting *w, char **out, char *err, size_t errlen)
 {
     char *buf = malloc(SECRET_MAX);
     size_t got = 0;
     int status = 0;
     if (!buf)
-        return -ENOMEM;
-    int rc = run_command(kv->value, buf, SECRET_MAX, &got, &status);
+        return oom(w, err, errlen);
+    int rc = run_command(w->value, buf, SECRET_MAX, &got, &status);
     if (rc == -ETIMEDOUT)
-        fail(err, errlen, rc,
-             "config: [%s] (line %d): %s did not finish within %d s and was killed", s->name,
-             kv->line, kv->key, SECRET_TIMEOUT_MS / 1000);
+        errmsg(err, errlen, rc,
+               "config: [%s] (line %d): %s did not finish within %d s and was killed", w->section,
+               w->line, w->key, SECRET_TIMEOUT_MS / 1000);
     else if (rc < 0)
-        fail(err, errlen, rc, "config: [%s] (line %d): cannot run %s: %s", s->name, kv->line,
-             kv->key, strerror(-rc));
+        errmsg(err, errlen, rc, "config: [%s] (line %d): cannot run %s: %s", w->section, w->line,
+               w->key, strerror(-rc));
     else if (WIFSIGNALED(status))
-        rc = fail(err, errlen, -EIO, "config: [%s] (line %d): %s failed (killed by signal %d)",
-                  s->name, kv->line, kv->key, WTERMSIG(status));
+        rc = errmsg(err, errlen, -EIO, "config: [%s] (line %d): %s failed (killed by signal %d)",
+                    w->section, w->line, w->key, WTERMSIG(status));
     else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        rc = fail(err, errlen, -EIO, "config: [%s] (line %d): %s failed (exit status %d)", s->name,
-                  kv->line, kv->key, WEXITSTATUS(status));
-    else if (!(*out = first_line(buf, got)))
-        rc = fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s printed an empty first line",
-                  s->name, kv->line, kv->key);
+        rc = errmsg(err, errlen, -EIO, "config: [%s] (line %d): %s failed (exit status %d)",
+                    w->section, w->line, w->key, WEXITSTATUS(status));
+    else if ((rc = first_line(buf, got, out)) == -EINVAL)
+        errmsg(err, errlen, rc, "config: [%s] (line %d): %s printed an empty first line",
+               w->section, w->line, w->key);
+    else if (rc < 0)
+        oom(w, err, errlen);
     explicit_bzero(buf, got);
     free(buf);
+    return rc;
+}
+
+/* The line of a value config_get returned, for messages; config.h has no lookup
+ * that returns the whole key/value pair. */
+static int line_of(const struct config_section *s, const char *value)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->kv[i].value == value)
+            return s->kv[i].line;
+    return s->line;
+}
+
+/* "give only one of token, token_env, token_file and token_command" */
+static int only_one(const struct setting *w, const char *name, char *err, size_t errlen)
+{
+    struct buf list;
+    buf_init(&list, SIZE_MAX);
+    int rc = 0;
+    for (size_t i = 0; secret_forms[i] && rc == 0; i++)
+        rc = buf_addf(&list, "%s%s%s",
+                      i == 0                ? ""
+                      : secret_forms[i + 1] ? ", "
+                                            : " and ",
+                      name, secret_forms[i]);
+    if (rc == 0)
+        rc = errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): give only one of %s", w->section,
+                    w->line, list.p);
+    else
+        rc = oom(w, err, errlen);
+    buf_free(&list);
     return rc;
 }
 
 int secret_resolve(const struct config_section *s, const char *name, char **out, char *err,
                    size_t errlen)
 {
-    static const char *const forms[] = {"", "_env", "_file", "_command"};
-    const struct config_kv *found[4], *kv = NULL;
-    char keys[4][64];
-    int nset = 0, which = 0;
+    struct setting w = {.section = s->name};
+    const char *form = NULL;
+    char key[64], found[64];
+    int nset = 0;
 
     *out = NULL;
-    for (int i = 0; i < 4; i++) {
-        snprintf(keys[i], sizeof(keys[i]), "%s%s", name, forms[i]);
-        found[i] = find_kv(s, keys[i]);
-        if (found[i] && nset++ == 0) {
-            kv = found[i];
-            which = i;
+    for (size_t i = 0; secret_forms[i]; i++) {
+        int n = snprintf(key, sizeof(key), "%s%s", name, secret_forms[i]);
+        if (n < 0 || (size_t)n >= sizeof(key))
+            return errmsg(err, errlen, -ENAMETOOLONG, "config: [%s]: secret name %s is too long",
+                          s->name, name);
+        const char *v = config_get(s, key);
+        if (v && nset++ == 0) {
+            memcpy(found, key, (size_t)n + 1);
+            form = secret_forms[i];
+            w.key = found;
+            w.value = v;
+            w.line = line_of(s, v);
         }
     }
     if (nset > 1)
-        return fail(err, errlen, -EINVAL,
-                    "config: [%s] (line %d): give only one of %s, %s, %s and %s", s->name, kv->line,
-                    keys[0], keys[1], keys[2], keys[3]);
-    if (!kv)
+        return only_one(&w, name, err, errlen);
+    if (!form)
         return 0;
-    if (which == 0) {
-        if (!kv->value[0])
-            return fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s is empty", s->name,
-                        kv->line, kv->key);
-        return (*out = strdup(kv->value)) ? 0 : -ENOMEM;
-    }
-    if (!kv->value[0])
-        return fail(err, errlen, -EINVAL, "config: [%s] (line %d): %s is empty", s->name, kv->line,
-                    kv->key);
-    if (which == 1) {
-        const char *v = getenv(kv->value);
+    if (!w.value[0])
+        return errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): %s is empty", w.section,
+                      w.line, w.key);
+    if (strcmp(form, "_env") == 0) {
+        const char *v = getenv(w.value);
         if (!v || !v[0])
-            return fail(err, errlen, -ENOENT,
-                        "config: [%s] (line %d): environment variable %s (from %s) is %s", s->name,
-                        kv->line, kv->value, kv->key, v ? "empty" : "not set");
-        return (*out = strdup(v)) ? 0 : -ENOMEM;
+            return errmsg(err, errlen, -ENOENT,
+                          "config: [%s] (line %d): environment variable %s (from %s) is %s",
+                          w.section, w.line, w.value, w.key, v ? "empty" : "not set");
+        return (*out = strdup(v)) ? 0 : oom(&w, err, errlen);
     }
-    if (which == 2)
-        return from_file(s, kv, out, err, errlen);
-    return from_command(s, kv, out, err, errlen);
+    if (strcmp(form, "_file") == 0)
+        return from_file(&w, out, err, errlen);
+    if (strcmp(form, "_command") == 0)
+        return from_command(&w, out, err, errlen);
+    return (*out = strdup(w.value)) ? 0 : oom(&w, err, errlen); /* inline */
 }
