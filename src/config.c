@@ -6,12 +6,12 @@
  * at 200 bytes. Section headers are therefore tracked here, not by inih. */
 #include "config.h"
 
+#include "errmsg.h"
 #include "names.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,25 +38,12 @@ struct parser {
     size_t errlen;
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 /* Record the first error only; later ones are usually its consequences. */
 #define PFAIL(p, rc_, fmt, ...)                                                                    \
     do {                                                                                           \
         if (!(p)->rc)                                                                              \
-            (p)->rc = fail((p)->err, (p)->errlen, (rc_), "config: %s:%d: " fmt, (p)->cfg->path,    \
-                           (p)->line, __VA_ARGS__);                                                \
+            (p)->rc = errmsg((p)->err, (p)->errlen, (rc_), "config: %s:%d: " fmt, (p)->cfg->path,  \
+                             (p)->line, __VA_ARGS__);                                              \
     } while (0)
 
 void config_defaults(struct config_global *g)
@@ -110,10 +97,10 @@ int config_set_global(struct config_global *g, const char *key, const char *valu
     while (i < N_GLOBAL && strcmp(global_keys[i].key, key) != 0)
         i++;
     if (i == N_GLOBAL)
-        return fail(err, errlen, -EINVAL,
-                    "unknown key '%s' in [global]; known keys: ttl, stale_ttl, timeout, "
-                    "parallel, max_collections, max_response",
-                    key);
+        return errmsg(err, errlen, -EINVAL,
+                      "unknown key '%s' in [global]; known keys: ttl, stale_ttl, timeout, "
+                      "parallel, max_collections, max_response",
+                      key);
     uint64_t v = 0;
     const char *s = value;
     for (; *s >= '0' && *s <= '9'; s++) {
@@ -122,9 +109,9 @@ int config_set_global(struct config_global *g, const char *key, const char *valu
         v = v * 10 + (uint64_t)(*s - '0');
     }
     if (s == value || *s || v < global_keys[i].min || v > global_keys[i].max)
-        return fail(err, errlen, -EINVAL, "%s = %s: expected a whole number from %llu to %llu", key,
-                    value, (unsigned long long)global_keys[i].min,
-                    (unsigned long long)global_keys[i].max);
+        return errmsg(err, errlen, -EINVAL, "%s = %s: expected a whole number from %llu to %llu",
+                      key, value, (unsigned long long)global_keys[i].min,
+                      (unsigned long long)global_keys[i].max);
     switch (i) {
     case 0:
         g->ttl = (unsigned)v;
@@ -148,12 +135,18 @@ int config_set_global(struct config_global *g, const char *key, const char *valu
     return 0;
 }
 
-const char *config_get(const struct config_section *s, const char *key)
+const struct config_kv *config_find(const struct config_section *s, const char *key)
 {
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->kv[i].key, key) == 0)
-            return s->kv[i].value;
+            return &s->kv[i];
     return NULL;
+}
+
+const char *config_get(const struct config_section *s, const char *key)
+{
+    const struct config_kv *kv = config_find(s, key);
+    return kv ? kv->value : NULL;
 }
 
 /* key is name itself or, for a secret, one of its other forms. */
@@ -162,7 +155,8 @@ static bool key_is(const char *key, const struct config_key *k)
     size_t n = strlen(k->name);
     if (strncmp(key, k->name, n) != 0)
         return false;
-    for (const char *const *f = config_secret_forms; *f && (k->secret || f == config_secret_forms); f++)
+    for (const char *const *f = config_secret_forms; *f && (k->secret || f == config_secret_forms);
+         f++)
         if (strcmp(key + n, *f) == 0)
             return true;
     return false;
@@ -190,12 +184,13 @@ int config_check_keys(const struct config_section *s, const struct config_key *a
                            "config: [%s] (line %d): unknown key '%s'; allowed keys:", s->name,
                            s->kv[i].line, s->kv[i].key);
         for (a = allowed; a->name && off >= 0 && (size_t)off < errlen; a++) {
-            const char *sep = a == allowed ? "" : ",";
-            if (a->secret)
-                off += snprintf(err + off, errlen - off, "%s %s (or %s_env, %s_file, %s_command)",
-                                sep, a->name, a->name, a->name, a->name);
-            else
-                off += snprintf(err + off, errlen - off, "%s %s", sep, a->name);
+            off += snprintf(err + off, errlen - off, "%s %s", a == allowed ? "" : ",", a->name);
+            /* " (or token_env, token_file, token_command)" */
+            for (const char *const *f = config_secret_forms + 1;
+                 a->secret && *f && off >= 0 && (size_t)off < errlen; f++)
+                off += snprintf(err + off, errlen - off, "%s%s%s%s",
+                                f == config_secret_forms + 1 ? " (or " : ", ", a->name, *f,
+                                f[1] ? "" : ")");
         }
         return -EINVAL;
     }
@@ -417,16 +412,16 @@ static int read_file(const char *path, char **buf, size_t *len, struct stat *st,
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e = errno;
     if (fd < 0)
-        return fail(err, errlen, -e, "config: cannot open %s: %s; create it or pass -c PATH", path,
-                    strerror(e));
+        return errmsg(err, errlen, -e, "config: cannot open %s: %s; create it or pass -c PATH",
+                      path, strerror(e));
     int rc = 0;
     char *b = NULL;
     size_t n = 0;
     if (fstat(fd, st) < 0) {
         e = errno;
-        rc = fail(err, errlen, -e, "config: cannot stat %s: %s", path, strerror(e));
+        rc = errmsg(err, errlen, -e, "config: cannot stat %s: %s", path, strerror(e));
     } else if (!S_ISREG(st->st_mode)) {
-        rc = fail(err, errlen, -EINVAL, "config: %s is not a regular file", path);
+        rc = errmsg(err, errlen, -EINVAL, "config: %s is not a regular file", path);
     } else if (!(b = malloc(CONFIG_MAX_BYTES + 1))) {
         rc = -ENOMEM;
     } else {
@@ -436,10 +431,10 @@ static int read_file(const char *path, char **buf, size_t *len, struct stat *st,
             n += r > 0 ? (size_t)r : 0;
         if (r < 0) {
             e = errno;
-            rc = fail(err, errlen, -e, "config: cannot read %s: %s", path, strerror(e));
+            rc = errmsg(err, errlen, -e, "config: cannot read %s: %s", path, strerror(e));
         } else if (n > CONFIG_MAX_BYTES) {
-            rc = fail(err, errlen, -EFBIG, "config: %s is larger than %d bytes", path,
-                      CONFIG_MAX_BYTES);
+            rc = errmsg(err, errlen, -EFBIG, "config: %s is larger than %d bytes", path,
+                        CONFIG_MAX_BYTES);
         }
     }
     close(fd);
@@ -461,17 +456,17 @@ static int check_config(struct parser *p, const struct stat *st)
 {
     struct config *cfg = p->cfg;
     if (cfg->n == 0)
-        return fail(p->err, p->errlen, -EINVAL,
-                    "config: %s has no provider sections; add one, e.g. [honcho] with "
-                    "type = honcho",
-                    cfg->path);
+        return errmsg(p->err, p->errlen, -EINVAL,
+                      "config: %s has no provider sections; add one, e.g. [honcho] with "
+                      "type = honcho",
+                      cfg->path);
     for (size_t i = 0; i < cfg->n; i++) {
         const char *type = config_get(&cfg->sections[i], "type");
         if (!type || !type[0])
-            return fail(p->err, p->errlen, -EINVAL,
-                        "config: %s:%d: section [%s] has no type; add type = NAME "
-                        "(collectionsfs --list-types prints the names)",
-                        cfg->path, cfg->sections[i].line, cfg->sections[i].name);
+            return errmsg(p->err, p->errlen, -EINVAL,
+                          "config: %s:%d: section [%s] has no type; add type = NAME "
+                          "(collectionsfs --list-types prints the names)",
+                          cfg->path, cfg->sections[i].line, cfg->sections[i].name);
         cfg->sections[i].file = cfg->path;
         cfg->sections[i].exposed = (st->st_mode & (S_IRGRP | S_IROTH)) != 0;
     }
@@ -504,12 +499,12 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
     else if (line == -2)
         rc = -ENOMEM;
     else if (line != 0)
-        rc = fail(err, errlen, -EINVAL,
-                  "config: %s:%d: expected key = value, [section] or a comment", path, line);
+        rc = errmsg(err, errlen, -EINVAL,
+                    "config: %s:%d: expected key = value, [section] or a comment", path, line);
     else
         rc = check_config(&p, &st);
     if (rc == -ENOMEM)
-        fail(err, errlen, rc, "config: out of memory reading %s", path);
+        errmsg(err, errlen, rc, "config: out of memory reading %s", path);
 out:
     section_free(&p.global);
     explicit_bzero(buf, len);

@@ -58,6 +58,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 /** Apply "ttl", "stale_ttl", "timeout", "parallel", "max_collections", "max_response"; 0 or -EINVAL. */
 int config_set_global(struct config_global *g, const char *key, const char *value, char *err,
                       size_t errlen);
+/** The key/value pair of key in a section, or NULL. */
+const struct config_kv *config_find(const struct config_section *s, const char *key);
 /** Value of key in a section, or NULL. */
 const char *config_get(const struct config_section *s, const char *key);
 /** Refuse keys not in the allowed list (ends with a NULL name; secrets in any form); 0 or -EINVAL. */

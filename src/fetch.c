@@ -120,7 +120,8 @@ static int pace(const struct provider *p, const struct http_req *req,
         size_t off = strnlen(why, whylen);
         snprintf(why + off, whylen - off,
                  "; the provider asked for a pause until %s (%lld s), beyond the request budget: "
-                 "try again then", when, (ms + 999) / 1000);
+                 "try again then",
+                 when, (ms + 999) / 1000);
         return -EAGAIN;
     }
     return http_sleep_until(&until) ? 0 : -ECANCELED;
@@ -152,15 +153,16 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
         } else {
             bool ok = r.status >= 200 && r.status < 300;
             char perr[128];
-            struct json *body = ok ? json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr))
-                                   : body_json(&r);
+            struct json *body =
+                ok ? json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr)) : body_json(&r);
             struct rate rate;
             provider_rate(p->ops, &r, body, &rate);
             heed(p, &rate);
             if (ok) {
                 if (!body)
-                    snprintf(why, whylen, "[%s] %s %s: malformed response, %s (HTTP %ld, %zu bytes)",
-                             p->section, req->method, http_url_path(req->url), perr, r.status, r.len);
+                    snprintf(why, whylen,
+                             "[%s] %s %s: malformed response, %s (HTTP %ld, %zu bytes)", p->section,
+                             req->method, http_url_path(req->url), perr, r.status, r.len);
                 http_resp_free(&r);
                 *doc = body;
                 return body ? 0 : -EIO;
@@ -180,8 +182,7 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
         struct timespec wake = clock_after(&now, backoff_ms(attempt));
         /* A wait that would end past the budget is not worth starting. */
         if (clock_ms(&wake, &deadline) <= 0)
-            return err == -ECONNREFUSED || err == -ECONNRESET || err == -EHOSTUNREACH ? -EIO
-                                                                                         : err;
+            return err == -ECONNREFUSED || err == -ECONNRESET || err == -EHOSTUNREACH ? -EIO : err;
         if (!http_sleep_until(&wake))
             return -ECANCELED;
     }

@@ -24,7 +24,7 @@ struct http_resp {
     long status;
     char *body;
     size_t len;
-    double retry_after;   /* seconds from Retry-After, or -1 */
+    double retry_after; /* seconds from Retry-After, or -1 */
     /* The last header block as "name: value\0" lines (bounded; longer lines
      * and what does not fit are dropped), for headers only a provider knows. */
     char headers[HTTP_HEADERS_MAX];
@@ -32,9 +32,9 @@ struct http_resp {
 };
 
 struct http_opts {
-    const char *section;  /* for log lines */
-    const char *ca_file;  /* extra CA, or NULL */
-    size_t max_response;  /* bytes */
+    const char *section; /* for log lines */
+    const char *ca_file; /* extra CA, or NULL */
+    size_t max_response; /* bytes */
 };
 
 /** Set up libcurl and the shared connection cache; 0 or -errno. */
@@ -45,7 +45,8 @@ void http_shutdown(void);
 bool http_stopping(void);
 /** Release what http_init set up. */
 void http_cleanup(void);
-/** One transfer that ends by the deadline; 0 with any HTTP status in resp, or -errno for transport failures. */
+/** One transfer that ends by the deadline; 0 with any HTTP status in resp, or -errno for transport
+ * failures. */
 int http_perform(const struct http_req *req, const struct http_opts *o,
                  const struct timespec *deadline, struct http_resp *resp);
 /** Sleep until t or shutdown; false when woken by shutdown. */
@@ -63,7 +64,8 @@ int http_req_headerf(struct http_req *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /** Free what a request owns (wiping headers, which may hold secrets). */
 void http_req_free(struct http_req *req);
-/** Value of response header `name` (case-insensitive, blanks trimmed) copied into out; false when absent. */
+/** Value of response header `name` (case-insensitive, blanks trimmed) copied into out; false when
+ * absent. */
 bool http_resp_header(const struct http_resp *resp, const char *name, char *out, size_t outlen);
 /** Free a response body. */
 void http_resp_free(struct http_resp *resp);

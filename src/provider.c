@@ -32,8 +32,11 @@ static const struct provider_ops *const types[] = {
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
 
 /* Keys every section may have, whatever its type. */
-static const struct config_key common_keys[] = {
-    {"type", false}, {"url", false}, {"ca_file", false}, {"allow_insecure_http", false}, {NULL, false}};
+static const struct config_key common_keys[] = {{"type", false},
+                                                {"url", false},
+                                                {"ca_file", false},
+                                                {"allow_insecure_http", false},
+                                                {NULL, false}};
 
 const char *provider_type(size_t i)
 {
@@ -48,13 +51,15 @@ static const struct provider_ops *find_type(const char *type)
     return NULL;
 }
 
-static int unknown_type(const struct config_section *s, const char *type, char *err,
-                        size_t errlen)
+static int unknown_type(const struct config_section *s, const char *type, char *err, size_t errlen)
 {
     int off = snprintf(err, errlen, "config: [%s] (line %d): unknown type '%s'; use", s->name,
                        s->line, type ? type : "");
     for (size_t i = 0; i < N_TYPES && off >= 0 && (size_t)off < errlen; i++)
-        off += snprintf(err + off, errlen - off, "%s %s", i == 0 ? "" : i + 1 == N_TYPES ? " or" : ",",
+        off += snprintf(err + off, errlen - off, "%s %s",
+                        i == 0             ? ""
+                        : i + 1 == N_TYPES ? " or"
+                                           : ",",
                         types[i]->type);
     return -EINVAL;
 }
@@ -166,12 +171,15 @@ int provider_create(const struct config_section *s, const struct config_global *
     int rc = check_keys(ops, s, err, errlen);
     if (rc == 0)
         rc = check_inline_secrets(ops, s, err, errlen);
-    if (rc < 0)
-        return rc;
-    struct provider *p = calloc(1, sizeof(*p));
-    if (!p || !(p->pace = calloc(1, sizeof(*p->pace)))) {
+    struct provider *p = rc == 0 ? calloc(1, sizeof(*p)) : NULL;
+    if (p && !(p->pace = calloc(1, sizeof(*p->pace)))) {
         free(p);
-        return -ENOMEM;
+        p = NULL;
+    }
+    if (!p) {
+        if (rc == 0 || rc == -ENOMEM)
+            snprintf(err, errlen, "config: [%s]: out of memory", s->name);
+        return rc ? rc : -ENOMEM;
     }
     pthread_mutex_init(&p->pace->lock, NULL);
     p->ops = ops;
@@ -191,14 +199,15 @@ int provider_create(const struct config_section *s, const struct config_global *
     size_t n = strlen(p->url);
     while (n > 0 && p->url[n - 1] == '/')
         p->url[--n] = '\0';
+    err[0] = '\0';
     if ((rc = check_transport(p, s, err, errlen)) < 0 ||
         (rc = ops->configure(p, s, err, errlen)) < 0)
         goto fail;
     *out = p;
     return 0;
 fail:
-    if (rc == -ENOMEM)
-        snprintf(err, errlen, "config: [%s]: out of memory", s->name);
+    if (rc == -ENOMEM || !err[0]) /* a provider's calloc failed, or it forgot to say */
+        snprintf(err, errlen, "config: [%s]: %s", s->name, strerror(-rc));
     provider_free(p);
     return rc;
 }
@@ -294,9 +303,8 @@ int provider_items(const struct json *list, const struct provider_fields *f, str
     for (size_t i = 0; i < list->len; i++) {
         const struct json *c = list->kids[i];
         const struct json *a = f->attrs ? json_get(c, f->attrs) : c;
-        int rc = provider_item(c, json_get(c, f->id), json_get(a, f->name),
-                               json_get(a, f->created), f->updated ? json_get(a, f->updated) : NULL,
-                               &out->items[out->n]);
+        int rc = provider_item(c, json_get(c, f->id), json_get(a, f->name), json_get(a, f->created),
+                               f->updated ? json_get(a, f->updated) : NULL, &out->items[out->n]);
         if (rc == -ENOMEM)
             return rc;
         if (rc == 0)
@@ -350,8 +358,8 @@ static const char *common_error(const struct json *d)
     return NULL;
 }
 
-char *provider_error_text(const struct provider_ops *ops, const struct json *body,
-                          const char *raw, size_t len)
+char *provider_error_text(const struct provider_ops *ops, const struct json *body, const char *raw,
+                          size_t len)
 {
     if (!body)
         return len == 0 ? NULL : strdup(raw[0] == '<' ? "an HTML page, not JSON" : "not JSON");

@@ -21,32 +21,32 @@ struct provider;
 
 /* Where a page starts. Meaning of the fields is the provider's own. */
 struct cursor {
-    int64_t page;  /* page number, or offset */
+    int64_t page; /* page number, or offset */
     bool has_mark;
-    int64_t mark;  /* a keyset bound (HIVO's createdMin) */
-    char *token;   /* an opaque continuation token, or NULL */
+    int64_t mark; /* a keyset bound (HIVO's createdMin) */
+    char *token;  /* an opaque continuation token, or NULL */
 };
 
 /* One collection as parsed from a page. */
 struct item {
-    char *id;                 /* the provider's id as text (integers as their digits) */
-    char *name;               /* display name bytes, NULL when missing or not a string */
+    char *id;   /* the provider's id as text (integers as their digits) */
+    char *name; /* display name bytes, NULL when missing or not a string */
     size_t name_len;
     bool has_created, has_updated;
     struct timespec created, updated;
-    char *json;               /* metadata.json bytes */
+    char *json; /* metadata.json bytes */
     size_t json_len;
 };
 
 struct page {
     struct item *items;
     size_t n;
-    bool more;            /* a page follows at `next` */
+    bool more; /* a page follows at `next` */
     struct cursor next;
-    int64_t pages;        /* > 0: the listing has this many pages, at cursor.page = 1..pages */
-    int64_t total;        /* > 0: the number of collections the server claims */
-    size_t skipped;       /* collections without a usable id, left out */
-    const char *odd;      /* what looked wrong with this page though it parsed, for the log */
+    int64_t pages;   /* > 0: the listing has this many pages, at cursor.page = 1..pages */
+    int64_t total;   /* > 0: the number of collections the server claims */
+    size_t skipped;  /* collections without a usable id, left out */
+    const char *odd; /* what looked wrong with this page though it parsed, for the log */
 };
 
 /* The one rate-limit signal: "left requests remain until `until`". left = 0
@@ -60,7 +60,7 @@ struct rate {
 struct provider_ops {
     const char *type;
     const char *default_url;
-    int page_size;              /* the largest the API allows */
+    int page_size; /* the largest the API allows */
     /* Lists in ascending creation order, so a name is final as soon as it is seen. */
     bool ordered;
     /* Section keys besides type, url, ca_file and allow_insecure_http; ends with {NULL}. */
@@ -91,12 +91,12 @@ struct provider_pace {
 
 struct provider {
     const struct provider_ops *ops;
-    char *section;           /* directory name */
-    char *url;               /* base URL without trailing slash */
+    char *section; /* directory name */
+    char *url;     /* base URL without trailing slash */
     struct http_opts http;
-    unsigned timeout_ms;     /* budget of one request, retries included */
+    unsigned timeout_ms; /* budget of one request, retries included */
     struct provider_pace *pace;
-    int page_size;           /* ops->page_size */
+    int page_size; /* ops->page_size */
     void *priv;
 };
 
@@ -119,10 +119,12 @@ struct provider_fields {
     const char *id, *attrs, *name, *created, *updated;
 };
 
-/** Fill an item from a collection object: render its JSON, copy id (string or integer), name and times (ISO strings or unix seconds). */
+/** Fill an item from a collection object: render its JSON, copy id (string or integer), name and
+ * times (ISO strings or unix seconds). */
 int provider_item(const struct json *obj, const struct json *id, const struct json *name,
                   const struct json *created, const struct json *updated, struct item *out);
-/** Turn a JSON list of collection objects into out->items (objects without a usable id counted in out->skipped); 0 or -ENOMEM. */
+/** Turn a JSON list of collection objects into out->items (objects without a usable id counted in
+ * out->skipped); 0 or -ENOMEM. */
 int provider_items(const struct json *list, const struct provider_fields *f, struct page *out);
 /** Free an item's fields. */
 void provider_item_free(struct item *it);
@@ -132,9 +134,10 @@ void provider_page_free(struct page *pg);
 int provider_cursor_copy(struct cursor *dst, const struct cursor *src);
 /** Free a cursor's token. */
 void provider_cursor_free(struct cursor *c);
-/** One printable line (at most 160 bytes) saying what an error body says; body is the parsed raw text or NULL; malloc'd or NULL. */
-char *provider_error_text(const struct provider_ops *ops, const struct json *body,
-                          const char *raw, size_t len);
+/** One printable line (at most 160 bytes) saying what an error body says; body is the parsed raw
+ * text or NULL; malloc'd or NULL. */
+char *provider_error_text(const struct provider_ops *ops, const struct json *body, const char *raw,
+                          size_t len);
 /** The rate-limit signal of a response: the provider's own reading, else provider_rate_default. */
 void provider_rate(const struct provider_ops *ops, const struct http_resp *r,
                    const struct json *body, struct rate *out);

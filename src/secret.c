@@ -24,7 +24,6 @@
 #define SECRET_MAX (64 * 1024)  /* bytes read from a file or a command */
 #define SECRET_TIMEOUT_MS 10000 /* a *_command gets this long, then is killed */
 
-const char *const secret_forms[] = {"", "_env", "_file", "_command", NULL};
 
 /* The one key a secret was given by: what messages name, and its value. */
 struct setting {
@@ -251,28 +250,18 @@ static int from_command(const struct setting *w, char **out, char *err, size_t e
     return rc;
 }
 
-/* The line of a value config_get returned, for messages; config.h has no lookup
- * that returns the whole key/value pair. */
-static int line_of(const struct config_section *s, const char *value)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->kv[i].value == value)
-            return s->kv[i].line;
-    return s->line;
-}
-
 /* "give only one of token, token_env, token_file and token_command" */
 static int only_one(const struct setting *w, const char *name, char *err, size_t errlen)
 {
     struct buf list;
     buf_init(&list, SIZE_MAX);
     int rc = 0;
-    for (size_t i = 0; secret_forms[i] && rc == 0; i++)
+    for (size_t i = 0; config_secret_forms[i] && rc == 0; i++)
         rc = buf_addf(&list, "%s%s%s",
                       i == 0                ? ""
-                      : secret_forms[i + 1] ? ", "
+                      : config_secret_forms[i + 1] ? ", "
                                             : " and ",
-                      name, secret_forms[i]);
+                      name, config_secret_forms[i]);
     if (rc == 0)
         rc = errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): give only one of %s", w->section,
                     w->line, list.p);
@@ -291,18 +280,18 @@ int secret_resolve(const struct config_section *s, const char *name, char **out,
     int nset = 0;
 
     *out = NULL;
-    for (size_t i = 0; secret_forms[i]; i++) {
-        int n = snprintf(key, sizeof(key), "%s%s", name, secret_forms[i]);
+    for (size_t i = 0; config_secret_forms[i]; i++) {
+        int n = snprintf(key, sizeof(key), "%s%s", name, config_secret_forms[i]);
         if (n < 0 || (size_t)n >= sizeof(key))
             return errmsg(err, errlen, -ENAMETOOLONG, "config: [%s]: secret name %s is too long",
                           s->name, name);
-        const char *v = config_get(s, key);
-        if (v && nset++ == 0) {
+        const struct config_kv *kv = config_find(s, key);
+        if (kv && nset++ == 0) {
             memcpy(found, key, (size_t)n + 1);
-            form = secret_forms[i];
+            form = config_secret_forms[i];
             w.key = found;
-            w.value = v;
-            w.line = line_of(s, v);
+            w.value = kv->value;
+            w.line = kv->line;
         }
     }
     if (nset > 1)

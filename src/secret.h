@@ -7,9 +7,6 @@
 
 struct config_section;
 
-/** Key suffixes a secret is given by: "" (inline), "_env", "_file", "_command"; NULL ends. */
-extern const char *const secret_forms[];
-
 /** Resolve secret `name` from name, name_env, name_file or name_command; *out malloc'd, NULL when
  * unset; 0 or -errno with message in err. */
 int secret_resolve(const struct config_section *s, const char *name, char **out, char *err,

@@ -29,8 +29,10 @@ static int configure(struct provider *p, const struct config_section *s, char *e
     p->priv = f;
     int rc = secret_resolve(s, "token", &f->token, err, errlen);
     if (rc == 0 && !f->token) {
-        snprintf(err, errlen, "config: [%s]: fount needs token (or token_env, token_file, "
-                 "token_command)", s->name);
+        snprintf(err, errlen,
+                 "config: [%s]: fount needs token (or token_env, token_file, "
+                 "token_command)",
+                 s->name);
         rc = -EINVAL;
     }
     return rc;
@@ -73,8 +75,9 @@ static int parse(const struct provider *p, const struct cursor *at, const struct
     const struct json *next = json_get(json_get(doc, "links"), "next");
     out->pages = last;
     if (json_int64(json_get(meta, "per_page"), &per) && page < last && (int64_t)data->len < per)
-        out->odd = data->len ? "pages shorter than per_page before the last one; some may be missing"
-                             : "an empty page before the last_page the server announces";
+        out->odd = data->len
+                       ? "pages shorter than per_page before the last one; some may be missing"
+                       : "an empty page before the last_page the server announces";
     if (json_int64(json_get(meta, "total"), &total) && total > 0)
         out->total = total;
     /* without a page count, a next link is the only sign of more */

@@ -39,8 +39,10 @@ static int configure(struct provider *p, const struct config_section *s, char *e
     }
     int rc = secret_resolve(s, "api_key", &h->api_key, err, errlen);
     if (rc == 0 && !h->api_key) {
-        snprintf(err, errlen, "config: [%s]: hivo needs api_key (or api_key_env, api_key_file, "
-                 "api_key_command)", s->name);
+        snprintf(err, errlen,
+                 "config: [%s]: hivo needs api_key (or api_key_env, api_key_file, "
+                 "api_key_command)",
+                 s->name);
         rc = -EINVAL;
     }
     return rc;
@@ -53,8 +55,7 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
     int n = snprintf(rest, sizeof(rest), "/collections?limit=%d&skip=%lld&sort=createdAt",
                      HIVO_LIMIT, (long long)at->page);
     if (at->has_mark)
-        snprintf(rest + n, sizeof(rest) - n, "&filter%%5BcreatedMin%%5D=%lld",
-                 (long long)at->mark);
+        snprintf(rest + n, sizeof(rest) - n, "&filter%%5BcreatedMin%%5D=%lld", (long long)at->mark);
     req->method = "GET";
     req->url = provider_url(p, "/v1", rest);
     if (!req->url)

@@ -17,13 +17,12 @@
 struct honcho {
     char *app_id, *user_id, *app_name, *user_name;
     char *token;
-    char *body;   /* {"filter": ...} when a filter is set, else NULL for {} */
+    char *body; /* {"filter": ...} when a filter is set, else NULL for {} */
 };
 
-static const struct config_key keys[] = {{"app_id", false},  {"app_name", false},
-                                        {"user_id", false}, {"user_name", false},
-                                        {"token", true},    {"filter", false},
-                                        {NULL, false}};
+static const struct config_key keys[] = {
+    {"app_id", false}, {"app_name", false}, {"user_id", false}, {"user_name", false},
+    {"token", true},   {"filter", false},   {NULL, false}};
 
 static int configure(struct provider *p, const struct config_section *s, char *err, size_t errlen)
 {
@@ -36,8 +35,10 @@ static int configure(struct provider *p, const struct config_section *s, char *e
         (!h->user_id && provider_opt(s, "user_name", &h->user_name) < 0))
         return -ENOMEM;
     if ((!h->app_id && !h->app_name) || (!h->user_id && !h->user_name)) {
-        snprintf(err, errlen, "config: [%s] (line %d): honcho needs app_id or app_name, and "
-                 "user_id or user_name", s->name, s->line);
+        snprintf(err, errlen,
+                 "config: [%s] (line %d): honcho needs app_id or app_name, and "
+                 "user_id or user_name",
+                 s->name, s->line);
         return -EINVAL;
     }
     const char *v = config_get(s, "filter");
@@ -47,8 +48,10 @@ static int configure(struct provider *p, const struct config_section *s, char *e
         bool ok = json_is(f, JSON_OBJECT);
         json_free(f);
         if (!ok) {
-            snprintf(err, errlen, "config: [%s]: filter must be a JSON object, like "
-                     "{\"kind\": \"notes\"}", s->name);
+            snprintf(err, errlen,
+                     "config: [%s]: filter must be a JSON object, like "
+                     "{\"kind\": \"notes\"}",
+                     s->name);
             return -EINVAL;
         }
         if (asprintf(&h->body, "{\"filter\": %s}", v) < 0) {

@@ -18,9 +18,9 @@ struct scenario {
     char *project_id, *team_id;
 };
 
-static const struct config_key keys[] = {{"api_key", true},     {"api_secret", true},
-                                        {"token", true},       {"project_id", false},
-                                        {"team_id", false},    {NULL, false}};
+static const struct config_key keys[] = {{"api_key", true},  {"api_secret", true},
+                                         {"token", true},    {"project_id", false},
+                                         {"team_id", false}, {NULL, false}};
 
 static int configure(struct provider *p, const struct config_section *s, char *err, size_t errlen)
 {
@@ -38,8 +38,10 @@ static int configure(struct provider *p, const struct config_section *s, char *e
         (rc = secret_resolve(s, "token", &sc->token, err, errlen)) < 0)
         return rc;
     if (!sc->token && (!sc->api_key || !sc->api_secret)) {
-        snprintf(err, errlen, "config: [%s]: scenario needs api_key and api_secret (each "
-                 "inline or as _env, _file, _command), or a token", s->name);
+        snprintf(err, errlen,
+                 "config: [%s]: scenario needs api_key and api_secret (each "
+                 "inline or as _env, _file, _command), or a token",
+                 s->name);
         return -EINVAL;
     }
     return 0;
@@ -52,9 +54,9 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
     if (at->token && !t)
         return -ENOMEM;
     int n = asprintf(&rest, "/collections?pageSize=%d%s%s%s%s%s%s", SCENARIO_PAGE,
-                     t ? "&paginationToken=" : "", t ? t : "",
-                     sc->project_id ? "&projectId=" : "", sc->project_id ? sc->project_id : "",
-                     sc->team_id ? "&teamId=" : "", sc->team_id ? sc->team_id : "");
+                     t ? "&paginationToken=" : "", t ? t : "", sc->project_id ? "&projectId=" : "",
+                     sc->project_id ? sc->project_id : "", sc->team_id ? "&teamId=" : "",
+                     sc->team_id ? sc->team_id : "");
     free(t);
     if (n < 0)
         return -ENOMEM;
@@ -66,7 +68,8 @@ static int request(const struct provider *p, const struct cursor *at, struct htt
     int rc = http_req_header(req, "Accept: application/json");
     if (rc == 0 && sc->token)
         return http_req_headerf(req, "Authorization: Bearer %s", sc->token);
-    if (rc == 0 && (!(req->user = strdup(sc->api_key)) || !(req->password = strdup(sc->api_secret))))
+    if (rc == 0 &&
+        (!(req->user = strdup(sc->api_key)) || !(req->password = strdup(sc->api_secret))))
         rc = -ENOMEM;
     return rc;
 }

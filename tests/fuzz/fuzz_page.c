@@ -49,9 +49,11 @@ static void check_page(const struct cursor *at, const struct page *pg)
         FUZZ_ASSERT(it->json[it->json_len - 1] == '\n', it->json, it->json_len);
         FUZZ_ASSERT(fuzz_utf8_valid(it->json, it->json_len), it->json, it->json_len);
         FUZZ_ASSERT(!it->name || it->name[it->name_len] == '\0', it->name, it->name_len);
-        FUZZ_ASSERT(!it->has_created || (it->created.tv_nsec >= 0 && it->created.tv_nsec < 1000000000L),
+        FUZZ_ASSERT(!it->has_created ||
+                        (it->created.tv_nsec >= 0 && it->created.tv_nsec < 1000000000L),
                     it->json, it->json_len);
-        FUZZ_ASSERT(!it->has_updated || (it->updated.tv_nsec >= 0 && it->updated.tv_nsec < 1000000000L),
+        FUZZ_ASSERT(!it->has_updated ||
+                        (it->updated.tv_nsec >= 0 && it->updated.tv_nsec < 1000000000L),
                     it->json, it->json_len);
     }
     if (!pg->more)
@@ -79,8 +81,8 @@ static void check_listing(const struct listing *l)
              * (known finding "hidden-names", tests/fuzz/crashes/README.md) */
             if (fuzz_known("hidden-names"))
                 continue;
-            fuzz_fail(__FILE__, __LINE__, "a listed collection got no directory name",
-                      e->it.id, strlen(e->it.id));
+            fuzz_fail(__FILE__, __LINE__, "a listed collection got no directory name", e->it.id,
+                      strlen(e->it.id));
         }
         fuzz_check_dirname(e->name, strlen(e->name), __FILE__, __LINE__);
         FUZZ_ASSERT(listing_by_name(l, e->name) == e, e->name, strlen(e->name));
@@ -100,14 +102,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     const char *text = (const char *)data;
 
-    /* what fetch.c does with an error body */
-    free(provider_error_text(text, size));
-
     char err[256];
     struct json *doc = json_parse(text, size, err, sizeof(err));
+
+    /* what fetch.c does with an error body and the rate-limit signal */
+    char *msg = provider_error_text(ops, doc, text, size);
+    FUZZ_ASSERT(!msg || strlen(msg) <= 160, msg, msg ? strlen(msg) : 0);
+    for (size_t i = 0; msg && msg[i]; i++) /* one printable line: no forged log lines */
+        FUZZ_ASSERT((unsigned char)msg[i] >= 0x20, msg, strlen(msg));
+    free(msg);
+    static const long statuses[] = {200, 429, 503};
+    for (size_t i = 0; i < 3; i++) {
+        struct http_resp r = {.status = statuses[i], .retry_after = -1};
+        /* the input doubles as a header block: "name: value\0" lines */
+        r.headers_len = size < sizeof(r.headers) ? size : sizeof(r.headers);
+        memcpy(r.headers, data, r.headers_len);
+        if (r.headers_len)
+            r.headers[r.headers_len - 1] = '\0';
+        struct rate rate;
+        provider_rate(ops, &r, doc, &rate);
+        FUZZ_ASSERT(rate.left >= -1, NULL, 0);
+        FUZZ_ASSERT(rate.left < 0 || (rate.until >= 0 && rate.until <= 86400), NULL, 0);
+    }
     if (!doc)
         return 0;
-    (void)provider_retry_hint(doc);
 
     const struct cursor at[3] = {
         {0},

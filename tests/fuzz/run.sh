@@ -3,8 +3,9 @@
 #
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 #
-# SECONDS_PER_TARGET defaults to 10; TARGETs default to all seven
-# (fuzz_json_render fuzz_names fuzz_isotime fuzz_page_{honcho,hivo,fount,scenario}).
+# SECONDS_PER_TARGET defaults to 10; TARGETs default to all of them
+# (fuzz_json_render fuzz_names fuzz_isotime, and fuzz_page_<type> for each
+# provider type the build knows: collectionsfs --list-types).
 # Environment: FUZZ_BUILD_DIR (default <repo>/build-fuzz); CFS_FUZZ_KNOWN, a
 # comma-separated list of known findings the harnesses should tolerate
 # (fffd-keys, hidden-names; see tests/fuzz/crashes/README.md), to look past them.
@@ -26,17 +27,11 @@ REPO="$(cd "$HERE/../.." && pwd)"
 BUILD="${FUZZ_BUILD_DIR:-$REPO/build-fuzz}"
 SECS="${1:-10}"
 [ $# -gt 0 ] && shift
-ALL=(fuzz_json_render fuzz_names fuzz_isotime fuzz_page_honcho fuzz_page_hivo fuzz_page_fount
-     fuzz_page_scenario)
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 
 case "$SECS" in
     '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2 ;;
 esac
-for t in "${TARGETS[@]}"; do
-    case " ${ALL[*]} " in *" $t "*) ;; *) echo "run.sh: unknown target $t (one of: ${ALL[*]})" >&2; exit 2 ;; esac
-done
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 
@@ -73,6 +68,14 @@ else
 fi
 grep -qw clang "$BUILD/build.ninja" ||
     die "$BUILD was not set up with clang; remove it and rerun"
+# one page harness per provider type of the registry (src/providers/meson.build)
+ninja -C "$BUILD" collectionsfs >/dev/null || die "build failed"
+ALL=(fuzz_json_render fuzz_names fuzz_isotime
+     $("$BUILD/collectionsfs" --list-types | sed 's/^/fuzz_page_/'))
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
+for t in "${TARGETS[@]}"; do
+    case " ${ALL[*]} " in *" $t "*) ;; *) die "unknown target $t (one of: ${ALL[*]})" ;; esac
+done
 ninja -C "$BUILD" $(printf 'tests/%s ' "${TARGETS[@]}") || die "build failed"
 
 # ---- seeds: regenerate from the fake providers (cheap, deterministic); the

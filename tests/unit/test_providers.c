@@ -64,8 +64,9 @@ static int parse(struct provider *p, int64_t page, const char *text, struct page
 
 static void honcho(void)
 {
-    const char *kv[] = {"type", "honcho", "url", "https://h:1/base/", "app_id", "A",
-                        "user_id", "U", "filter", "{\"kind\": \"notes\"}", "token", "T0K", NULL};
+    const char *kv[] = {"type",    "honcho", "url",    "https://h:1/base/",     "app_id", "A",
+                        "user_id", "U",      "filter", "{\"kind\": \"notes\"}", "token",  "T0K",
+                        NULL};
     struct provider *p = make("honcho", kv);
     CHECK(p != NULL);
     if (!p)
@@ -115,8 +116,8 @@ static void honcho(void)
     provider_free(p);
 
     /* names instead of ids need no id; the url may carry the /v1 prefix already */
-    const char *kv2[] = {"type", "honcho", "url", "https://h/v1", "app_name", "a b",
-                         "user_name", "u", NULL};
+    const char *kv2[] = {"type",      "honcho", "url", "https://h/v1", "app_name", "a b",
+                         "user_name", "u",      NULL};
     p = make("h2", kv2);
     CHECK(p != NULL);
     provider_free(p);
@@ -130,8 +131,8 @@ static void honcho(void)
 
 static void hivo(void)
 {
-    const char *kv[] = {"type", "hivo", "url", "https://h", "user_id", "U1", "api_key", "K3Y",
-                        NULL};
+    const char *kv[] = {"type", "hivo",    "url", "https://h", "user_id",
+                        "U1",   "api_key", "K3Y", NULL};
     struct provider *p = make("hivo", kv);
     CHECK(p != NULL);
     if (!p)
@@ -229,8 +230,8 @@ static void fount(void)
 
 static void scenario(void)
 {
-    const char *kv[] = {"type", "scenario", "url", "https://s", "api_key", "k", "api_secret",
-                        "s", "project_id", "p 1", NULL};
+    const char *kv[] = {"type",       "scenario", "url",        "https://s", "api_key", "k",
+                        "api_secret", "s",        "project_id", "p 1",       NULL};
     struct provider *p = make("scenario", kv);
     CHECK(p != NULL);
     if (!p)
@@ -303,11 +304,13 @@ static void error_texts(void)
     char *t = error_text("honcho", "{\"detail\":\"Invalid JWT\"}");
     CHECK_STR(t, "Invalid JWT");
     free(t);
-    t = error_text("honcho",
-                   "{\"detail\":[{\"type\":\"x\",\"loc\":[\"query\",\"size\"],\"msg\":\"too big\"}]}");
+    t = error_text(
+        "honcho",
+        "{\"detail\":[{\"type\":\"x\",\"loc\":[\"query\",\"size\"],\"msg\":\"too big\"}]}");
     CHECK_STR(t, "too big");
     free(t);
-    t = error_text("hivo", "{\"meta\":{},\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\"}]}");
+    t = error_text("hivo",
+                   "{\"meta\":{},\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\"}]}");
     CHECK_STR(t, "Unauthorized");
     free(t);
     t = error_text("hivo", "{\"errors\":[{\"title\":\"Bad\",\"detail\":\"limit too big\"}]}");
@@ -379,8 +382,8 @@ static void rates(void)
     r = rate_of("fount", 200, zero, sizeof(zero) - 1, -1, "{}");
     CHECK(r.left == 0 && r.until == 60);
     char reset[128];
-    int n = snprintf(reset, sizeof(reset), "X-RateLimit-Remaining: 0%cX-RateLimit-Reset: %lld%c",
-                     0, (long long)time(NULL) + 30, 0);
+    int n = snprintf(reset, sizeof(reset), "X-RateLimit-Remaining: 0%cX-RateLimit-Reset: %lld%c", 0,
+                     (long long)time(NULL) + 30, 0);
     r = rate_of("fount", 429, reset, (size_t)n, -1, "{}");
     CHECK(r.left == 0 && r.until > 25 && r.until <= 31);
     r = rate_of("fount", 429, zero, sizeof(zero) - 1, 5, "{}"); /* Retry-After wins */
@@ -424,8 +427,9 @@ static void sections(void)
     const char *remote_env[] = {"type",      "fount", "url", "http://10.1.2.3:8080/x",
                                 "token_env", "TOK",   NULL};
     CHECK(make("f", remote_env) == NULL);
-    const char *allowed[] = {"type",  "fount", "url", "http://fount.example.com",
-                             "token", "t",     "allow_insecure_http", "yes", NULL};
+    const char *allowed[] = {
+        "type", "fount", "url", "http://fount.example.com", "token", "t", "allow_insecure_http",
+        "yes",  NULL};
     p = make("f", allowed);
     CHECK(p != NULL);
     provider_free(p);
@@ -442,8 +446,8 @@ static void sections(void)
         provider_free(p);
     }
     /* no credentials, nothing to protect: Honcho without a token over http is fine */
-    const char *open[] = {"type",   "honcho", "url",     "http://honcho.example.com",
-                          "app_id", "A",      "user_id", "U", NULL};
+    const char *open[] = {"type",    "honcho", "url", "http://honcho.example.com", "app_id", "A",
+                          "user_id", "U",      NULL};
     p = make("h", open);
     CHECK(p != NULL);
     provider_free(p);
