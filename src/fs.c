@@ -9,8 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fuse.h>
-#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +18,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "init_reply.h"
 #include "inode.h"
 #include "listing.h"
 #include "log.h"
@@ -44,8 +43,7 @@ struct fs {
     uid_t uid;
     gid_t gid;
     struct fuse_session *se;
-    bool parallel_dirops; /* the kernel offers it; see fs_writev */
-    int replies;          /* replies written so far, up to 1 */
+    struct init_reply init; /* see fs_writev */
     pthread_t notifier;
     bool notifier_up, stop;
     pthread_mutex_t qlock;
@@ -137,26 +135,22 @@ fail:
     return NULL;
 }
 
-/* libfuse 3.14 (Debian 12) accepts FUSE_CAP_PARALLEL_DIROPS but forgets to put
- * FUSE_PARALLEL_DIROPS in its INIT reply (fixed in 3.15), so the kernel would
- * serialise every lookup in a directory. The reply passes through here: the
- * first reply on a session is always the one to INIT, and the flag is added
- * only when the kernel offered it. Later libfuse versions send it themselves. */
+/* Every reply and request passes through here so that the INIT reply can get
+ * the FUSE_PARALLEL_DIROPS flag libfuse 3.14 forgets (see init_reply.h). */
 static ssize_t fs_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
     struct fs *fs = userdata;
-    if (__atomic_fetch_add(&fs->replies, 1, __ATOMIC_RELAXED) == 0 && fs->parallel_dirops &&
-        count == 2 && iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + 4) {
-        struct fuse_init_out *out = iov[1].iov_base;
-        out->flags |= FUSE_PARALLEL_DIROPS;
-    }
+    init_reply_patch(&fs->init, iov, count);
     return writev(fd, iov, count);
 }
 
 static ssize_t fs_readdev(int fd, void *buf, size_t len, void *userdata)
 {
-    (void)userdata;
-    return read(fd, buf, len);
+    struct fs *fs = userdata;
+    ssize_t n = read(fd, buf, len);
+    if (n > 0)
+        init_reply_request(&fs->init, buf, (size_t)n);
+    return n;
 }
 
 int fs_attach(struct fs *fs, struct fuse_session *se)
@@ -298,13 +292,12 @@ static void reply_negative(fuse_req_t req, double ttl)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-    struct fs *fs = userdata;
+    (void)userdata;
     /* Lookups in one directory must not queue behind each other in the kernel:
-     * one waiting for a slow provider would hold up the rest. */
-    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
+     * one waiting for a slow provider would hold up the rest (libfuse 3.14
+     * needs fs_writev's help to tell the kernel). */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-        fs->parallel_dirops = true;
-    }
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 }
