@@ -185,6 +185,12 @@ static void complete(struct cache *c, struct changes *ch)
     c->failing = false;
 }
 
+/* Whether the last listing is young enough to be served when a refresh fails. */
+static bool stale_ok(const struct cache *c, const struct timespec *now)
+{
+    return c->cur && clock_ms(&c->cur_done, now) <= (long long)c->g->stale_ttl * 1000;
+}
+
 static void fail(struct cache *c, int err, const char *why)
 {
     walk_free(c->walk);
@@ -192,7 +198,7 @@ static void fail(struct cache *c, int err, const char *why)
     c->fails++;
     c->last_err = err;
     struct timespec now = clock_now();
-    bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
+    bool stale = stale_ok(c, &now);
     if (!c->failing)
         log_err("%s%s", why[0] ? why : "listing failed",
                 stale ? "; serving the last listing until the provider answers again" : "");
@@ -281,94 +287,120 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* One access in progress: what it wants, and what it has seen so far. */
+struct access {
+    struct waiter me;
+    struct timespec start;
+    uint64_t fails0; /* c->fails when it began: a change means its walk failed */
+};
+
+/* Can a listing answer this access now? The current one while fresh (or
+ * completed since the access began), or the walk in progress once the name
+ * the access wants is final in it. NULL when it must wait. */
+static struct listing *answerable(const struct cache *c, const struct access *a,
+                                  const struct timespec *now)
+{
+    if (c->cur && (before(now, &c->fresh_until) || !before(&c->cur_done, &a->start)))
+        return c->cur;
+    /* A name already seen in an ordered walk is final: answer before it ends. */
+    if (c->walk && a->me.want != WANT_ALL && !walk_done(c->walk) && served(c, &a->me))
+        return walk_listing(c->walk);
+    return NULL;
+}
+
+/* The walk failed or ran out of time: 0 with the last listing in *out while it
+ * is young enough to be served stale, else err. */
+static int fallback(const struct cache *c, const struct timespec *now, int err,
+                    struct listing **out)
+{
+    *out = stale_ok(c, now) ? c->cur : NULL;
+    return *out ? 0 : err;
+}
+
+/* Start or resume a walk: a walk exists and a worker drives it afterwards.
+ * A paused partial walk older than ttl is too old to finish and starts over. */
+static int drive(struct cache *c, const struct timespec *now)
+{
+    if (c->walk && !c->worker && clock_ms(&c->walk_start, now) > (long long)c->g->ttl * 1000) {
+        walk_free(c->walk);
+        c->walk = NULL;
+    }
+    if (!c->walk) {
+        if (!(c->walk = walk_new(c->p, c->g->max_collections)))
+            return -ENOMEM;
+        c->walk_start = c->progress = *now;
+    }
+    if (!c->worker) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int err = pthread_create(&t, &attr, worker, c);
+        pthread_attr_destroy(&attr);
+        if (err)
+            return -EAGAIN;
+        c->worker = true;
+        c->progress = *now;
+    }
+    return 0;
+}
+
+/* Wait while pages keep coming: true when woken (look again), false once one
+ * budget has passed since the last page. */
+static bool wait_walk(struct cache *c, const struct timespec *now)
+{
+    struct timespec deadline = clock_after(&c->progress, (long long)c->p->timeout_ms + 1000);
+    if (!before(now, &deadline))
+        return false;
+    pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
+    return true;
+}
+
+/* Is the access over? true with a listing to answer from in *out or an error in
+ * *rc; false when it must wait for the walk. */
+static bool decide(struct cache *c, struct access *a, const struct timespec *now,
+                   struct listing **out, int *rc)
+{
+    if ((*out = answerable(c, a, now)))
+        return true;
+    if (c->stopping) {
+        *rc = -EIO;
+        return true;
+    }
+    if (c->fails != a->fails0) { /* the walk it waited for failed */
+        *rc = fallback(c, now, c->last_err ? c->last_err : -EIO, out);
+        return true;
+    }
+    return false;
+}
+
 /* The core of every access: wait until a listing can answer, then hand out a
  * reference. Called and returns with the lock not held. */
 static int acquire(struct cache *c, enum want want, const char *key, struct listing **out,
                    const struct entry **entry)
 {
     int rc = 0;
-    bool registered = false;
-    struct waiter me = {want, key, NULL};
-    struct timespec start = clock_now();
+    struct access a = {{want, key, NULL}, clock_now(), 0};
     *out = NULL;
     pthread_mutex_lock(&c->lock);
-    uint64_t fails0 = c->fails;
+    a.fails0 = c->fails;
+    a.me.next = c->waiters; /* the worker serves what the waiters need */
+    c->waiters = &a.me;
     for (;;) {
         struct timespec now = clock_now();
-        bool cur_ok = c->cur && (before(&now, &c->fresh_until) || !before(&c->cur_done, &start));
-        if (cur_ok) {
-            *out = c->cur;
+        if (decide(c, &a, &now, out, &rc) || (rc = drive(c, &now)) < 0)
             break;
-        }
-        if (c->stopping) {
-            rc = -EIO;
-            break;
-        }
-        /* A name already seen in an ordered walk is final: answer before it ends. */
-        if (c->walk && want != WANT_ALL && !walk_done(c->walk) && served(c, &me)) {
-            *out = walk_listing(c->walk);
-            break;
-        }
-        bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
-        if (c->fails != fails0) {
-            if (stale)
-                *out = c->cur;
-            else
-                rc = c->last_err ? c->last_err : -EIO;
-            break;
-        }
-        /* A paused partial walk older than ttl is too old to finish: start over. */
-        if (c->walk && !c->worker &&
-            clock_ms(&c->walk_start, &now) > (long long)c->g->ttl * 1000) {
-            walk_free(c->walk);
-            c->walk = NULL;
-        }
-        if (!c->walk) {
-            if (!(c->walk = walk_new(c->p, c->g->max_collections))) {
-                rc = -ENOMEM;
-                break;
-            }
-            c->walk_start = c->progress = now;
-        }
-        if (!registered) {
-            me.next = c->waiters;
-            c->waiters = &me;
-            registered = true;
-        }
-        if (!c->worker) {
-            pthread_t t;
-            pthread_attr_t attr;
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            int err = pthread_create(&t, &attr, worker, c);
-            pthread_attr_destroy(&attr);
-            if (err) {
-                rc = -EAGAIN;
-                break;
-            }
-            c->worker = true;
-            c->progress = now;
-        }
-        /* Wait while pages keep coming; give up one budget after the last one. */
-        struct timespec deadline = clock_after(&c->progress, (long long)c->p->timeout_ms + 1000);
-        if (!before(&now, &deadline)) {
-            if (stale) {
-                *out = c->cur;
-            } else {
+        if (!wait_walk(c, &now)) {
+            if ((rc = fallback(c, &now, -ETIMEDOUT, out)) < 0)
                 log_err("[%s] no listing within timeout=%u s; try again later", c->p->section,
                         c->g->timeout);
-                rc = -ETIMEDOUT;
-            }
             break;
         }
-        pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
     }
-    if (registered) {
-        struct waiter **pp = &c->waiters;
-        while (*pp != &me)
-            pp = &(*pp)->next;
-        *pp = me.next;
-    }
+    struct waiter **pp = &c->waiters;
+    while (*pp != &a.me)
+        pp = &(*pp)->next;
+    *pp = a.me.next;
     if (*out) {
         if (want != WANT_ALL && !(*entry = find(*out, want, key))) {
             *out = NULL;
