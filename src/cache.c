@@ -4,7 +4,9 @@
  *   cur    the last complete listing, fresh until fresh_until, servable as stale
  *          for stale_ttl after it completed;
  *   walk   the walk in progress (possibly paused when nobody needs more);
- *   worker whether a worker thread is driving the walk;
+ *   worker whether a worker thread is driving the walk; thread is the last one
+ *          started, joined before the next one starts and by cache_free, so no
+ *          worker outlives the cache, the provider or libcurl;
  *   waiters the callers waiting for the walk, each with what it needs (the whole
  *          listing, or one name or id); the worker fetches `parallel` pages at
  *          once while someone needs the whole listing, one page at a time while
@@ -53,6 +55,8 @@ struct cache {
     struct walk *walk;
     struct timespec walk_start, progress;
     bool worker, stopping, failing;
+    pthread_t thread;
+    bool joinable; /* thread was started and not joined yet */
     struct waiter *waiters;
     uint64_t fails, gen;
     int last_err;
@@ -93,14 +97,15 @@ void cache_free(struct cache *c)
     pthread_mutex_lock(&c->lock);
     c->stopping = true;
     pthread_cond_broadcast(&c->cond);
-    /* http_shutdown() has aborted the transfers; give the worker a moment to see it */
-    struct timespec now = clock_now(), limit = clock_after(&now, 5000);
-    while (c->worker && pthread_cond_timedwait(&c->cond, &c->lock, &limit) != ETIMEDOUT)
-        ;
-    bool leak = c->worker; /* a worker stuck past the limit still uses c: leave it */
+    bool join = c->joinable;
+    c->joinable = false;
     pthread_mutex_unlock(&c->lock);
-    if (leak)
-        return;
+    /* http_shutdown() has aborted the transfers and every other wait in a worker
+     * is bounded, so this returns soon; nothing below may go while it runs. */
+    if (join) {
+        pthread_join(c->thread, NULL);
+        log_debug("[%s] worker joined", c->p->section);
+    }
     walk_free(c->walk);
     listing_unref(c->cur);
     listing_unref(c->prev);
@@ -238,6 +243,19 @@ static int window(const struct cache *c)
     return n;
 }
 
+/* Tell the FUSE layer what changed; without the lock, as the hooks require. */
+static void tell(struct cache *c, struct changes *ch)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        if (ch->v[i].name && c->hooks.entry_changed)
+            c->hooks.entry_changed(c->hooks.ctx, c->parent, ch->v[i].name);
+        else if (ch->v[i].ino && c->hooks.inode_changed)
+            c->hooks.inode_changed(c->hooks.ctx, ch->v[i].ino);
+        free(ch->v[i].name);
+    }
+    free(ch->v);
+}
+
 static void *worker(void *arg)
 {
     struct cache *c = arg;
@@ -272,18 +290,15 @@ static void *worker(void *arg)
             complete(c, &ch);
         pthread_cond_broadcast(&c->cond);
     }
+    pthread_mutex_unlock(&c->lock);
+    free(b);
+    tell(c, &ch);
+    /* Last: the next worker joins this one under the lock, so from here on this
+     * thread must need nothing but to return. */
+    pthread_mutex_lock(&c->lock);
     c->worker = false;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
-    free(b);
-    for (size_t i = 0; i < ch.n; i++) {
-        if (ch.v[i].name && c->hooks.entry_changed)
-            c->hooks.entry_changed(c->hooks.ctx, c->parent, ch.v[i].name);
-        else if (ch.v[i].ino && c->hooks.inode_changed)
-            c->hooks.inode_changed(c->hooks.ctx, ch.v[i].ino);
-        free(ch.v[i].name);
-    }
-    free(ch.v);
     return NULL;
 }
 
@@ -331,14 +346,12 @@ static int drive(struct cache *c, const struct timespec *now)
         c->walk_start = c->progress = *now;
     }
     if (!c->worker) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int err = pthread_create(&t, &attr, worker, c);
-        pthread_attr_destroy(&attr);
-        if (err)
+        if (c->joinable) /* it has cleared c->worker: nothing left but to return */
+            pthread_join(c->thread, NULL);
+        c->joinable = false;
+        if (pthread_create(&c->thread, NULL, worker, c) != 0)
             return -EAGAIN;
+        c->joinable = true;
         c->worker = true;
         c->progress = *now;
     }

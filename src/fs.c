@@ -194,13 +194,15 @@ void fs_free(struct fs *fs)
     if (!fs)
         return;
     fs_detach(fs);
+    /* cache_free joins the workers, which may still queue notices: drain after */
+    for (size_t i = 0; fs->cache && i < fs->n; i++)
+        cache_free(fs->cache[i]);
+    log_debug("caches freed");
     while (fs->head) {
         struct notice *nt = fs->head;
         fs->head = nt->next;
         free(nt);
     }
-    for (size_t i = 0; fs->cache && i < fs->n; i++)
-        cache_free(fs->cache[i]);
     free(fs->cache);
     free(fs->ino);
     free(fs);

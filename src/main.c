@@ -230,6 +230,10 @@ out_session:
     fuse_session_destroy(se);
 out:
     fuse_loop_cfg_destroy(loop);
+    /* Workers still fetching give up at once (usually the watch thread has
+     * said so already); fs_free joins them, and only then may main free the
+     * providers and clean up libcurl. */
+    http_shutdown();
     fs_free(fs);
     return rc ? 1 : 0;
 }
