@@ -305,6 +305,7 @@ static void *worker(void *arg)
 /* One access in progress: what it wants, and what it has seen so far. */
 struct access {
     struct waiter me;
+    struct cache_call *call; /* or NULL */
     struct timespec start;
     uint64_t fails0; /* c->fails when it began: a change means its walk failed */
 };
@@ -384,16 +385,20 @@ static bool decide(struct cache *c, struct access *a, const struct timespec *now
         *rc = fallback(c, now, c->last_err ? c->last_err : -EIO, out);
         return true;
     }
+    if (a->call && a->call->interrupted) { /* the walk goes on: others may wait for it */
+        *rc = -EINTR;
+        return true;
+    }
     return false;
 }
 
 /* The core of every access: wait until a listing can answer, then hand out a
  * reference. Called and returns with the lock not held. */
-static int acquire(struct cache *c, enum want want, const char *key, struct listing **out,
-                   const struct entry **entry)
+static int acquire(struct cache *c, enum want want, const char *key, struct cache_call *call,
+                   struct listing **out, const struct entry **entry)
 {
     int rc = 0;
-    struct access a = {{want, key, NULL}, clock_now(), 0};
+    struct access a = {{want, key, NULL}, call, clock_now(), 0};
     *out = NULL;
     pthread_mutex_lock(&c->lock);
     a.fails0 = c->fails;
@@ -426,20 +431,30 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
     return rc;
 }
 
-int cache_by_name(struct cache *c, const char *name, struct listing **l, const struct entry **e)
+int cache_by_name(struct cache *c, const char *name, struct cache_call *call, struct listing **l,
+                  const struct entry **e)
 {
-    return acquire(c, WANT_NAME, name, l, e);
+    return acquire(c, WANT_NAME, name, call, l, e);
 }
 
-int cache_by_id(struct cache *c, const char *id, struct listing **l, const struct entry **e)
+int cache_by_id(struct cache *c, const char *id, struct cache_call *call, struct listing **l,
+                const struct entry **e)
 {
-    return acquire(c, WANT_ID, id, l, e);
+    return acquire(c, WANT_ID, id, call, l, e);
 }
 
-int cache_listing(struct cache *c, struct listing **l)
+int cache_listing(struct cache *c, struct cache_call *call, struct listing **l)
 {
     const struct entry *unused;
-    return acquire(c, WANT_ALL, NULL, l, &unused);
+    return acquire(c, WANT_ALL, NULL, call, l, &unused);
+}
+
+void cache_interrupt(struct cache *c, struct cache_call *call)
+{
+    pthread_mutex_lock(&c->lock);
+    call->interrupted = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
 }
 
 double cache_ttl_left(struct cache *c)

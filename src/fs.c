@@ -253,14 +253,47 @@ static void entry_attr(const struct fs *fs, const struct entry *e, bool file, st
     }
 }
 
+/* A cache access on behalf of a request. When the caller gets a signal (Ctrl-C
+ * on ls), the kernel sends FUSE_INTERRUPT and keeps the caller until we answer:
+ * the access then gives up with EINTR at once, and the walk goes on for the
+ * others. libfuse calls interrupted() with the request's lock held, which is
+ * why the cache's lock must not be held when the callback is removed. */
+struct pending {
+    struct cache *c;
+    struct cache_call call;
+};
+
+static void interrupted(fuse_req_t req, void *arg)
+{
+    (void)req;
+    struct pending *p = arg;
+    cache_interrupt(p->c, &p->call);
+}
+
+enum by { BY_NAME, BY_ID, BY_ALL };
+
+static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *key,
+                     struct listing **l, const struct entry **e)
+{
+    struct pending p = {c, {false}};
+    /* calls interrupted() at once if the interrupt came first */
+    fuse_req_interrupt_func(req, interrupted, &p);
+    int rc = by == BY_NAME ? cache_by_name(c, key, &p.call, l, e)
+             : by == BY_ID ? cache_by_id(c, key, &p.call, l, e)
+                           : cache_listing(c, &p.call, l);
+    /* returns once no interrupted() runs: p may go */
+    fuse_req_interrupt_func(req, NULL, NULL);
+    return rc;
+}
+
 /* Which collection a directory or file inode stands for, from the inode table. */
-static int resolve(struct fs *fs, fuse_ino_t ino, enum inode_kind *kind, struct listing **l,
-                   const struct entry **e, unsigned *section)
+static int resolve(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum inode_kind *kind,
+                   struct listing **l, const struct entry **e, unsigned *section)
 {
     char *id = NULL;
     int rc = inode_lookup(ino, kind, section, &id);
     if (rc == 0) {
-        rc = *section < fs->n ? cache_by_id(fs->cache[*section], id, l, e) : -ENOENT;
+        rc = *section < fs->n ? cache_get(req, fs->cache[*section], BY_ID, id, l, e) : -ENOENT;
         free(id);
     }
     return rc;
@@ -325,7 +358,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     const struct entry *e = NULL;
     long sec = section_of(fs, parent);
     if (sec >= 0) {
-        int rc = cache_by_name(fs->cache[sec], name, &l, &e);
+        int rc = cache_get(req, fs->cache[sec], BY_NAME, name, &l, &e);
         if (rc == 0)
             reply_entry_of(req, fs, (unsigned)sec, e, false);
         else if (rc == -ENOENT)
@@ -337,7 +370,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     }
     enum inode_kind kind;
     unsigned s;
-    int rc = resolve(fs, parent, &kind, &l, &e, &s);
+    int rc = resolve(req, fs, parent, &kind, &l, &e, &s);
     if (rc == 0 && kind != INODE_DIR)
         rc = -ENOTDIR;
     if (rc == 0 && strcmp(name, FS_FILE_NAME) == 0)
@@ -377,7 +410,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     unsigned s;
     struct listing *l = NULL;
     const struct entry *e;
-    int rc = resolve(fs, ino, &kind, &l, &e, &s);
+    int rc = resolve(req, fs, ino, &kind, &l, &e, &s);
     if (rc == 0) {
         entry_attr(fs, e, kind == INODE_FILE, &st);
         fuse_reply_attr(req, &st, cache_ttl_left(fs->cache[s]));
@@ -408,9 +441,9 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     d->section = section_of(fs, ino);
     d->kind = ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
     if (d->section >= 0) {
-        rc = cache_listing(fs->cache[d->section], &d->l);
+        rc = cache_get(req, fs->cache[d->section], BY_ALL, NULL, &d->l, NULL);
     } else if (ino != FUSE_ROOT_ID) {
-        rc = resolve(fs, ino, &d->kind, &d->l, &d->e, &d->s);
+        rc = resolve(req, fs, ino, &d->kind, &d->l, &d->e, &d->s);
         if (rc == 0 && d->kind != INODE_DIR)
             rc = -ENOTDIR;
     }
@@ -542,7 +575,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct fileh *f = calloc(1, sizeof(*f));
     enum inode_kind kind;
     unsigned s;
-    int rc = f ? resolve(fs, ino, &kind, &f->l, &f->e, &s) : -ENOMEM;
+    int rc = f ? resolve(req, fs, ino, &kind, &f->l, &f->e, &s) : -ENOMEM;
     if (rc == 0 && kind != INODE_FILE)
         rc = -EISDIR;
     if (rc < 0) {
