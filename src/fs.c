@@ -140,7 +140,8 @@ fail:
 static ssize_t fs_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
     struct fs *fs = userdata;
-    init_reply_patch(&fs->init, iov, count);
+    if (init_reply_patch(&fs->init, iov, count))
+        log_debug("INIT reply: parallel directory operations granted");
     return writev(fd, iov, count);
 }
 
