@@ -36,7 +36,7 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
                         const struct cache_hooks *hooks);
 /** Make every waiting and future access fail at once: the file system is going away. */
 void cache_stop(struct cache *c);
-/** Stop the worker (bounded wait) and free. */
+/** Join the worker (call http_shutdown first so its transfer ends at once), then free. */
 void cache_free(struct cache *c);
 /** Entry by directory name: 0 with a listing reference in *l, -ENOENT, -EINTR once call
  *  (may be NULL) is interrupted while waiting, or the fetch's -errno. */
