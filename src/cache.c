@@ -4,7 +4,9 @@
  *   cur    the last complete listing, fresh until fresh_until, servable as stale
  *          for stale_ttl after it completed;
  *   walk   the walk in progress (possibly paused when nobody needs more);
- *   worker whether a worker thread is driving the walk;
+ *   worker whether a worker thread is driving the walk; thread is the last one
+ *          started, joined before the next one starts and by cache_free, so no
+ *          worker outlives the cache, the provider or libcurl;
  *   waiters the callers waiting for the walk, each with what it needs (the whole
  *          listing, or one name or id); the worker fetches `parallel` pages at
  *          once while someone needs the whole listing, one page at a time while
@@ -53,6 +55,8 @@ struct cache {
     struct walk *walk;
     struct timespec walk_start, progress;
     bool worker, stopping, failing;
+    pthread_t thread;
+    bool joinable; /* thread was started and not joined yet */
     struct waiter *waiters;
     uint64_t fails, gen;
     int last_err;
@@ -93,14 +97,15 @@ void cache_free(struct cache *c)
     pthread_mutex_lock(&c->lock);
     c->stopping = true;
     pthread_cond_broadcast(&c->cond);
-    /* http_shutdown() has aborted the transfers; give the worker a moment to see it */
-    struct timespec now = clock_now(), limit = clock_after(&now, 5000);
-    while (c->worker && pthread_cond_timedwait(&c->cond, &c->lock, &limit) != ETIMEDOUT)
-        ;
-    bool leak = c->worker; /* a worker stuck past the limit still uses c: leave it */
+    bool join = c->joinable;
+    c->joinable = false;
     pthread_mutex_unlock(&c->lock);
-    if (leak)
-        return;
+    /* http_shutdown() has aborted the transfers and every other wait in a worker
+     * is bounded, so this returns soon; nothing below may go while it runs. */
+    if (join) {
+        pthread_join(c->thread, NULL);
+        log_debug("[%s] worker joined", c->p->section);
+    }
     walk_free(c->walk);
     listing_unref(c->cur);
     listing_unref(c->prev);
@@ -185,6 +190,12 @@ static void complete(struct cache *c, struct changes *ch)
     c->failing = false;
 }
 
+/* Whether the last listing is young enough to be served when a refresh fails. */
+static bool stale_ok(const struct cache *c, const struct timespec *now)
+{
+    return c->cur && clock_ms(&c->cur_done, now) <= (long long)c->g->stale_ttl * 1000;
+}
+
 static void fail(struct cache *c, int err, const char *why)
 {
     walk_free(c->walk);
@@ -192,7 +203,7 @@ static void fail(struct cache *c, int err, const char *why)
     c->fails++;
     c->last_err = err;
     struct timespec now = clock_now();
-    bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
+    bool stale = stale_ok(c, &now);
     if (!c->failing)
         log_err("%s%s", why[0] ? why : "listing failed",
                 stale ? "; serving the last listing until the provider answers again" : "");
@@ -232,6 +243,19 @@ static int window(const struct cache *c)
     return n;
 }
 
+/* Tell the FUSE layer what changed; without the lock, as the hooks require. */
+static void tell(struct cache *c, struct changes *ch)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        if (ch->v[i].name && c->hooks.entry_changed)
+            c->hooks.entry_changed(c->hooks.ctx, c->parent, ch->v[i].name);
+        else if (ch->v[i].ino && c->hooks.inode_changed)
+            c->hooks.inode_changed(c->hooks.ctx, ch->v[i].ino);
+        free(ch->v[i].name);
+    }
+    free(ch->v);
+}
+
 static void *worker(void *arg)
 {
     struct cache *c = arg;
@@ -266,109 +290,135 @@ static void *worker(void *arg)
             complete(c, &ch);
         pthread_cond_broadcast(&c->cond);
     }
+    pthread_mutex_unlock(&c->lock);
+    free(b);
+    tell(c, &ch);
+    /* Last: the next worker joins this one under the lock, so from here on this
+     * thread must need nothing but to return. */
+    pthread_mutex_lock(&c->lock);
     c->worker = false;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
-    free(b);
-    for (size_t i = 0; i < ch.n; i++) {
-        if (ch.v[i].name && c->hooks.entry_changed)
-            c->hooks.entry_changed(c->hooks.ctx, c->parent, ch.v[i].name);
-        else if (ch.v[i].ino && c->hooks.inode_changed)
-            c->hooks.inode_changed(c->hooks.ctx, ch.v[i].ino);
-        free(ch.v[i].name);
-    }
-    free(ch.v);
     return NULL;
+}
+
+/* One access in progress: what it wants, and what it has seen so far. */
+struct access {
+    struct waiter me;
+    struct cache_call *call; /* or NULL */
+    struct timespec start;
+    uint64_t fails0; /* c->fails when it began: a change means its walk failed */
+};
+
+/* Can a listing answer this access now? The current one while fresh (or
+ * completed since the access began), or the walk in progress once the name
+ * the access wants is final in it. NULL when it must wait. */
+static struct listing *answerable(const struct cache *c, const struct access *a,
+                                  const struct timespec *now)
+{
+    if (c->cur && (before(now, &c->fresh_until) || !before(&c->cur_done, &a->start)))
+        return c->cur;
+    /* A name already seen in an ordered walk is final: answer before it ends. */
+    if (c->walk && a->me.want != WANT_ALL && !walk_done(c->walk) && served(c, &a->me))
+        return walk_listing(c->walk);
+    return NULL;
+}
+
+/* The walk failed or ran out of time: 0 with the last listing in *out while it
+ * is young enough to be served stale, else err. */
+static int fallback(const struct cache *c, const struct timespec *now, int err,
+                    struct listing **out)
+{
+    *out = stale_ok(c, now) ? c->cur : NULL;
+    return *out ? 0 : err;
+}
+
+/* Start or resume a walk: a walk exists and a worker drives it afterwards.
+ * A paused partial walk older than ttl is too old to finish and starts over. */
+static int drive(struct cache *c, const struct timespec *now)
+{
+    if (c->walk && !c->worker && clock_ms(&c->walk_start, now) > (long long)c->g->ttl * 1000) {
+        walk_free(c->walk);
+        c->walk = NULL;
+    }
+    if (!c->walk) {
+        if (!(c->walk = walk_new(c->p, c->g->max_collections)))
+            return -ENOMEM;
+        c->walk_start = c->progress = *now;
+    }
+    if (!c->worker) {
+        if (c->joinable) /* it has cleared c->worker: nothing left but to return */
+            pthread_join(c->thread, NULL);
+        c->joinable = false;
+        if (pthread_create(&c->thread, NULL, worker, c) != 0)
+            return -EAGAIN;
+        c->joinable = true;
+        c->worker = true;
+        c->progress = *now;
+    }
+    return 0;
+}
+
+/* Wait while pages keep coming: true when woken (look again), false once one
+ * budget has passed since the last page. */
+static bool wait_walk(struct cache *c, const struct timespec *now)
+{
+    struct timespec deadline = clock_after(&c->progress, (long long)c->p->timeout_ms + 1000);
+    if (!before(now, &deadline))
+        return false;
+    pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
+    return true;
+}
+
+/* Is the access over? true with a listing to answer from in *out or an error in
+ * *rc; false when it must wait for the walk. */
+static bool decide(struct cache *c, struct access *a, const struct timespec *now,
+                   struct listing **out, int *rc)
+{
+    if ((*out = answerable(c, a, now)))
+        return true;
+    if (c->stopping) {
+        *rc = -EIO;
+        return true;
+    }
+    if (c->fails != a->fails0) { /* the walk it waited for failed */
+        *rc = fallback(c, now, c->last_err ? c->last_err : -EIO, out);
+        return true;
+    }
+    if (a->call && a->call->interrupted) { /* the walk goes on: others may wait for it */
+        *rc = -EINTR;
+        return true;
+    }
+    return false;
 }
 
 /* The core of every access: wait until a listing can answer, then hand out a
  * reference. Called and returns with the lock not held. */
-static int acquire(struct cache *c, enum want want, const char *key, struct listing **out,
-                   const struct entry **entry)
+static int acquire(struct cache *c, enum want want, const char *key, struct cache_call *call,
+                   struct listing **out, const struct entry **entry)
 {
     int rc = 0;
-    bool registered = false;
-    struct waiter me = {want, key, NULL};
-    struct timespec start = clock_now();
+    struct access a = {{want, key, NULL}, call, clock_now(), 0};
     *out = NULL;
     pthread_mutex_lock(&c->lock);
-    uint64_t fails0 = c->fails;
+    a.fails0 = c->fails;
+    a.me.next = c->waiters; /* the worker serves what the waiters need */
+    c->waiters = &a.me;
     for (;;) {
         struct timespec now = clock_now();
-        bool cur_ok = c->cur && (before(&now, &c->fresh_until) || !before(&c->cur_done, &start));
-        if (cur_ok) {
-            *out = c->cur;
+        if (decide(c, &a, &now, out, &rc) || (rc = drive(c, &now)) < 0)
             break;
-        }
-        if (c->stopping) {
-            rc = -EIO;
-            break;
-        }
-        /* A name already seen in an ordered walk is final: answer before it ends. */
-        if (c->walk && want != WANT_ALL && !walk_done(c->walk) && served(c, &me)) {
-            *out = walk_listing(c->walk);
-            break;
-        }
-        bool stale = c->cur && clock_ms(&c->cur_done, &now) <= (long long)c->g->stale_ttl * 1000;
-        if (c->fails != fails0) {
-            if (stale)
-                *out = c->cur;
-            else
-                rc = c->last_err ? c->last_err : -EIO;
-            break;
-        }
-        /* A paused partial walk older than ttl is too old to finish: start over. */
-        if (c->walk && !c->worker &&
-            clock_ms(&c->walk_start, &now) > (long long)c->g->ttl * 1000) {
-            walk_free(c->walk);
-            c->walk = NULL;
-        }
-        if (!c->walk) {
-            if (!(c->walk = walk_new(c->p, c->g->max_collections))) {
-                rc = -ENOMEM;
-                break;
-            }
-            c->walk_start = c->progress = now;
-        }
-        if (!registered) {
-            me.next = c->waiters;
-            c->waiters = &me;
-            registered = true;
-        }
-        if (!c->worker) {
-            pthread_t t;
-            pthread_attr_t attr;
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            int err = pthread_create(&t, &attr, worker, c);
-            pthread_attr_destroy(&attr);
-            if (err) {
-                rc = -EAGAIN;
-                break;
-            }
-            c->worker = true;
-            c->progress = now;
-        }
-        /* Wait while pages keep coming; give up one budget after the last one. */
-        struct timespec deadline = clock_after(&c->progress, (long long)c->p->timeout_ms + 1000);
-        if (!before(&now, &deadline)) {
-            if (stale) {
-                *out = c->cur;
-            } else {
+        if (!wait_walk(c, &now)) {
+            if ((rc = fallback(c, &now, -ETIMEDOUT, out)) < 0)
                 log_err("[%s] no listing within timeout=%u s; try again later", c->p->section,
                         c->g->timeout);
-                rc = -ETIMEDOUT;
-            }
             break;
         }
-        pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
     }
-    if (registered) {
-        struct waiter **pp = &c->waiters;
-        while (*pp != &me)
-            pp = &(*pp)->next;
-        *pp = me.next;
-    }
+    struct waiter **pp = &c->waiters;
+    while (*pp != &a.me)
+        pp = &(*pp)->next;
+    *pp = a.me.next;
     if (*out) {
         if (want != WANT_ALL && !(*entry = find(*out, want, key))) {
             *out = NULL;
@@ -381,20 +431,30 @@ static int acquire(struct cache *c, enum want want, const char *key, struct list
     return rc;
 }
 
-int cache_by_name(struct cache *c, const char *name, struct listing **l, const struct entry **e)
+int cache_by_name(struct cache *c, const char *name, struct cache_call *call, struct listing **l,
+                  const struct entry **e)
 {
-    return acquire(c, WANT_NAME, name, l, e);
+    return acquire(c, WANT_NAME, name, call, l, e);
 }
 
-int cache_by_id(struct cache *c, const char *id, struct listing **l, const struct entry **e)
+int cache_by_id(struct cache *c, const char *id, struct cache_call *call, struct listing **l,
+                const struct entry **e)
 {
-    return acquire(c, WANT_ID, id, l, e);
+    return acquire(c, WANT_ID, id, call, l, e);
 }
 
-int cache_listing(struct cache *c, struct listing **l)
+int cache_listing(struct cache *c, struct cache_call *call, struct listing **l)
 {
     const struct entry *unused;
-    return acquire(c, WANT_ALL, NULL, l, &unused);
+    return acquire(c, WANT_ALL, NULL, call, l, &unused);
+}
+
+void cache_interrupt(struct cache *c, struct cache_call *call)
+{
+    pthread_mutex_lock(&c->lock);
+    call->interrupted = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
 }
 
 double cache_ttl_left(struct cache *c)

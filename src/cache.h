@@ -6,6 +6,7 @@
 #ifndef CFS_CACHE_H
 #define CFS_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct config_global;
@@ -23,19 +24,31 @@ struct cache_hooks {
 
 struct cache;
 
+/* One access on behalf of a caller that may give up waiting (a FUSE request
+ * whose process got a signal). Zero it before the access; only cache_interrupt
+ * changes it. The cache knows nothing of FUSE. */
+struct cache_call {
+    bool interrupted;
+};
+
 /** A cache for provider p (borrowed) whose directory inode is parent; NULL on ENOMEM. */
 struct cache *cache_new(struct provider *p, const struct config_global *g, uint64_t parent,
                         const struct cache_hooks *hooks);
 /** Make every waiting and future access fail at once: the file system is going away. */
 void cache_stop(struct cache *c);
-/** Stop the worker (bounded wait) and free. */
+/** Join the worker (call http_shutdown first so its transfer ends at once), then free. */
 void cache_free(struct cache *c);
-/** Entry by directory name: 0 with a listing reference in *l, -ENOENT, or the fetch's -errno. */
-int cache_by_name(struct cache *c, const char *name, struct listing **l, const struct entry **e);
+/** Entry by directory name: 0 with a listing reference in *l, -ENOENT, -EINTR once call
+ *  (may be NULL) is interrupted while waiting, or the fetch's -errno. */
+int cache_by_name(struct cache *c, const char *name, struct cache_call *call, struct listing **l,
+                  const struct entry **e);
 /** Entry by collection id, as cache_by_name. */
-int cache_by_id(struct cache *c, const char *id, struct listing **l, const struct entry **e);
-/** The whole listing (for readdir): 0 with a reference in *l, or -errno. */
-int cache_listing(struct cache *c, struct listing **l);
+int cache_by_id(struct cache *c, const char *id, struct cache_call *call, struct listing **l,
+                const struct entry **e);
+/** The whole listing (for readdir): 0 with a reference in *l, or -errno as cache_by_name. */
+int cache_listing(struct cache *c, struct cache_call *call, struct listing **l);
+/** The access waiting with call gives up with -EINTR now; the walk goes on for the others. */
+void cache_interrupt(struct cache *c, struct cache_call *call);
 /** Seconds the kernel may keep what it was just told (0 when serving stale data). */
 double cache_ttl_left(struct cache *c);
 /** Forget every listing (SIGHUP): the next access fetches again. */

@@ -9,8 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fuse.h>
-#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +18,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "init_reply.h"
 #include "inode.h"
 #include "listing.h"
 #include "log.h"
@@ -44,8 +43,7 @@ struct fs {
     uid_t uid;
     gid_t gid;
     struct fuse_session *se;
-    bool parallel_dirops; /* the kernel offers it; see fs_writev */
-    int replies;          /* replies written so far, up to 1 */
+    struct init_reply init; /* see fs_writev */
     pthread_t notifier;
     bool notifier_up, stop;
     pthread_mutex_t qlock;
@@ -137,26 +135,23 @@ fail:
     return NULL;
 }
 
-/* libfuse 3.14 (Debian 12) accepts FUSE_CAP_PARALLEL_DIROPS but forgets to put
- * FUSE_PARALLEL_DIROPS in its INIT reply (fixed in 3.15), so the kernel would
- * serialise every lookup in a directory. The reply passes through here: the
- * first reply on a session is always the one to INIT, and the flag is added
- * only when the kernel offered it. Later libfuse versions send it themselves. */
+/* Every reply and request passes through here so that the INIT reply can get
+ * the FUSE_PARALLEL_DIROPS flag libfuse 3.14 forgets (see init_reply.h). */
 static ssize_t fs_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
     struct fs *fs = userdata;
-    if (__atomic_fetch_add(&fs->replies, 1, __ATOMIC_RELAXED) == 0 && fs->parallel_dirops &&
-        count == 2 && iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + 4) {
-        struct fuse_init_out *out = iov[1].iov_base;
-        out->flags |= FUSE_PARALLEL_DIROPS;
-    }
+    if (init_reply_patch(&fs->init, iov, count))
+        log_debug("INIT reply: parallel directory operations granted");
     return writev(fd, iov, count);
 }
 
 static ssize_t fs_readdev(int fd, void *buf, size_t len, void *userdata)
 {
-    (void)userdata;
-    return read(fd, buf, len);
+    struct fs *fs = userdata;
+    ssize_t n = read(fd, buf, len);
+    if (n > 0)
+        init_reply_request(&fs->init, buf, (size_t)n);
+    return n;
 }
 
 int fs_attach(struct fs *fs, struct fuse_session *se)
@@ -200,13 +195,15 @@ void fs_free(struct fs *fs)
     if (!fs)
         return;
     fs_detach(fs);
+    /* cache_free joins the workers, which may still queue notices: drain after */
+    for (size_t i = 0; fs->cache && i < fs->n; i++)
+        cache_free(fs->cache[i]);
+    log_debug("caches freed");
     while (fs->head) {
         struct notice *nt = fs->head;
         fs->head = nt->next;
         free(nt);
     }
-    for (size_t i = 0; fs->cache && i < fs->n; i++)
-        cache_free(fs->cache[i]);
     free(fs->cache);
     free(fs->ino);
     free(fs);
@@ -257,14 +254,47 @@ static void entry_attr(const struct fs *fs, const struct entry *e, bool file, st
     }
 }
 
+/* A cache access on behalf of a request. When the caller gets a signal (Ctrl-C
+ * on ls), the kernel sends FUSE_INTERRUPT and keeps the caller until we answer:
+ * the access then gives up with EINTR at once, and the walk goes on for the
+ * others. libfuse calls interrupted() with the request's lock held, which is
+ * why the cache's lock must not be held when the callback is removed. */
+struct pending {
+    struct cache *c;
+    struct cache_call call;
+};
+
+static void interrupted(fuse_req_t req, void *arg)
+{
+    (void)req;
+    struct pending *p = arg;
+    cache_interrupt(p->c, &p->call);
+}
+
+enum by { BY_NAME, BY_ID, BY_ALL };
+
+static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *key,
+                     struct listing **l, const struct entry **e)
+{
+    struct pending p = {c, {false}};
+    /* calls interrupted() at once if the interrupt came first */
+    fuse_req_interrupt_func(req, interrupted, &p);
+    int rc = by == BY_NAME ? cache_by_name(c, key, &p.call, l, e)
+             : by == BY_ID ? cache_by_id(c, key, &p.call, l, e)
+                           : cache_listing(c, &p.call, l);
+    /* returns once no interrupted() runs: p may go */
+    fuse_req_interrupt_func(req, NULL, NULL);
+    return rc;
+}
+
 /* Which collection a directory or file inode stands for, from the inode table. */
-static int resolve(struct fs *fs, fuse_ino_t ino, enum inode_kind *kind, struct listing **l,
-                   const struct entry **e, unsigned *section)
+static int resolve(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum inode_kind *kind,
+                   struct listing **l, const struct entry **e, unsigned *section)
 {
     char *id = NULL;
     int rc = inode_lookup(ino, kind, section, &id);
     if (rc == 0) {
-        rc = *section < fs->n ? cache_by_id(fs->cache[*section], id, l, e) : -ENOENT;
+        rc = *section < fs->n ? cache_get(req, fs->cache[*section], BY_ID, id, l, e) : -ENOENT;
         free(id);
     }
     return rc;
@@ -298,13 +328,12 @@ static void reply_negative(fuse_req_t req, double ttl)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-    struct fs *fs = userdata;
+    (void)userdata;
     /* Lookups in one directory must not queue behind each other in the kernel:
-     * one waiting for a slow provider would hold up the rest. */
-    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
+     * one waiting for a slow provider would hold up the rest (libfuse 3.14
+     * needs fs_writev's help to tell the kernel). */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-        fs->parallel_dirops = true;
-    }
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 }
@@ -330,7 +359,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     const struct entry *e = NULL;
     long sec = section_of(fs, parent);
     if (sec >= 0) {
-        int rc = cache_by_name(fs->cache[sec], name, &l, &e);
+        int rc = cache_get(req, fs->cache[sec], BY_NAME, name, &l, &e);
         if (rc == 0)
             reply_entry_of(req, fs, (unsigned)sec, e, false);
         else if (rc == -ENOENT)
@@ -342,7 +371,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     }
     enum inode_kind kind;
     unsigned s;
-    int rc = resolve(fs, parent, &kind, &l, &e, &s);
+    int rc = resolve(req, fs, parent, &kind, &l, &e, &s);
     if (rc == 0 && kind != INODE_DIR)
         rc = -ENOTDIR;
     if (rc == 0 && strcmp(name, FS_FILE_NAME) == 0)
@@ -382,7 +411,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     unsigned s;
     struct listing *l = NULL;
     const struct entry *e;
-    int rc = resolve(fs, ino, &kind, &l, &e, &s);
+    int rc = resolve(req, fs, ino, &kind, &l, &e, &s);
     if (rc == 0) {
         entry_attr(fs, e, kind == INODE_FILE, &st);
         fuse_reply_attr(req, &st, cache_ttl_left(fs->cache[s]));
@@ -413,9 +442,9 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     d->section = section_of(fs, ino);
     d->kind = ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
     if (d->section >= 0) {
-        rc = cache_listing(fs->cache[d->section], &d->l);
+        rc = cache_get(req, fs->cache[d->section], BY_ALL, NULL, &d->l, NULL);
     } else if (ino != FUSE_ROOT_ID) {
-        rc = resolve(fs, ino, &d->kind, &d->l, &d->e, &d->s);
+        rc = resolve(req, fs, ino, &d->kind, &d->l, &d->e, &d->s);
         if (rc == 0 && d->kind != INODE_DIR)
             rc = -ENOTDIR;
     }
@@ -547,7 +576,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct fileh *f = calloc(1, sizeof(*f));
     enum inode_kind kind;
     unsigned s;
-    int rc = f ? resolve(fs, ino, &kind, &f->l, &f->e, &s) : -ENOMEM;
+    int rc = f ? resolve(req, fs, ino, &kind, &f->l, &f->e, &s) : -ENOMEM;
     if (rc == 0 && kind != INODE_FILE)
         rc = -EISDIR;
     if (rc < 0) {

@@ -23,7 +23,7 @@ void fs_detach(struct fs *fs);
 void fs_drop(struct fs *fs);
 /** Answer every waiting request now (with EIO): the session is ending. */
 void fs_stop(struct fs *fs);
-/** Stop workers and the notifier, free everything. */
+/** Stop the notifier, join the workers (after http_shutdown), free everything. */
 void fs_free(struct fs *fs);
 
 #endif

@@ -55,10 +55,6 @@ uint64_t inode_collection(const char *section, const char *id)
     return even(hash(section, id));
 }
 
-void inode_init(void)
-{
-}
-
 void inode_cleanup(void)
 {
     pthread_mutex_lock(&lock);

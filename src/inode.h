@@ -11,14 +11,10 @@
 
 enum inode_kind { INODE_ROOT, INODE_SECTION, INODE_DIR, INODE_FILE };
 
-#define INODE_ROOT_ID 1
-
 /** Inode of a section directory (even, never 0 or 1). */
 uint64_t inode_section(const char *section);
 /** Inode of a collection directory (even); its metadata.json is this | 1. */
 uint64_t inode_collection(const char *section, const char *id);
-/** Set up the table. */
-void inode_init(void);
 /** Free the table. */
 void inode_cleanup(void);
 /** Count one kernel reference to ino, recording what it is; 0 or -ENOMEM (or -EEXIST on a hash collision). */

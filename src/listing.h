@@ -30,7 +30,6 @@ struct listing {
     size_t n, cap;
     struct entry *by_id, *by_name;
     struct listing_group *groups;
-    bool complete;
     int refs;
 };
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "clock.h"
 #include "config.h"
 #include "fs.h"
 #include "http.h"
@@ -106,19 +107,28 @@ static void *watch_thread(void *arg)
     struct watch *w = arg;
     pthread_mutex_lock(&w->lock);
     while (!w->done && !fuse_session_exited(w->se)) {
-        struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += 100000000;
-        if (t.tv_nsec >= 1000000000) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000;
-        }
+        /* libfuse has no "session ended" callback: look every 100 ms */
+        struct timespec now = clock_now(), t = clock_after(&now, 100);
         pthread_cond_timedwait(&w->cond, &w->lock, &t);
     }
     pthread_mutex_unlock(&w->lock);
     http_shutdown();
     fs_stop(w->fs);
     return NULL;
+}
+
+/* The watch's condition variable runs on the monotonic clock, as clock_after's deadlines do. */
+static void watch_init(struct watch *w, struct fuse_session *se, struct fs *fs)
+{
+    w->se = se;
+    w->fs = fs;
+    w->done = false;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 static int load(struct cli *cli, struct config *cfg, struct provider ***prov)
@@ -177,7 +187,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         goto out_unmount;
     hup.fs = fs;
     sig_up = pthread_create(&sig, NULL, signal_thread, &hup) == 0;
-    struct watch watch = {se, fs, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    struct watch watch;
+    watch_init(&watch, se, fs);
     pthread_t watcher;
     bool watching = pthread_create(&watcher, NULL, watch_thread, &watch) == 0;
     log_info("mounted %zu provider%s on %s", cfg->n, cfg->n == 1 ? "" : "s", o->mountpoint);
@@ -203,6 +214,8 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         pthread_mutex_unlock(&watch.lock);
         pthread_join(watcher, NULL);
     }
+    pthread_mutex_destroy(&watch.lock);
+    pthread_cond_destroy(&watch.cond);
 out_unmount:
     if (sig_up) {
         __atomic_store_n(&hup.stop, 1, __ATOMIC_RELEASE);
@@ -217,6 +230,10 @@ out_session:
     fuse_session_destroy(se);
 out:
     fuse_loop_cfg_destroy(loop);
+    /* Workers still fetching give up at once (usually the watch thread has
+     * said so already); fs_free joins them, and only then may main free the
+     * providers and clean up libcurl. */
+    http_shutdown();
     fs_free(fs);
     return rc ? 1 : 0;
 }
@@ -267,7 +284,6 @@ int main(int argc, char *argv[])
         fprintf(stderr, "collectionsfs: cannot initialise libcurl\n");
         goto out;
     }
-    inode_init();
     if (load(&cli, &cfg, &prov) == 0)
         rc = cli.check ? check_providers(prov, cfg.n) : run(&args, &o, &cfg, prov);
     for (size_t i = 0; prov && i < cfg.n; i++)

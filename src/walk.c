@@ -261,10 +261,8 @@ int walk_merge(struct walk *w, struct walk_batch *b)
             }
         }
     }
-    if (w->done) {
-        w->l->complete = true;
+    if (w->done)
         report(w);
-    }
     return 0;
 }
 
