@@ -23,10 +23,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "config.h"
 #include "listing.h"
@@ -125,27 +127,15 @@ struct change {
     char *name;    /* name under the section to invalidate, or NULL */
 };
 
-struct changes {
-    struct change *v;
-    size_t n, cap;
-};
-
-static void note(struct changes *ch, uint64_t ino, const char *name)
+/* A change list is a buf of struct change. */
+static void note(struct buf *ch, uint64_t ino, const char *name)
 {
-    if (ch->n == ch->cap) {
-        size_t cap = ch->cap ? ch->cap * 2 : 16;
-        struct change *v = realloc(ch->v, cap * sizeof(*v));
-        if (!v)
-            return; /* the kernel's timeouts still bound how long it keeps old data */
-        ch->v = v;
-        ch->cap = cap;
-    }
-    ch->v[ch->n].ino = ino;
-    ch->v[ch->n].name = name ? strdup(name) : NULL;
-    ch->n++;
+    struct change c = {ino, name ? strdup(name) : NULL};
+    if ((name && !c.name) || buf_add(ch, &c, sizeof(c)) < 0)
+        free(c.name); /* the kernel's timeouts still bound how long it keeps old data */
 }
 
-static void diff(const struct listing *old, const struct listing *new, struct changes *ch)
+static void diff(const struct listing *old, const struct listing *new, struct buf *ch)
 {
     for (size_t i = 0; i < old->n; i++) {
         const struct entry *o = old->v[i];
@@ -169,7 +159,7 @@ static void diff(const struct listing *old, const struct listing *new, struct ch
 }
 
 /* The walk finished: its listing becomes the current one. */
-static void complete(struct cache *c, struct changes *ch)
+static void complete(struct cache *c, struct buf *ch)
 {
     struct listing *l = walk_listing(c->walk);
     listing_ref(l);
@@ -244,23 +234,25 @@ static int window(const struct cache *c)
 }
 
 /* Tell the FUSE layer what changed; without the lock, as the hooks require. */
-static void tell(struct cache *c, struct changes *ch)
+static void tell(struct cache *c, struct buf *ch)
 {
-    for (size_t i = 0; i < ch->n; i++) {
-        if (ch->v[i].name && c->hooks.entry_changed)
-            c->hooks.entry_changed(c->hooks.ctx, c->parent, ch->v[i].name);
-        else if (ch->v[i].ino && c->hooks.inode_changed)
-            c->hooks.inode_changed(c->hooks.ctx, ch->v[i].ino);
-        free(ch->v[i].name);
+    struct change *v = (struct change *)ch->p;
+    for (size_t i = 0; i < ch->len / sizeof(*v); i++) {
+        if (v[i].name && c->hooks.entry_changed)
+            c->hooks.entry_changed(c->hooks.ctx, c->parent, v[i].name);
+        else if (v[i].ino && c->hooks.inode_changed)
+            c->hooks.inode_changed(c->hooks.ctx, v[i].ino);
+        free(v[i].name);
     }
-    free(ch->v);
+    buf_free(ch);
 }
 
 static void *worker(void *arg)
 {
     struct cache *c = arg;
     struct walk_batch *b = calloc(1, sizeof(*b));
-    struct changes ch = {0};
+    struct buf ch;
+    buf_init(&ch, SIZE_MAX);
     pthread_mutex_lock(&c->lock);
     while (b && !c->stopping && c->walk) {
         struct walk *w = c->walk;
