@@ -123,8 +123,8 @@ static bool before(const struct timespec *a, const struct timespec *b)
 
 /* Changes between the listing the kernel may have seen and the new one. */
 struct change {
-    uint64_t ino;  /* inode to invalidate, or 0 */
-    char *name;    /* name under the section to invalidate, or NULL */
+    uint64_t ino; /* inode to invalidate, or 0 */
+    char *name;   /* name under the section to invalidate, or NULL */
 };
 
 /* A change list is a buf of struct change. */
@@ -274,7 +274,8 @@ static void *worker(void *arg)
             err = -EIO;
             snprintf(b->why, sizeof(b->why),
                      "[%s] the refresh came back empty on a page that claims more; keeping "
-                     "the %zu collections listed before", c->p->section, c->cur->n);
+                     "the %zu collections listed before",
+                     c->p->section, c->cur->n);
         }
         if (err)
             fail(c, err, b->why);

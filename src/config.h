@@ -33,12 +33,12 @@ struct config_key {
 extern const char *const config_secret_forms[];
 
 struct config_global {
-    unsigned ttl;          /* seconds a listing is fresh (60) */
-    unsigned stale_ttl;    /* seconds a stale listing may be served (86400) */
-    unsigned timeout;      /* request budget in seconds, retries included (30) */
-    unsigned parallel;     /* pages fetched at once per provider (4) */
+    unsigned ttl;             /* seconds a listing is fresh (60) */
+    unsigned stale_ttl;       /* seconds a stale listing may be served (86400) */
+    unsigned timeout;         /* request budget in seconds, retries included (30) */
+    unsigned parallel;        /* pages fetched at once per provider (4) */
     uint64_t max_collections; /* per provider (1000000) */
-    uint64_t max_response; /* bytes one HTTP response may hold (16 MiB) */
+    uint64_t max_response;    /* bytes one HTTP response may hold (16 MiB) */
 };
 
 struct config {
@@ -51,18 +51,21 @@ struct config {
 
 /** Fill the defaults of [global]. */
 void config_defaults(struct config_global *g);
-/** The config path: $XDG_CONFIG_HOME/collectionsfs/config, ~/.config/..., else /etc/collectionsfs.conf; malloc'd. */
+/** The config path: $XDG_CONFIG_HOME/collectionsfs/config, ~/.config/..., else
+ * /etc/collectionsfs.conf; malloc'd. */
 char *config_default_path(void);
 /** Read and check a config file; 0, or -errno with a user-facing message in err. */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
-/** Apply "ttl", "stale_ttl", "timeout", "parallel", "max_collections", "max_response"; 0 or -EINVAL. */
+/** Apply "ttl", "stale_ttl", "timeout", "parallel", "max_collections", "max_response"; 0 or
+ * -EINVAL. */
 int config_set_global(struct config_global *g, const char *key, const char *value, char *err,
                       size_t errlen);
 /** The key/value pair of key in a section, or NULL. */
 const struct config_kv *config_find(const struct config_section *s, const char *key);
 /** Value of key in a section, or NULL. */
 const char *config_get(const struct config_section *s, const char *key);
-/** Refuse keys not in the allowed list (ends with a NULL name; secrets in any form); 0 or -EINVAL. */
+/** Refuse keys not in the allowed list (ends with a NULL name; secrets in any form); 0 or -EINVAL.
+ */
 int config_check_keys(const struct config_section *s, const struct config_key *allowed, char *err,
                       size_t errlen);
 /** True when secret `name` is given in any of its forms. */

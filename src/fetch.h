@@ -12,7 +12,8 @@ struct http_req;
 
 #include <stddef.h>
 
-/** Perform req within p->timeout_ms; *doc is the parsed 2xx body; 0 or -errno with the reason in why (not logged). */
+/** Perform req within p->timeout_ms; *doc is the parsed 2xx body; 0 or -errno with the reason in
+ * why (not logged). */
 int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
                size_t whylen);
 

@@ -25,7 +25,7 @@
 #include "provider.h"
 
 #define FS_FILE_NAME "metadata.json"
-#define FS_FIXED_TTL 86400.0 /* the root and section directories change only with the config */
+#define FS_FIXED_TTL 86400.0      /* the root and section directories change only with the config */
 #define FS_DEFAULT_TIME 946684800 /* 2000-01-01: a collection with no time at all */
 
 struct notice {

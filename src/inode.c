@@ -59,7 +59,8 @@ void inode_cleanup(void)
 {
     pthread_mutex_lock(&lock);
     struct node *n, *tmp;
-    HASH_ITER(hh, nodes, n, tmp) {
+    HASH_ITER(hh, nodes, n, tmp)
+    {
         HASH_DEL(nodes, n);
         free(n->id);
         free(n);

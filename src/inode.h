@@ -17,7 +17,8 @@ uint64_t inode_section(const char *section);
 uint64_t inode_collection(const char *section, const char *id);
 /** Free the table. */
 void inode_cleanup(void);
-/** Count one kernel reference to ino, recording what it is; 0 or -ENOMEM (or -EEXIST on a hash collision). */
+/** Count one kernel reference to ino, recording what it is; 0 or -ENOMEM (or -EEXIST on a hash
+ * collision). */
 int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section, const char *id);
 /** Drop n kernel references. */
 void inode_forget(uint64_t ino, uint64_t n);

@@ -11,14 +11,22 @@
 
 #define JSON_MAX_DEPTH 512
 
-enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+enum json_type {
+    JSON_NULL,
+    JSON_FALSE,
+    JSON_TRUE,
+    JSON_NUMBER,
+    JSON_STRING,
+    JSON_ARRAY,
+    JSON_OBJECT
+};
 
 struct json {
     enum json_type type;
-    char *text;          /* string (decoded, may hold NUL or invalid UTF-8) or number text */
-    size_t len;          /* bytes of text, or members of an array/object */
-    struct json **kids;  /* array elements or object values */
-    char **keys;         /* object keys, parallel to kids */
+    char *text;         /* string (decoded, may hold NUL or invalid UTF-8) or number text */
+    size_t len;         /* bytes of text, or members of an array/object */
+    struct json **kids; /* array elements or object values */
+    char **keys;        /* object keys, parallel to kids */
     size_t *keylens;
 };
 

@@ -47,7 +47,8 @@ void listing_unref(struct listing *l)
     HASH_CLEAR(hh_id, l->by_id);
     HASH_CLEAR(hh_name, l->by_name);
     struct listing_group *g, *tmp;
-    HASH_ITER(hh, l->groups, g, tmp) {
+    HASH_ITER(hh, l->groups, g, tmp)
+    {
         HASH_DEL(l->groups, g);
         free(g->base);
         free(g);

@@ -17,9 +17,9 @@
 struct listing_group;
 
 struct entry {
-    struct item it;   /* id, raw name, times, metadata.json bytes */
-    char *name;       /* directory name */
-    uint64_t ino;     /* directory inode; metadata.json is ino | 1 */
+    struct item it; /* id, raw name, times, metadata.json bytes */
+    char *name;     /* directory name */
+    uint64_t ino;   /* directory inode; metadata.json is ino | 1 */
     struct listing_group *group;
     UT_hash_handle hh_id, hh_name;
 };
@@ -39,7 +39,8 @@ struct listing *listing_new(const char *section);
 void listing_ref(struct listing *l);
 /** Drop a reference; frees at zero. */
 void listing_unref(struct listing *l);
-/** Append items in list order, taking their fields; a repeated id is dropped. Returns the number added or -ENOMEM. */
+/** Append items in list order, taking their fields; a repeated id is dropped. Returns the number
+ * added or -ENOMEM. */
 long listing_add(struct listing *l, struct item *items, size_t n);
 /** The entry with this directory name, or NULL. */
 const struct entry *listing_by_name(const struct listing *l, const char *name);

@@ -36,7 +36,7 @@ void log_msg(int level, const char *fmt, ...)
         syslog(level, "%s", line);
         return;
     }
-    static const char *const names[] = {"emerg", "alert", "crit", "error",
+    static const char *const names[] = {"emerg",   "alert",  "crit", "error",
                                         "warning", "notice", "info", "debug"};
     struct timespec ts;
     struct tm tm;
@@ -44,7 +44,7 @@ void log_msg(int level, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     /* One fprintf per line under a lock so concurrent threads never interleave. */
     pthread_mutex_lock(&out_lock);
-    fprintf(stderr, "collectionsfs %02d:%02d:%02d.%03ld %s: %s\n", tm.tm_hour, tm.tm_min,
-            tm.tm_sec, ts.tv_nsec / 1000000, names[level & 7], line);
+    fprintf(stderr, "collectionsfs %02d:%02d:%02d.%03ld %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+            ts.tv_nsec / 1000000, names[level & 7], line);
     pthread_mutex_unlock(&out_lock);
 }

@@ -57,7 +57,7 @@ static void usage(const char *prog)
            "/etc/collectionsfs.conf)\n"
            "    --check                     check the config, resolve secrets, fetch page 1 of "
            "each provider\n"
-           "    --list-types                print the provider types this build knows, one per line\n"
+           "    --list-types                print the provider types this build knows\n"
            "    -o ttl=SECONDS              how long a listing is fresh (config: ttl)\n"
            "    -o timeout=SECONDS          request budget, retries included (config: timeout)\n"
            "    -d, -o debug                foreground, one log line per HTTP request\n"

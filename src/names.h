@@ -21,9 +21,11 @@ struct names_key {
 char *names_encode(const char *raw, size_t len);
 /** "<encoded> (<encoded id>)", the name cut at a UTF-8 boundary so it fits NAMES_MAX bytes. */
 char *names_with_id(const char *encoded, const char *id);
-/** The plain directory name: encoded name, or the id when empty or missing, cut with the id when too long. */
+/** The plain directory name: encoded name, or the id when empty or missing, cut with the id when
+ * too long. */
 char *names_base(const char *raw, size_t len, bool has_name, const char *id);
-/** <0 when a is older than b: created time ascending (missing last), then id (numeric ids by value). */
+/** <0 when a is older than b: created time ascending (missing last), then id (numeric ids by
+ * value). */
 int names_older(const struct names_key *a, const struct names_key *b);
 /** True when s is a name the mount can show as is (used to vet config section names). */
 bool names_is_safe(const char *s);

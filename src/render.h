@@ -7,7 +7,8 @@
 
 struct json;
 
-/** Render v into a malloc'd, NUL-terminated buffer (*out, *len bytes before the NUL); 0 or -ENOMEM. */
+/** Render v into a malloc'd, NUL-terminated buffer (*out, *len bytes before the NUL); 0 or -ENOMEM.
+ */
 int render_json(const struct json *v, char **out, size_t *len);
 
 #endif

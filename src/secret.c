@@ -24,7 +24,6 @@
 #define SECRET_MAX (64 * 1024)  /* bytes read from a file or a command */
 #define SECRET_TIMEOUT_MS 10000 /* a *_command gets this long, then is killed */
 
-
 /* The one key a secret was given by: what messages name, and its value. */
 struct setting {
     const char *section, *key, *value;
@@ -258,9 +257,9 @@ static int only_one(const struct setting *w, const char *name, char *err, size_t
     int rc = 0;
     for (size_t i = 0; config_secret_forms[i] && rc == 0; i++)
         rc = buf_addf(&list, "%s%s%s",
-                      i == 0                ? ""
+                      i == 0                       ? ""
                       : config_secret_forms[i + 1] ? ", "
-                                            : " and ",
+                                                   : " and ",
                       name, config_secret_forms[i]);
     if (rc == 0)
         rc = errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): give only one of %s", w->section,

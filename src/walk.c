@@ -26,11 +26,11 @@ struct walk {
     struct listing *l;
     unsigned long long max;
     bool prepared, started, done;
-    int64_t pages;       /* page count once a page told it, else 0 */
-    int64_t next_page;   /* next page number to plan when pages > 0 */
-    struct cursor next;  /* next cursor when pages == 0 */
+    int64_t pages;      /* page count once a page told it, else 0 */
+    int64_t next_page;  /* next page number to plan when pages > 0 */
+    struct cursor next; /* next cursor when pages == 0 */
     int barren;
-    int64_t first_pages;  /* the page count the first page announced */
+    int64_t first_pages; /* the page count the first page announced */
     /* what went oddly, reported in one line when the walk ends */
     size_t skipped, dupes, repeats;
     const char *odd;
@@ -56,7 +56,8 @@ void walk_free(struct walk *w)
     if (!w)
         return;
     struct seen_token *t, *tmp;
-    HASH_ITER(hh, w->tokens, t, tmp) {
+    HASH_ITER(hh, w->tokens, t, tmp)
+    {
         HASH_DEL(w->tokens, t);
         free(t);
     }

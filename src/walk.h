@@ -18,11 +18,11 @@ struct walk;
 
 struct walk_batch {
     int n;
-    bool prepare;                     /* run the provider's prepare() first */
+    bool prepare; /* run the provider's prepare() first */
     struct cursor cur[WALK_MAX_BATCH];
     struct page pg[WALK_MAX_BATCH];
     int err[WALK_MAX_BATCH];
-    char why[512];                    /* reason of the first failure */
+    char why[512]; /* reason of the first failure */
 };
 
 /** A walk from the first page; NULL on ENOMEM. */

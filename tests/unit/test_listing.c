@@ -34,8 +34,8 @@ int main(void)
 {
     struct listing *l = listing_new("sec");
     struct item a[] = {mk("b2", "dup", 20), mk("a1", "dup", 10), mk("c3", "dup", 30),
-                       mk("d4", "x/y", 5), mk("e5", "", 5), mk("f6", NULL, 5),
-                       mk("g7", ".", 1), mk("h8", "Case", 1), mk("i9", "case", 1)};
+                       mk("d4", "x/y", 5),  mk("e5", "", 5),     mk("f6", NULL, 5),
+                       mk("g7", ".", 1),    mk("h8", "Case", 1), mk("i9", "case", 1)};
     CHECK(listing_add(l, a, sizeof(a) / sizeof(a[0])) == 9);
     /* a1 is the oldest even though b2 came first: b2 is renamed */
     CHECK_STR(name_of(l, "a1"), "dup");
