@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
 # Contract tests: collectionsfs against Stoplight Prism mock servers built from
-# the providers' own OpenAPI documents (/work/shared/specs: Honcho v1.1.0 and
-# HIVO collections). Prism validates every request it gets against the spec
-# (path, method, query parameters and their ranges, headers, security, body)
-# and logs each violation; run with --errors, a violating request also gets an
-# error answer instead of data.
+# the providers' own OpenAPI documents (Honcho v1.1.0 and HIVO collections,
+# vendored beside this file; sources and licenses in README.md). Prism
+# validates every request it gets against the spec (path, method, query
+# parameters and their ranges, headers, security, body) and logs each
+# violation; run with --errors, a violating request also gets an error answer
+# instead of data.
 #
 #  1. static mode: Prism answers with the spec's examples. The mount must list
 #     and read everything, the example collection must appear, and Prism's log
@@ -21,12 +22,13 @@
 #     must still be valid.
 #
 # Prism comes from npm (setup_prism.sh, into tests/.tmp/prism). The tests skip
-# only when the shared specs are missing or the npm registry is unreachable.
-# Set PRISM_KEEP=1 to keep the work directories (logs) after the run.
+# only when the npm registry is unreachable (tests/run fails such a skip in CI);
+# a missing spec or binary is a failure. CFS_SPECS_DIR overrides where the specs
+# are read from. Set PRISM_KEEP=1 to keep the work directories (logs) after the run.
 
 load '../lib/common'
 
-SPECS="${CFS_SPECS_DIR:-$REPO_DIR/../shared/specs}"
+SPECS="${CFS_SPECS_DIR:-$BATS_TEST_DIRNAME}"
 HONCHO_SPEC="$SPECS/honcho-v1.1.0-openapi.json"
 HIVO_SPEC="$SPECS/hivo-collections-openapi.json"
 APP_ID=app_contract_test_0001   # 21 characters, like Honcho's nanoids
@@ -34,15 +36,16 @@ USER_ID=usr_contract_test_0001
 
 setup_file() {
     export PRISM_SETUP_RC=0 PRISM_BIN=
-    [ -d "$SPECS" ] || return 0
     PRISM_BIN=$("$BATS_TEST_DIRNAME/setup_prism.sh" 2>"$BATS_FILE_TMPDIR/setup_prism.err") ||
         PRISM_SETUP_RC=$?
     export PRISM_BIN PRISM_SETUP_RC
 }
 
 setup() {
-    [ -d "$SPECS" ] || skip "shared specs directory missing: $SPECS (set CFS_SPECS_DIR)"
-    [ -f "$HONCHO_SPEC" ] && [ -f "$HIVO_SPEC" ] || skip "OpenAPI documents missing in $SPECS"
+    local spec
+    for spec in "$HONCHO_SPEC" "$HIVO_SPEC"; do
+        [ -f "$spec" ] || { echo "OpenAPI document missing: $spec" >&2; return 1; }
+    done
     if [ "$PRISM_SETUP_RC" -eq 3 ]; then
         skip "Prism not installed, npm registry unreachable: $(cat "$BATS_FILE_TMPDIR/setup_prism.err")"
     fi
