@@ -15,7 +15,8 @@
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 8000
 
-/* Full jitter keeps many mounts that failed together from retrying together. */
+/* A random delay between half the cap and the cap ("equal jitter") keeps many
+ * mounts that failed together from retrying together. */
 static long long backoff_ms(int attempt)
 {
     long long cap = BACKOFF_FIRST_MS << (attempt < 6 ? attempt : 6);

@@ -1,8 +1,9 @@
 /* Directory names for collections. Provider names are arbitrary bytes; a path
  * component must be valid UTF-8 without '/', NUL or "."/"..", and at most 255
  * bytes. The encoding follows rclone (lookalike symbols instead of escapes), so
- * names stay readable and two different raw names never encode alike except
- * through U+FFFD. Pure functions, no state. */
+ * names stay readable; two raw names can still encode alike (a literal '／'
+ * and an encoded '/', or bytes that become U+FFFD), and the duplicate rule then
+ * tells them apart. Pure functions, no state. */
 #include "names.h"
 
 #include <stdlib.h>
