@@ -51,8 +51,10 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                                   [[k, v]], "unset_secrets": [k] (not required now, can
                                   be set), "wire": [credential text as sent]}]
   GET  /_fake/stats    {"requests": {provider: n}, "paths": {"METHOD /path": n},
-                        "log": ["METHOD /path?query STATUS", ... last 200]}
-                       (STATUS 0: the request arrived and is held by a stall/hold/reset)
+                        "log": ["METHOD /path?query STATUS", ... last 200],
+                        "timed_log": [[arrived, answered, "METHOD /path?query STATUS"], ...]}
+                       (STATUS 0: the request arrived and is held by a stall/hold/reset;
+                       times in seconds of a monotonic clock, answered = when logged)
   POST /_fake/reset    zero counters, clear faults; {"data": true} also restores
                        the data sets given on the command line
   POST /_fake/config   {"provider": P, "count", "seed", "hostile", "sample"} regenerates;
@@ -276,7 +278,10 @@ HOSTILE = ["a/b", ".", "..", "", None, MISSING, "line\nbreak", "tab\there",
            "Case", "case", "metadata.json", "dup", "100% done", "why?", "#tag",
            'say "hi" it\'s', "back\\slash", "مجموعة الصور", "abc\u202etxt.exe",
            "dup", ".directory", "desktop.ini", "autorun.inf", "a\uff0fb",
-           "caf\u00e9", "cafe\u0301", " spaced  out ", "-rf", "n" * 255, "%2F..%2Fetc"]
+           "caf\u00e9", "cafe\u0301", " spaced  out ", "-rf", "n" * 255, "%2F..%2Fetc",
+           # UTF-16 surrogates, sent as \u escapes (json_str); the last is a valid pair
+           "lone high \ud800", "lone \udc00 low", "\ud800\u0041 after a lone high",
+           "pair \ud83d\ude00 as escapes"]
 ADJ = ["Autumn", "Brand", "Client", "Draft", "Evergreen", "Final", "Global", "Holiday",
        "Internal", "Launch", "Legacy", "Spring", "Summer", "Winter", "Q1", "Q2", "Q3", "Q4"]
 NOUN = ["campaign", "moodboards", "product shots", "headshots", "logos", "assets",
@@ -1029,6 +1034,8 @@ class Data:
                 p.after_hostile(ctx)
             if name is None or name is MISSING:
                 name = p.name_fallback[name is MISSING]
+            elif h is not None and SURROGATE.search(name):
+                extra = p.field("label", name)     # the same text in a field besides the name
             t = sec * 10**6 + (0 if h == 0 else p.frac(rng))
             items.append(Item(p, t, p.make(rng, t, name, h, ctx, extra)))
             if self.sample:
@@ -1169,9 +1176,9 @@ class State:
             self.used[prov] = (m, used)
             return dict(f, hit=hit), max(0, PROV[prov].rate_limit - used), dict(self.creds[prov])
 
-    def note(self, line):
+    def note(self, t_arrived, line):
         with self.lock:
-            self.log.append(line)
+            self.log.append((t_arrived, time.monotonic(), line))
 
 
 def apply_fault(h, p, f):
@@ -1245,10 +1252,11 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n > 0 else b""
 
     def note(self, status):
-        self.server.state.note("%s %s %s" % (self.command, self.path, status))
+        self.server.state.note(self.t_arrived, "%s %s %s" % (self.command, self.path, status))
 
     def _dispatch(self):
         st = self.server.state
+        self.t_arrived = time.monotonic()
         u = urlsplit(self.path)
         self.body = self._read_body()
         self.qlist = parse_qsl(u.query, keep_blank_values=True)
@@ -1315,7 +1323,8 @@ class Handler(BaseHTTPRequestHandler):
                                               "/_fake/config-sections"):
             if path == "/_fake/stats":
                 with st.lock:
-                    out = {"requests": dict(st.requests), "paths": dict(st.paths), "log": list(st.log)}
+                    out = {"requests": dict(st.requests), "paths": dict(st.paths),
+                           "log": [e[2] for e in st.log], "timed_log": [list(e) for e in st.log]}
             elif path == "/_fake/expect":
                 prov = self.q.get("provider")
                 if prov not in PROVIDERS:
