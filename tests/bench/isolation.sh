@@ -35,7 +35,9 @@ round() {
         timeout 30 cat "$MNT/$p/$first/metadata.json" >/dev/null
     done
     t1=$(date +%s.%N)
-    # the blocked readers go first: the session ends when nothing uses the mount
+    # the blocked readers go first: the session ends when nothing uses the mount,
+    # and the stalled request is let go so the daemon can leave at once
+    [ "$1" = stalled ] && fault "{\"provider\":\"$stalled\",\"mode\":\"none\"}"
     local pids
     pids=$(jobs -p | grep -vx "$CFS_PID" || true)
     [ -z "$pids" ] || kill $pids 2>/dev/null || true
