@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Isolation benchmark: time to first byte of the healthy providers (cold cache:
 # ls of the section, then cat of one metadata.json) with no fault, and again
-# while honcho is stalled (accepts TCP, never answers) with 16 readers blocked
-# on it. Prints both medians and their ratio; a ratio near 1 means the stalled
+# while the first provider is stalled (accepts TCP, never answers) with 16
+# readers blocked on it. The providers are those the fake serves and the
+# binary knows. Prints both medians and their ratio; a ratio near 1 means the stalled
 # provider costs the others nothing. Not a test: these machines are noisy.
 #
 #   tests/bench/isolation.sh [ROUNDS]     (default 10)
@@ -12,25 +13,31 @@ source "$here/../lib/common.bash"
 rounds=${1:-10}
 CFS_TIMEOUT=30 # the stalled provider holds its readers for the whole budget
 
-start_fake --honcho 300 --hivo 300 --fount 1200 --scenario 300
+start_fake --count 300
 trap 'stop_fake' EXIT
 write_config
+stalled=${PROVIDERS[0]}
+healthy=("${PROVIDERS[@]:1}")
 
 # one cold round: remount, then ls + cat on each healthy section; prints seconds
 round() {
+    fake_reset
+    [ "$1" = stalled ] && fault "{\"provider\":\"$stalled\",\"mode\":\"stall\"}"
     mount_cfs
     if [ "$1" = stalled ]; then
-        for i in $(seq 16); do timeout 60 stat "$MNT/honcho/probe $i" >/dev/null 2>&1 & done
-        sleep 0.2
+        for i in $(seq 16); do timeout 60 stat "$MNT/$stalled/probe $i" >/dev/null 2>&1 & done
+        wait_seen "$stalled" >&2 # the stalled provider has the request
     fi
     local t0 t1 p first
     t0=$(date +%s.%N)
-    for p in hivo fount scenario; do
+    for p in "${healthy[@]}"; do
         first=$(timeout 30 ls "$MNT/$p" | head -n 1)
         timeout 30 cat "$MNT/$p/$first/metadata.json" >/dev/null
     done
     t1=$(date +%s.%N)
-    # the blocked readers go first: the session ends when nothing uses the mount
+    # the blocked readers go first: the session ends when nothing uses the mount,
+    # and the stalled request is let go so the daemon can leave at once
+    [ "$1" = stalled ] && fault "{\"provider\":\"$stalled\",\"mode\":\"none\"}"
     local pids
     pids=$(jobs -p | grep -vx "$CFS_PID" || true)
     [ -z "$pids" ] || kill $pids 2>/dev/null || true
@@ -40,10 +47,8 @@ round() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-fault '{"provider":"honcho","mode":"none"}'
 base=$(for r in $(seq "$rounds"); do round healthy; done | median)
-fault '{"provider":"honcho","mode":"stall"}'
-stalled=$(for r in $(seq "$rounds"); do round stalled; done | median)
-fault '{"provider":"honcho","mode":"none"}'
-printf 'healthy providers, cold ls+cat of 3 sections: %.4f s with no fault, %.4f s with honcho stalled (16 readers blocked): ratio %.2f\n' \
-    "$base" "$stalled" "$(echo "$stalled / $base" | bc -l)"
+slow=$(for r in $(seq "$rounds"); do round stalled; done | median)
+fault "{\"provider\":\"$stalled\",\"mode\":\"none\"}"
+printf 'healthy providers, cold ls+cat of %d sections: %.4f s with no fault, %.4f s with %s stalled (16 readers blocked): ratio %.2f\n' \
+    "${#healthy[@]}" "$base" "$slow" "$stalled" "$(echo "$slow / $base" | bc -l)"

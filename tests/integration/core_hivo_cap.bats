@@ -6,7 +6,11 @@
 load '../lib/common'
 
 setup_file() {
-    setup_mount --hivo 70000 --honcho 1 --fount 1 --scenario 1
+    setup_mount --count 1 --hivo 70000
+}
+
+setup() {
+    [[ " ${PROVIDERS[*]} " == *" hivo "* ]] || skip "this binary has no hivo type"
 }
 
 teardown_file() {

@@ -1,14 +1,14 @@
 #!/usr/bin/env bats
 # Directory names made safe as DESIGN §2 says, checked name by name on the
-# fake's hostile collections of all four providers. Ids come from the fake's
-# expectation, never hard-coded. One shared mount; the tests only read.
+# fake's hostile collections of every provider. Ids, names and the expected
+# metadata.json come from the fake's expectation, never hard-coded; which
+# collection a directory holds is told by its metadata.json, byte for byte.
+# One shared mount; the tests only read.
 
 load '../lib/common'
 
-PROVIDERS=(honcho hivo fount scenario)
-
 setup_file() {
-    setup_mount --honcho 60 --hivo 60 --fount 60 --scenario 60 --hostile
+    setup_mount --count 60 --hostile
     for p in "${PROVIDERS[@]}"; do
         fake_get "/_fake/expect?provider=$p" >"$WORK/$p.json"
     done
@@ -34,18 +34,29 @@ ids_unnamed() {
     python3 -c 'import json,sys; print("\n".join(i["id"] for i in json.load(open(sys.argv[1])) if not i["name"]))' "$WORK/$1.json"
 }
 
-# json_name DIR: the "name" the collection in DIR carries in its metadata.json
-json_name() {
-    timeout 20 python3 -c '
+# held DIR FIELD: FIELD (id, name) of the expected collection whose
+# metadata.json is exactly DIR/metadata.json; fails if there is none.
+held() {
+    local p
+    p=$(basename "$(dirname "$1")")
+    timeout 20 python3 - "$WORK/$p.json" "$1/metadata.json" "$2" <<'PY'
 import json, sys
-o = json.load(open(sys.argv[1] + "/metadata.json"))
-print(o.get("name", (o.get("attributes") or {}).get("name")))' "$1"
+data = open(sys.argv[2], "rb").read()
+for it in json.load(open(sys.argv[1])):
+    if it["metadata_json"].encode() == data:
+        print(it[sys.argv[3]])
+        break
+else:
+    sys.exit("%s is no collection of the fake" % sys.argv[2])
+PY
 }
+
+# json_name DIR: the name the collection in DIR has on the server.
+json_name() { held "$1" name; }
 
 # holds_id DIR ID: DIR/metadata.json is the collection with that id
 holds_id() {
-    timeout 20 python3 -c 'import json,sys; sys.exit(str(json.load(open(sys.argv[1] + "/metadata.json"))["id"]) != sys.argv[2])' "$1" "$2" ||
-        { echo "$1 does not hold collection $2"; return 1; }
+    [ "$(held "$1" id)" = "$2" ] || { echo "$1 does not hold collection $2"; return 1; }
 }
 
 # has_dir PATH: PATH is a directory holding a metadata.json, and readdir lists it.
@@ -175,4 +186,38 @@ has_dir() {
             has_dir "$MNT/$p/$n"
         done
     done
+}
+
+@test "names: lone UTF-16 surrogates become U+FFFD in the name and in metadata.json; a pair is kept" {
+    # the fake sends "\ud800", "\udc00", "\ud800\u0041" (U+FFFD then "A") and
+    # a valid pair "\ud83d\ude00", in the name and in one more field
+    local p bad=
+    for p in "${PROVIDERS[@]}"; do
+        timeout 60 python3 - "$WORK/$p.json" "$MNT/$p" <<'PY' || bad="$bad $p"
+import json, os, sys
+items, root = json.load(open(sys.argv[1])), sys.argv[2]
+surr = lambda s: isinstance(s, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in s)
+lone = [it for it in items if surr(it["name"])]
+pair = [it for it in items if isinstance(it["name"], str) and "\U0001F600 as escapes" in it["name"]]
+assert len(lone) == 3 and len(pair) == 1, "the fake lost its surrogate collections"
+have, bad = set(os.listdir(root)), 0
+for it in lone + pair:
+    want = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in it["name"])
+    if want not in have:
+        key = max(want.split("\ufffd"), key=len)[-12:]
+        near = sorted(n for n in have if key in n)
+        print("%s: no directory %r for the name %r (id %s); names like it on the mount: %r"
+              % (os.path.basename(root), want, it["name"], it["id"], near))
+        bad += 1
+        continue
+    data = open(os.path.join(root, want, "metadata.json"), "rb").read()
+    if data != it["metadata_json"].encode():
+        print("%s/%s/metadata.json: not the expected text (%d U+FFFD expected, %d found)"
+              % (os.path.basename(root), want, it["metadata_json"].count("\ufffd"),
+                 data.decode("utf-8", "replace").count("\ufffd")))
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+    done
+    [ -z "$bad" ] || { echo "failed for:$bad"; false; }
 }

@@ -5,7 +5,7 @@
 load '../lib/common'
 
 setup_file() {
-    setup_mount --honcho 20 --hivo 20 --fount 20 --scenario 20
+    setup_mount --count 20
 }
 
 teardown_file() {
@@ -13,7 +13,8 @@ teardown_file() {
 }
 
 setup() {
-    DIR="$MNT/honcho/$(timeout 20 ls "$MNT/honcho" | head -1)"
+    SECTION="$MNT/${PROVIDERS[0]}"
+    DIR="$SECTION/$(timeout 20 ls "$SECTION" | head -1)"
     FILE="$DIR/metadata.json"
     timeout 20 test -f "$FILE"
     BEFORE=$(timeout 20 sha256sum <"$FILE")
@@ -43,7 +44,7 @@ refused() {
 }
 
 @test "read-only: mkdir fails (in a section and in a collection)" {
-    refused mkdir "$MNT/honcho/newdir"
+    refused mkdir "$SECTION/newdir"
     refused mkdir "$DIR/sub"
     refused mkdir "$MNT/newsection"
 }
@@ -88,7 +89,7 @@ refused() {
 }
 
 @test "read-only: modes are dr-xr-xr-x for directories and -r--r--r-- for files" {
-    run timeout 20 stat -c %A "$MNT" "$MNT/honcho" "$DIR" "$FILE"
+    run timeout 20 stat -c %A "$MNT" "$SECTION" "$DIR" "$FILE"
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = dr-xr-xr-x ]
     [ "${lines[1]}" = dr-xr-xr-x ]

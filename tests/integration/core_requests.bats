@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # How many list requests reach the providers (DESIGN §2-3): none at mount
-# time or for `ls MOUNTPOINT`, one per page for a full listing, none while the
-# listing is fresh, only as many pages as a lookup needs, none for probes of
-# absent names, one shared fetch for parallel lookups. Each test gets a fresh
-# mount so the counters start at zero.
+# time or for `ls MOUNTPOINT`, one per page of the largest size the API allows
+# for a full listing, none while the listing is fresh, only as many pages as a
+# lookup needs, none for probes of absent names, one shared fetch for
+# parallel lookups. Page limits and counts come from the fake. The laziness
+# and coalescing tests are about Honcho's page-number paging. Each test gets
+# a fresh mount so the counters start at zero.
 
 load '../lib/common'
 
@@ -11,117 +13,139 @@ teardown() {
     teardown_mount
 }
 
-# counts: "honcho hivo fount scenario" request counts since the last reset.
-counts() {
-    fake_get /_fake/stats | python3 -c '
-import json, sys
-r = json.load(sys.stdin)["requests"]
-print(r["honcho"], r["hivo"], r["fount"], r["scenario"])'
+# no_requests: the fake has seen no request for any provider under test.
+no_requests() {
+    [ "$(requests_besides)" -eq 0 ] || { echo "requests: $(request_counts)"; return 1; }
+}
+
+# pages_of PROVIDER: sets the provider's count to 2.5 pages of its largest page.
+pages_of() {
+    set_count "$1" $(($(provider_info "$1" max_page) * 5 / 2))
 }
 
 # name_at PROVIDER INDEX: display name of the INDEX-th collection (creation order).
-name_at() {
-    fake_get "/_fake/expect?provider=$1" |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)[int(sys.argv[1])]["name"])' "$2"
-}
+name_at() { item_at "$1" "$2" name; }
 
 # show_log: the fake's request log, for failure output.
 show_log() {
     fake_get /_fake/stats | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["log"]))'
 }
 
+# need_honcho: the test is about Honcho's paging.
+need_honcho() {
+    [[ " ${PROVIDERS[*]} " == *" honcho "* ]] || skip "this binary has no honcho type"
+}
+
 @test "requests: nothing is fetched at mount time; ls MNT and stat of sections need no request" {
-    setup_mount --honcho 150 --hivo 300 --fount 1200 --scenario 150
-    [ "$(counts)" = "0 0 0 0" ]
+    setup_mount
+    no_requests
     run timeout 20 ls "$MNT"
     [ "$status" -eq 0 ]
-    [ "$output" = "$(printf '%s\n' fount hivo honcho scenario)" ]
-    run timeout 20 stat -c '%n %F' "$MNT"/honcho "$MNT"/hivo "$MNT"/fount "$MNT"/scenario
-    [ "$status" -eq 0 ]
-    [ "${#lines[@]}" -eq 4 ]
-    [[ "$output" == *"honcho directory"* ]]
+    [ "$output" = "$(printf '%s\n' "${PROVIDERS[@]}" | LC_ALL=C sort)" ]
+    local p
+    for p in "${PROVIDERS[@]}"; do
+        run timeout 20 stat -c '%n %F' "$MNT/$p"
+        [ "$status" -eq 0 ]
+        [ "$output" = "$MNT/$p directory" ]
+    done
     run timeout 20 ls -la "$MNT"
     [ "$status" -eq 0 ]
     show_log
-    [ "$(counts)" = "0 0 0 0" ]
+    no_requests
 }
 
-@test "requests: a full listing takes ceil(N / max page size) requests per provider" {
-    # honcho 250/100 -> 3, hivo 600/256 -> 3, fount 2500/1000 -> 3, scenario 250/100 -> 3
-    setup_mount --honcho 250 --hivo 600 --fount 2500 --scenario 250
-    fake_reset
+@test "requests: a full listing takes ceil(N / max page size) requests per provider, at that size" {
+    local p size
+    setup_fake
+    for p in "${PROVIDERS[@]}"; do pages_of "$p"; done # 3 pages each
+    mount_cfs
     run timeout 60 ls -lR "$MNT"
     [ "$status" -eq 0 ]
-    show_log
-    [ "$(counts)" = "3 3 3 3" ]
-    # and with the largest page size each API allows
     run show_log
-    [[ "$output" == *"size=100"* ]]
-    [[ "$output" == *"limit=256"* ]]
-    [[ "$output" == *"per_page=1000"* ]]
-    [[ "$output" == *"pageSize=100"* ]]
+    echo "$output"
+    for p in "${PROVIDERS[@]}"; do
+        [ "$(requests "$p")" -eq 3 ] || { echo "$p: $(requests "$p") requests for 2.5 pages"; false; }
+        # with the largest page size the API allows
+        size="$(provider_info "$p" page_param)=$(provider_info "$p" max_page)"
+        printf '%s\n' "$output" | grep -Eq "^[A-Z]+ /$p/[^ ]*[?&]$size[& ]" ||
+            { echo "$p: no request with $size"; false; }
+    done
 }
 
 @test "requests: a second ls -lR within ttl and a find afterwards cause no request" {
-    setup_mount --honcho 250 --hivo 600 --fount 2500 --scenario 250
+    local p
+    setup_fake
+    for p in "${PROVIDERS[@]}"; do pages_of "$p"; done
+    mount_cfs
     run timeout 60 ls -lR "$MNT"
     [ "$status" -eq 0 ]
     fake_reset
     run timeout 60 ls -lR "$MNT"
     [ "$status" -eq 0 ]
-    [ "$(counts)" = "0 0 0 0" ]
+    no_requests
     run timeout 60 find "$MNT" -type f
     [ "$status" -eq 0 ]
-    [ "${#lines[@]}" -eq $((250 + 600 + 2500 + 250)) ]
-    [ "$(counts)" = "0 0 0 0" ]
+    [ "${#lines[@]}" -eq "$(expected_total)" ]
+    no_requests
 }
 
 @test "laziness: stat of the first Honcho collection fetches exactly one page" {
-    setup_mount --honcho 1000 --hivo 10 --fount 10 --scenario 10
+    setup_mount --count 10 --honcho 1000
+    need_honcho
     local name
     name=$(name_at honcho 0)
     run timeout 20 stat -c %F "$MNT/honcho/$name"
     [ "$status" -eq 0 ]
     [ "$output" = directory ]
     show_log
-    [ "$(counts)" = "1 0 0 0" ]
+    [ "$(requests honcho)" -eq 1 ]
+    [ "$(requests_besides honcho)" -eq 0 ]
 }
 
 @test "laziness: stat of a name on Honcho's page 3 fetches 3 pages; ls then completes with 10 in all" {
-    setup_mount --honcho 1000 --hivo 10 --fount 10 --scenario 10
+    setup_mount --count 10 --honcho 1000
+    need_honcho
     local name
     name=$(name_at honcho 250)
     run timeout 20 stat -c %F "$MNT/honcho/$name"
     [ "$status" -eq 0 ]
     [ "$output" = directory ]
     show_log
-    [ "$(counts)" = "3 0 0 0" ]
+    [ "$(requests honcho)" -eq 3 ]
+    [ "$(requests_besides honcho)" -eq 0 ]
     run timeout 20 ls "$MNT/honcho"
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 1000 ]
-    [ "$(counts)" = "10 0 0 0" ]
+    [ "$(requests honcho)" -eq 10 ]
+    [ "$(requests_besides honcho)" -eq 0 ]
 }
 
 @test "laziness: after a lookup on page 3, ls of the section never fetches more than 10 pages" {
     # the same as above without the exact page-3 count: the total is what matters here
-    setup_mount --honcho 1000 --hivo 10 --fount 10 --scenario 10
+    setup_mount --count 10 --honcho 1000
+    need_honcho
     run timeout 20 stat "$MNT/honcho/$(name_at honcho 250)"
     [ "$status" -eq 0 ]
     run timeout 20 ls "$MNT/honcho"
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 1000 ]
     show_log
-    [ "$(counts)" = "10 0 0 0" ]
+    [ "$(requests honcho)" -eq 10 ]
+    [ "$(requests_besides honcho)" -eq 0 ]
 }
 
 @test "probes: absent names (.hidden, .directory, autorun.inf, .Trash-0, desktop.ini, ...) are ENOENT with no request" {
-    setup_mount --honcho 150 --hivo 300 --fount 1200 --scenario 150
-    run timeout 60 ls "$MNT/honcho" "$MNT/hivo" "$MNT/fount" "$MNT/scenario"
-    [ "$status" -eq 0 ]
-    local coll p n
-    coll="$MNT/honcho/$(name_at honcho 5)"
+    setup_mount
+    local coll p n dirs=("$MNT")
+    for p in "${PROVIDERS[@]}"; do
+        run timeout 60 ls "$MNT/$p"
+        [ "$status" -eq 0 ]
+        dirs+=("$MNT/$p")
+    done
+    p=${PROVIDERS[0]}
+    dirs+=("$MNT/$p/$(name_at "$p" 5)")
     fake_reset
-    for p in "$MNT" "$MNT/honcho" "$MNT/hivo" "$MNT/fount" "$MNT/scenario" "$coll"; do
+    for p in "${dirs[@]}"; do
         for n in .hidden .directory autorun.inf AutoRun.inf .Trash .Trash-0 .Trash-1000 \
                  desktop.ini Desktop.ini .xdg-volume-info .DS_Store folder.jpg .git; do
             run timeout 20 stat "$p/$n"
@@ -130,11 +154,12 @@ show_log() {
         done
     done
     show_log
-    [ "$(counts)" = "0 0 0 0" ]
+    no_requests
 }
 
 @test "coalescing: 20 parallel stats of different Honcho names share one listing (<= 10 requests)" {
-    setup_mount --honcho 1000 --hivo 10 --fount 10 --scenario 10
+    setup_mount --count 10 --honcho 1000
+    need_honcho
     local i names=() pids=() bad=0
     mapfile -t names < <(fake_get "/_fake/expect?provider=honcho" |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print("\n".join(d[i]["name"] for i in range(25, 1000, 50)))')

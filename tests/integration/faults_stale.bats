@@ -3,22 +3,24 @@
 # serving the last complete listing (up to stale_ttl) with one log line per
 # failure streak; a refresh that fails half-way never replaces a complete
 # listing with a partial one, never makes collections vanish, and a partial
-# listing is never presented as complete.
+# listing is never presented as complete; with nothing cached a failure is an
+# error. No test assumes how much time has passed: each keeps reading until
+# the fake (or the daemon's debug log) shows that a refresh was attempted.
 
-load faults_helpers
+load '../lib/common'
 
 setup() {
-    export CFS_TTL=1
-    fault_setup
+    export CFS_TTL=1 CFS_TIMEOUT="${CFS_TIMEOUT:-3}"
+    setup_fake
 }
 
 teardown() {
-    fault_teardown
+    teardown_mount
 }
 
-# snapshot PROVIDER FILE: the sorted listing of a section, and the first
-# metadata.json of it, into FILE and FILE.meta.
-snapshot() {
+# listing_snapshot PROVIDER FILE: the sorted listing of a section, and the
+# first metadata.json of it, into FILE and FILE.meta.
+listing_snapshot() {
     timeout "$BOUND" ls -1 "$MNT/$1" >"$2.tmp" || return 1
     sort "$2.tmp" >"$2"
     [ -s "$2" ] || { echo "$1: the listing is empty"; return 1; }
@@ -30,24 +32,38 @@ snapshot() {
 
 # serves_stale PROVIDER BEFORE: the section still shows exactly BEFORE, metadata included.
 serves_stale() {
-    snapshot "$1" "$WORK/after" || { echo "$1: listing not served while the refresh fails"; return 1; }
+    listing_snapshot "$1" "$WORK/after" || { echo "$1: listing not served while the refresh fails"; return 1; }
     diff "$2" "$WORK/after" >/dev/null || { echo "$1: listing changed: $(diff "$2" "$WORK/after" | head -n 5)"; return 1; }
     cmp -s "$2.meta" "$WORK/after.meta" || { echo "$1: metadata.json changed"; return 1; }
 }
 
+# stale_until_refreshed PROVIDER BEFORE: keep reading the section, each read
+# serving exactly BEFORE, until the fake has seen a new request for it (a
+# refresh was attempted: ttl passed). A read waits for the refresh it starts,
+# so when this returns that attempt is over. Bounded: 60 s.
+stale_until_refreshed() {
+    local n0 end=$((SECONDS + 60))
+    n0=$(requests "$1")
+    while :; do
+        serves_stale "$1" "$2" || return 1
+        [ "$(requests "$1")" -gt "$n0" ] && return 0
+        [ "$SECONDS" -lt "$end" ] || { echo "$1: no refresh attempted within 60 s (ttl=1)"; return 1; }
+        sleep 0.1
+    done
+}
+
 # stale_cycle MODE_JSON_TAIL: for each provider, cache, break, and check that
-# three ttl periods later the old listing is still served, with one log line.
+# over three refresh attempts the old listing is served, with one log line.
 stale_cycle() {
     local fault_tail=$1 p mark lines n
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
         remount
-        snapshot "$p" "$WORK/before.$p"
+        listing_snapshot "$p" "$WORK/before.$p"
         mark=$(log_size)
         fault "{\"provider\":\"$p\",$fault_tail}"
         for _ in 1 2 3; do
-            sleep 1.3                       # past ttl: the next access refreshes
-            serves_stale "$p" "$WORK/before.$p"
+            stale_until_refreshed "$p" "$WORK/before.$p"
         done
         daemon_alive
         others_ok "$p"
@@ -56,6 +72,7 @@ stale_cycle() {
         [ "$n" -ge 1 ] || { echo "$p: the failing refresh was not logged"; return 1; }
         [ "$n" -eq 1 ] || { echo "$p: $n log lines for one failure streak (want 1):"; echo "$lines"; return 1; }
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
+        recovers "$p" 30
     done
 }
 
@@ -84,35 +101,43 @@ stale_cycle() {
 }
 
 @test "stale: 429 beyond the budget on refresh keeps serving the old listing" {
-    stale_cycle '"mode":"429","k":100000,"retry_after":600'
+    # a hint of 4 s against a 3 s budget: each refresh fails at once, and the
+    # next one reaches the fake once the hint has passed
+    stale_cycle '"mode":"429","k":100000,"retry_after":4'
 }
 
 @test "stale: empty pages under a stated total do not empty a cached listing" {
-    # honcho and fount state a total, hivo sends a links.next with the empty
-    # page: a refresh whose pages are all empty contradicts that and must not
-    # replace 150 / 300 / 1200 collections by nothing (DESIGN §3: the walk
-    # stops at an empty page "with a log line")
+    # where a page states a total or a next link (the fake's states_more), a
+    # refresh whose pages are all empty contradicts that and must not replace
+    # the collections by nothing (DESIGN §3: the walk stops at an empty page
+    # "with a log line")
+    local p bad= mark tested=0
     mount_cfs
-    bad=
-    for p in honcho hivo fount; do
+    for p in "${PROVIDERS[@]}"; do
+        [ "$(provider_info "$p" states_more)" = true ] || continue
+        tested=$((tested + 1))
         remount
-        snapshot "$p" "$WORK/before.$p"
+        listing_snapshot "$p" "$WORK/before.$p"
         mark=$(log_size)
         fault "{\"provider\":\"$p\",\"mode\":\"empty\"}"
-        sleep 1.3
-        serves_stale "$p" "$WORK/before.$p" || bad="$bad $p"
+        stale_until_refreshed "$p" "$WORK/before.$p" || bad="$bad $p"
         [ -n "$(log_lines_since "$mark" "\\[$p\\]")" ] || { echo "$p: empty pages not logged"; bad="$bad $p"; }
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
     done
     daemon_alive
+    [ "$tested" -gt 0 ] || { echo "no provider states a total or a next link"; false; }
     [ -z "$bad" ] || { echo "failed for:$bad"; false; }
 }
 
+# listing_has PROVIDER NAME: readdir of the section shows NAME.
+listing_has() { timeout "$BOUND" ls -1 "$MNT/$1" | grep -qxF -- "$2"; }
+
 @test "stale: a refresh failing half-way keeps the complete old listing, nothing vanishes" {
+    local p ids name
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
         remount
-        snapshot "$p" "$WORK/before.$p"
+        listing_snapshot "$p" "$WORK/before.$p"
         # change the data so that a half-new listing would show: one renamed,
         # one added, one deleted
         ids=$(fake_get "/_fake/expect?provider=$p" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["id"], d[-1]["id"])')
@@ -120,19 +145,16 @@ stale_cycle() {
         fake_post /_fake/config "{\"provider\":\"$p\",\"rename\":{\"$1\":\"Renamed by the test\"},\"delete\":[\"$2\"],\"add\":{\"name\":\"Added by the test\"}}" >/dev/null
         # page 1 of the refresh succeeds, page 2 gets a 400 (not retried)
         fault "{\"provider\":\"$p\",\"mode\":\"every\",\"k\":2,\"status\":400}"
-        sleep 1.3
-        serves_stale "$p" "$WORK/before.$p"
-        sleep 1.3
-        serves_stale "$p" "$WORK/before.$p"
+        stale_until_refreshed "$p" "$WORK/before.$p"
+        stale_until_refreshed "$p" "$WORK/before.$p"
         # every old collection is still there, by lookup too
         while read -r name; do
             [ "$(fs_op stat "$MNT/$p/$name/metadata.json")" = OK ] || { echo "$p: '$name' vanished"; false; }
         done < <(tail -n 3 "$WORK/before.$p")
         # and once the provider is fine the new listing replaces the old one
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
-        sleep 1.3
+        wait_for 30 listing_has "$p" 'Added by the test' || { echo "$p: new listing not taken after recovery"; false; }
         timeout "$BOUND" ls -1 "$MNT/$p" >"$WORK/new.$p"
-        grep -qx 'Added by the test' "$WORK/new.$p" || { echo "$p: new listing not taken after recovery"; false; }
         grep -qx 'Renamed by the test' "$WORK/new.$p"
         [ "$(wc -l <"$WORK/new.$p")" -eq "$(wc -l <"$WORK/before.$p")" ]
         fake_post /_fake/reset '{"data": true}' >/dev/null
@@ -141,6 +163,7 @@ stale_cycle() {
 }
 
 @test "partial: with nothing cached, a listing failing on page 2 is an error, never a short listing" {
+    local p got
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
         remount
@@ -156,40 +179,91 @@ stale_cycle() {
     daemon_alive
 }
 
-@test "stale: the fake going away entirely: every section keeps serving, one line each" {
-    mount_cfs
-    for p in "${PROVIDERS[@]}"; do snapshot "$p" "$WORK/before.$p"; done
+# refresh_failed_twice PROVIDER MARK: after line MARK of the daemon log, the
+# section logged its failure and then made another request (debug lines, -d):
+# a second refresh attempt began after the first had failed.
+refresh_failed_twice() {
+    tail -n +"$(($2 + 1))" "$WORK/daemon.log" | python3 -c '
+import re, sys
+tag, failed = "[%s]" % sys.argv[1], False
+for line in sys.stdin:
+    if tag not in line:
+        continue
+    debug = re.match(r"collectionsfs [0-9:.]* debug: ", line)
+    if not debug:
+        failed = True
+    elif failed:
+        sys.exit(0)
+sys.exit(1)' "$1"
+}
+
+# stale_all_until_retried MARK PROVIDER...: read every section (each must
+# serve its old listing) until each has failed a refresh and tried again.
+stale_all_until_retried() {
+    local mark=$1 p pending end=$((SECONDS + 60))
+    shift
+    while :; do
+        pending=
+        for p in "$@"; do
+            serves_stale "$p" "$WORK/before.$p" || return 1
+            refresh_failed_twice "$p" "$mark" || pending="$pending $p"
+        done
+        [ -z "$pending" ] && return 0
+        [ "$SECONDS" -lt "$end" ] || { echo "no second refresh attempt within 60 s for:$pending"; return 1; }
+        sleep 0.1
+    done
+}
+
+@test "stale: the fake going away entirely: cached sections keep serving, one line each; an uncached one is EIO" {
+    local p port mark n got uncached=${PROVIDERS[-1]} cached=()
+    mount_cfs -d # one debug line per request: the refresh attempts show without the fake
+    for p in "${PROVIDERS[@]}"; do
+        [ "$p" = "$uncached" ] && continue
+        cached+=("$p")
+        listing_snapshot "$p" "$WORK/before.$p"
+    done
+    [ "${#cached[@]}" -gt 0 ] || skip "needs two providers"
     mark=$(log_size)
     port=$FAKE_PORT
     stop_fake
     wait_for 10 bash -c "! curl -s --max-time 1 http://127.0.0.1:$port/_fake/stats"
-    for _ in 1 2; do
-        sleep 1.3
-        for p in "${PROVIDERS[@]}"; do serves_stale "$p" "$WORK/before.$p"; done
-    done
-    for p in "${PROVIDERS[@]}"; do
+    stale_all_until_retried "$mark" "${cached[@]}"
+    for p in "${cached[@]}"; do
         n=$(log_lines_since "$mark" "\\[$p\\]" | grep -c . || true)
         [ "$n" -eq 1 ] || { echo "$p: $n log lines for one outage (want 1)"; log_lines_since "$mark" "\\[$p\\]"; false; }
     done
+    # nothing cached: the operation fails with EIO, the log says why
+    got=$(fs_op listdir "$MNT/$uncached")
+    [ "$got" = EIO ] || [ "$got" = ETIMEDOUT ] || { echo "$uncached (never listed): ls gave '$got'"; false; }
+    [ -n "$(log_lines_since "$mark" "\\[$uncached\\]")" ] || { echo "$uncached: the failure was not logged"; false; }
     # the provider comes back on the same port: the next refresh takes
     python3 "$FAKE" --port "$port" >"$WORK/fake2.log" 2>&1 &
     FAKE_PID=$!
     wait_for 15 curl -sf --max-time 1 "http://127.0.0.1:$port/_fake/stats"
-    sleep 1.3
-    for p in "${PROVIDERS[@]}"; do provider_ok "$p"; done
+    for p in "${PROVIDERS[@]}"; do recovers "$p" 30; done
     daemon_alive
 }
 
 @test "stale_ttl: past it, a failing provider is an error again" {
     # stale_ttl counts from the moment the listing was complete
+    local p=${PROVIDERS[1]:-${PROVIDERS[0]}} t0 got n
     write_config "stale_ttl = 7"
     mount_cfs
-    snapshot hivo "$WORK/before.hivo"
-    fault '{"provider":"hivo","mode":"status","status":500}'
-    sleep 1.3
-    serves_stale hivo "$WORK/before.hivo"   # the failing refresh takes up to timeout=3 s
-    sleep 4
-    got=$(fs_op listdir "$MNT/hivo")
-    [ "$got" = EIO ] || { echo "after stale_ttl: ls gave '$got' (want EIO)"; false; }
+    t0=$(now_ms) # before the listing completes
+    listing_snapshot "$p" "$WORK/before.$p"
+    n=$(wc -l <"$WORK/before.$p")
+    fault "{\"provider\":\"$p\",\"mode\":\"status\",\"status\":500}"
+    stale_until_refreshed "$p" "$WORK/before.$p" # a failing refresh, the old listing served
+    # keep reading: the old listing, until stale_ttl has passed; then EIO
+    local end=$((SECONDS + 60))
+    while :; do
+        got=$(fs_op listdir "$MNT/$p")
+        [ "$got" = EIO ] && break
+        [ "$got" = "OK $n" ] || { echo "within stale_ttl: ls gave '$got' (want the old $n)"; false; }
+        [ "$SECONDS" -lt "$end" ] || { echo "still served 60 s after stale_ttl = 7"; false; }
+        sleep 0.2
+    done
+    # a lower bound only: never an error before stale_ttl is over
+    [ $(($(now_ms) - t0)) -ge 7000 ] || { echo "EIO $(($(now_ms) - t0)) ms after the listing, before stale_ttl"; false; }
     daemon_alive
 }

@@ -7,7 +7,9 @@ EXPECT_JSON is the output of `fake_providers.py --expect` (or /_fake/expect).
 The directory names are derived here independently of the C code, from the
 rules of DESIGN section 2; every directory must hold metadata.json with the
 exact expected bytes and the expected mtime. Prints one line per mismatch and
-exits 1 if there is any.
+exits 1 if there is any; a mismatch of a collection whose name holds a lone
+UTF-16 surrogate (which must show as U+FFFD, in the name and in metadata.json)
+says so, so such failures are told apart from the others.
 """
 import json
 import os
@@ -75,6 +77,14 @@ def expected_names(items):
     return names
 
 
+def surrogate_note(item):
+    """A remark for mismatches of an item whose name has UTF-16 surrogate code points."""
+    name = item["name"] if isinstance(item["name"], str) else ""
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+        return " [name holds UTF-16 surrogates %r: each unpaired one must be U+FFFD]" % name
+    return ""
+
+
 def main():
     args = sys.argv[1:]
     names_only = args[0] == "--names-only"
@@ -84,21 +94,31 @@ def main():
     root = args[1]
     want = expected_names(items)
     have = set(os.listdir(root))
-    bad = 0
+    bad = surr = 0
     for name in sorted(set(want) - have):
-        print("missing: %r (id %s)" % (name, want[name]["id"]))
-        bad += 1
+        note = surrogate_note(want[name])
+        print("missing: %r (id %s)%s" % (name, want[name]["id"], note))
+        bad, surr = bad + 1, surr + bool(note)
+    by_id = {it["id"]: it for it in items}
     for name in sorted(have - set(want)):
-        print("unexpected: %r" % name)
-        bad += 1
+        note = ""
+        try:        # which collection is it? (every provider so far has a top-level "id")
+            with open(os.path.join(root, name, "metadata.json"), "rb") as f:
+                it = by_id.get(str(json.loads(f.read()).get("id")))
+            note = surrogate_note(it) if it else ""
+        except (OSError, ValueError, AttributeError):
+            pass
+        print("unexpected: %r%s" % (name, note))
+        bad, surr = bad + 1, surr + bool(note)
     for name in [] if names_only else sorted(set(want) & have):
         it = want[name]
         path = os.path.join(root, name, "metadata.json")
         with open(path, "rb") as f:
             data = f.read()
         if data != it["metadata_json"].encode():
-            print("content differs: %r" % name)
-            bad += 1
+            note = surrogate_note(it)
+            print("content differs: %r%s" % (name, note))
+            bad, surr = bad + 1, surr + bool(note)
         st = os.stat(path)
         if st.st_size != len(data):
             print("st_size %d != %d bytes read: %r" % (st.st_size, len(data), name))
@@ -107,7 +127,8 @@ def main():
         if when is not None and abs(st.st_mtime - when) > 1e-3:
             print("mtime %s != %s: %r" % (st.st_mtime, when, name))
             bad += 1
-    print("%d collections checked, %d mismatches" % (len(want), bad))
+    print("%d collections checked, %d mismatches (%d of them of names with UTF-16 surrogates)"
+          % (len(want), bad, surr))
     sys.exit(1 if bad else 0)
 
 
