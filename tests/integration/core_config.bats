@@ -180,3 +180,30 @@ print(*[(s["section"], s["secrets"][0][0]) for s in json.load(open(sys.argv[1]))
     [ "$status" -eq 1 ]
     [ -z "$output" ]
 }
+
+@test "config: credentials for plain http:// to another host are refused unless allowed" {
+    # 192.0.2.1 is TEST-NET-1: the refusal comes before any request, none is sent
+    sed "s|^url = http://127.0.0.1:[0-9]*|url = http://192.0.2.1:9|" "$CONFIG" >"$WORK/remote"
+    chmod 600 "$WORK/remote"
+    daemon --check -c "$WORK/remote"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"plain http:// to 192.0.2.1"* ]]
+    [[ "$output" == *allow_insecure_http* ]]
+    no_secret_in "$output"
+    # on loopback the same sections are fine (--check reaches the fake)
+    daemon --check -c "$CONFIG"
+    [ "$status" -eq 0 ]
+}
+
+@test "cli: --list-types prints the registry; an unknown type is refused naming each of them" {
+    daemon --list-types
+    [ "$status" -eq 0 ]
+    types=("${lines[@]}")
+    for t in honcho hivo fount scenario; do printf '%s\n' "${types[@]}" | grep -qx "$t"; done
+    printf '[x]\ntype = dropbox\n' >"$WORK/unknown"
+    chmod 600 "$WORK/unknown"
+    daemon --check -c "$WORK/unknown"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"unknown type 'dropbox'"* ]]
+    for t in "${types[@]}"; do [[ "$output" == *" $t"* ]] || { echo "$t not named"; false; }; done
+}
