@@ -384,8 +384,12 @@ struct json *json_parse(const char *text, size_t len, char *err, size_t errlen)
             snprintf(err, errlen, "JSON %s (at byte %zu)", b.fail, at);
         } else {
             unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-            /* yajl's message is one line like "parse error: premature EOF" */
-            snprintf(err, errlen, "%s (at byte %zu)", msg ? (char *)msg : "invalid JSON", at);
+            /* yajl's message is "parse error: premature EOF" and a newline or
+             * two; a log line must stay one line */
+            size_t n = msg ? strcspn((char *)msg, "\r\n") : 0;
+            snprintf(err, errlen, "%.*s (at byte %zu)", (int)n, msg ? (char *)msg : "", at);
+            if (n == 0)
+                snprintf(err, errlen, "invalid JSON (at byte %zu)", at);
             if (msg)
                 yajl_free_error(h, msg);
         }

@@ -132,6 +132,7 @@ int main(void)
         CHECK(json_parse(plain, strlen(plain), e2, sizeof(e2)) == NULL);
         CHECK_STR(e1, e2);
         CHECK(strstr(e1, "(at byte 24)") != NULL); /* just past the x */
+        CHECK(strpbrk(e1, "\r\n") == NULL);        /* one line, for the log */
     }
     /* broken escapes are still refused (and read no byte past the end) */
     CHECK(!parses("\"\\ud80\""));
