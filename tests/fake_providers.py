@@ -452,6 +452,10 @@ class Provider:
         """Secret text as it travels on the wire, where it differs from the credential."""
         return []
 
+    def listing_order(self, seed, items):
+        """The order the API lists in (Data.order() caches it); creation order by default."""
+        return items
+
 
 class Honcho(Provider):
     name = "honcho"
@@ -920,9 +924,8 @@ class Scenario(Provider):
             out["nextPaginationToken"] = tok(nxt)
         return 200, out
 
-    @staticmethod
-    def shuffled(seed, items):
-        """Scenario's listing order: a seed-dependent shuffle, stable under add/delete."""
+    def listing_order(self, seed, items):
+        """Undocumented: a seed-dependent shuffle, stable under add/delete."""
         key = lambda it: hashlib.sha256(("%d:%s" % (seed, it.key)).encode()).digest()
         return sorted(items, key=key)
 
@@ -1045,10 +1048,10 @@ class Data:
         return items
 
     def order(self):
-        """The listing order of a cursor API (Scenario): stable under add/delete."""
+        """The items in the provider's listing order (computed once per items list)."""
         items, c = self.items, self._order
         if c is None or c[0] is not items:
-            c = self._order = (items, Scenario.shuffled(self.seed, items))
+            c = self._order = (items, self.p.listing_order(self.seed, items))
         return c[1]
 
     def add(self, body):
