@@ -11,48 +11,35 @@
 # provider must leave at once, not when the request budget runs out, while the
 # walk it waited for goes on for the other readers.
 
-source "$BATS_TEST_DIRNAME/../lib/common.bash"
+load '../lib/common'
 
-SECTIONS=(honcho hivo fount scenario)
 BUDGET=30 # request budget (-o timeout): every bound below is well under it
 
 setup() {
-    WORK="$(mktemp -d "$BATS_TEST_TMPDIR/w.XXXX")"
-    export WORK
     READERS=()
-    start_fake
-    write_config
+    setup_fake
+    P=${PROVIDERS[0]} # the provider the interrupt tests stall
 }
 
 teardown() {
     local pid
-    unmount_cfs
     for pid in "${READERS[@]}"; do
         kill -9 "$pid" 2>/dev/null || true
     done
-    stop_fake
-    if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "$WORK/daemon.log" ]; then
-        echo "---- daemon.log (last 60 lines)"
-        tail -n 60 "$WORK/daemon.log"
-    fi
-}
-
-# seen PROVIDER: the fake has received a request for it.
-seen() {
-    [ "$(requests "$1")" -ge 1 ]
+    teardown_mount
 }
 
 # hold_all: every provider's requests wait until the fault changes.
 hold_all() {
     local p
-    for p in "${SECTIONS[@]}"; do
+    for p in "${PROVIDERS[@]}"; do
         fault "{\"provider\":\"$p\",\"mode\":\"hold\"}"
     done
 }
 
 release_all() {
     local p
-    for p in "${SECTIONS[@]}"; do
+    for p in "${PROVIDERS[@]}"; do
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
     done
 }
@@ -60,12 +47,12 @@ release_all() {
 # read_sections: one background ls per section, each waiting on the fake.
 read_sections() {
     local p
-    for p in "${SECTIONS[@]}"; do
+    for p in "${PROVIDERS[@]}"; do
         timeout 60 ls "$MNT/$p" >/dev/null 2>&1 &
         READERS+=($!)
     done
-    for p in "${SECTIONS[@]}"; do
-        wait_for 10 seen "$p" || { echo "the fake never saw a request for $p"; return 1; }
+    for p in "${PROVIDERS[@]}"; do
+        wait_seen "$p" || return 1
     done
 }
 
@@ -104,11 +91,6 @@ joined_before_freed() {
     [ "$n" -eq 0 ] || { echo "$n workers joined after the caches were freed"; return 1; }
 }
 
-# expected PROVIDER: how many collections the fake serves for it.
-expected() {
-    fake_get "/_fake/expect?provider=$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
-}
-
 # gone PID: the process has ended.
 gone() {
     ! kill -0 "$1" 2>/dev/null
@@ -131,19 +113,10 @@ opened_by() {
 daemon_healthy() {
     local p n
     kill -0 "$CFS_PID" 2>/dev/null || { echo "daemon gone"; return 1; }
-    for p in "${SECTIONS[@]}"; do
+    for p in "${PROVIDERS[@]}"; do
         n=$(timeout 20 ls -1 "$MNT/$p" | wc -l)
-        [ "$n" -eq "$(expected "$p")" ] || { echo "ls $p: $n entries, want $(expected "$p")"; return 1; }
+        [ "$n" -eq "$(expected_count "$p")" ] || { echo "ls $p: $n entries, want $(expected_count "$p")"; return 1; }
     done
-}
-
-# sanitizer_clean: no AddressSanitizer, LeakSanitizer, ThreadSanitizer or UBSan report.
-sanitizer_clean() {
-    if grep -nE -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' \
-        "$WORK/daemon.log"; then
-        echo "sanitizer report in the daemon log"
-        return 1
-    fi
 }
 
 @test "shutdown: SIGTERM while held replies arrive; every worker joined before the caches are freed" {
@@ -155,8 +128,8 @@ sanitizer_clean() {
     daemon_exits_0
     readers_gone
     wait_for 5 bash -c "! mountpoint -q '$MNT'" || { echo "still mounted"; return 1; }
-    joined_before_freed "${SECTIONS[@]}"
-    sanitizer_clean
+    joined_before_freed "${PROVIDERS[@]}"
+    no_sanitizer_reports
 }
 
 @test "shutdown: SIGTERM with replies still held; the transfers are aborted, the workers joined" {
@@ -166,19 +139,19 @@ sanitizer_clean() {
     kill -TERM "$CFS_PID"
     daemon_exits_0
     readers_gone
-    joined_before_freed "${SECTIONS[@]}"
-    sanitizer_clean
+    joined_before_freed "${PROVIDERS[@]}"
+    no_sanitizer_reports
     release_all
 }
 
 @test "interrupt: Ctrl-C on an ls waiting on a stalled provider ends it long before the budget" {
     mount_cfs -d -o timeout=$BUDGET
-    fault '{"provider":"hivo","mode":"stall"}'
-    interruptible_ls "$MNT/hivo"
+    fault "{\"provider\":\"$P\",\"mode\":\"stall\"}"
+    interruptible_ls "$MNT/$P"
     local victim=$LS_PID
-    wait_for 10 seen hivo || { echo "the fake never saw a request for hivo"; return 1; }
+    wait_seen "$P" || return 1
     # another reader waiting on the same walk
-    ls -1 "$MNT/hivo" >"$WORK/other.out" 2>&1 &
+    ls -1 "$MNT/$P" >"$WORK/other.out" 2>&1 &
     local other=$!
     READERS+=("$other")
     wait_for 10 opened_by "$other" || { echo "the second ls never reached the daemon"; return 1; }
@@ -191,35 +164,35 @@ sanitizer_clean() {
     [ "$rc" -eq 130 ] || { echo "ls ended with status $rc, not by SIGINT"; return 1; }
     # the walk went on for the other reader, which gets the whole listing once the fault clears
     kill -0 "$other" 2>/dev/null || { echo "the other reader ended with the interrupted one"; return 1; }
-    [ "$(requests hivo)" -eq 1 ] || { echo "the walk was restarted: $(requests hivo) requests"; return 1; }
-    fault '{"provider":"hivo","mode":"none"}'
+    [ "$(requests "$P")" -eq 1 ] || { echo "the walk was restarted: $(requests "$P") requests"; return 1; }
+    fault "{\"provider\":\"$P\",\"mode\":\"none\"}"
     wait_for $((BUDGET / 2)) gone "$other" || { echo "the other reader never got its listing"; return 1; }
     rc=0
     wait "$other" || rc=$?
     [ "$rc" -eq 0 ] || { echo "the other ls failed ($rc): $(cat "$WORK/other.out")"; return 1; }
-    [ "$(wc -l <"$WORK/other.out")" -eq "$(expected hivo)" ]
+    [ "$(wc -l <"$WORK/other.out")" -eq "$(expected_count "$P")" ]
     grep -q 'opcode: INTERRUPT' "$WORK/daemon.log" || { echo "no FUSE_INTERRUPT reached the daemon"; return 1; }
     # the INIT reply got the flag libfuse 3.14 leaves out, and only it
     [ "$(grep -c 'parallel directory operations granted' "$WORK/daemon.log")" -eq 1 ]
     daemon_healthy
     kill -TERM "$CFS_PID"
     daemon_exits_0
-    sanitizer_clean
+    no_sanitizer_reports
 }
 
 @test "shutdown: unmount after an interrupted reader, its walk's reply held; the worker is joined" {
     mount_cfs -d -o timeout=$BUDGET
-    fault '{"provider":"hivo","mode":"hold"}'
-    interruptible_ls "$MNT/hivo"
-    wait_for 10 seen hivo || { echo "the fake never saw a request for hivo"; return 1; }
+    fault "{\"provider\":\"$P\",\"mode\":\"hold\"}"
+    interruptible_ls "$MNT/$P"
+    wait_seen "$P" || return 1
     wait_for 10 opened_by "$LS_PID" || { echo "ls never reached the daemon"; return 1; }
     kill -INT "$LS_PID"
     wait_for $((BUDGET / 3)) gone "$LS_PID" || { echo "ls still blocked after SIGINT"; return 1; }
     # nothing keeps the mount busy now, but the worker still waits for its page
     run timeout 10 fusermount3 -u "$MNT"
     [ "$status" -eq 0 ] || { echo "fusermount3 -u: $status: $output"; return 1; }
-    fault '{"provider":"hivo","mode":"none"}' # the reply reaches a daemon that is stopping
+    fault "{\"provider\":\"$P\",\"mode\":\"none\"}" # the reply reaches a daemon that is stopping
     daemon_exits_0
-    joined_before_freed hivo
-    sanitizer_clean
+    joined_before_freed "$P"
+    no_sanitizer_reports
 }
