@@ -34,6 +34,15 @@ struct notice {
     char name[];
 };
 
+/* What an open file or directory holds: a reference on the listing it started
+ * with. Handles are listed so that those the kernel never releases (a lazy
+ * unmount ends the session before its RELEASE requests arrive) are freed with
+ * the file system instead of leaking. */
+struct handle {
+    struct handle *prev, *next;
+    struct listing *l; /* NULL for the root and collection directories */
+};
+
 struct fs {
     const struct config *cfg;
     struct provider **p;
@@ -46,6 +55,8 @@ struct fs {
     struct init_reply init; /* see fs_writev */
     pthread_t notifier;
     bool notifier_up, stop;
+    pthread_mutex_t hlock;
+    struct handle *handles; /* open files and directories, see handle_open */
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     struct notice *head, **tail;
@@ -106,6 +117,34 @@ static void *notifier(void *arg)
     return NULL;
 }
 
+static void handle_open(struct fs *fs, struct handle *h)
+{
+    pthread_mutex_lock(&fs->hlock);
+    h->prev = NULL;
+    h->next = fs->handles;
+    if (h->next)
+        h->next->prev = h;
+    fs->handles = h;
+    pthread_mutex_unlock(&fs->hlock);
+}
+
+/* Unlist (when listed), drop the listing and free; h is the first member of its struct. */
+static void handle_close(struct fs *fs, struct handle *h, bool listed)
+{
+    if (listed) {
+        pthread_mutex_lock(&fs->hlock);
+        if (h->prev)
+            h->prev->next = h->next;
+        else
+            fs->handles = h->next;
+        if (h->next)
+            h->next->prev = h->prev;
+        pthread_mutex_unlock(&fs->hlock);
+    }
+    listing_unref(h->l);
+    free(h);
+}
+
 struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n)
 {
     struct fs *fs = calloc(1, sizeof(*fs));
@@ -118,6 +157,7 @@ struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n)
     fs->gid = getgid();
     fs->tail = &fs->head;
     pthread_mutex_init(&fs->qlock, NULL);
+    pthread_mutex_init(&fs->hlock, NULL);
     pthread_cond_init(&fs->qcond, NULL);
     fs->cache = calloc(n ? n : 1, sizeof(*fs->cache));
     fs->ino = calloc(n ? n : 1, sizeof(*fs->ino));
@@ -204,6 +244,9 @@ void fs_free(struct fs *fs)
         fs->head = nt->next;
         free(nt);
     }
+    while (fs->handles) /* never released: the session ended first */
+        handle_close(fs, fs->handles, true);
+    pthread_mutex_destroy(&fs->hlock);
     free(fs->cache);
     free(fs->ino);
     free(fs);
@@ -423,8 +466,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 /* An open directory: the listing it started with, so offsets stay valid. */
 struct dirh {
-    struct listing *l; /* NULL for the root and collection directories */
-    long section;      /* -1 unless a section directory */
+    struct handle h; /* first: handle_close frees the dirh */
+    long section;    /* -1 unless a section directory */
     enum inode_kind kind;
     unsigned s;
     const struct entry *e; /* the collection, for a collection directory */
@@ -442,23 +485,23 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     d->section = section_of(fs, ino);
     d->kind = ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
     if (d->section >= 0) {
-        rc = cache_get(req, fs->cache[d->section], BY_ALL, NULL, &d->l, NULL);
+        rc = cache_get(req, fs->cache[d->section], BY_ALL, NULL, &d->h.l, NULL);
     } else if (ino != FUSE_ROOT_ID) {
-        rc = resolve(req, fs, ino, &d->kind, &d->l, &d->e, &d->s);
+        rc = resolve(req, fs, ino, &d->kind, &d->h.l, &d->e, &d->s);
         if (rc == 0 && d->kind != INODE_DIR)
             rc = -ENOTDIR;
     }
     if (rc < 0) {
-        listing_unref(d->l);
-        free(d);
+        handle_close(fs, &d->h, false);
         fuse_reply_err(req, -rc);
         return;
     }
     fi->fh = (uintptr_t)d;
-    if (fuse_reply_open(req, fi) == -ENOENT) { /* the caller was interrupted */
-        listing_unref(d->l);
-        free(d);
-    }
+    handle_open(fs, &d->h);
+    /* the caller was interrupted (-ENOENT) or the session is gone: no
+     * RELEASEDIR will come for a handle the kernel never got */
+    if (fuse_reply_open(req, fi) != 0)
+        handle_close(fs, &d->h, true);
 }
 
 /* Add one entry; false when the buffer is full. With plus, the kernel takes a
@@ -515,8 +558,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         }
     } else if (d->section >= 0) {
         double ttl = cache_ttl_left(fs->cache[d->section]);
-        for (; (size_t)i < d->l->n; i++) {
-            const struct entry *e = d->l->v[i];
+        for (; (size_t)i < d->h.l->n; i++) {
+            const struct entry *e = d->h.l->v[i];
             if (!e->name)
                 continue;
             memset(&ep, 0, sizeof(ep));
@@ -555,14 +598,13 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
     (void)ino;
     struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-    listing_unref(d->l);
-    free(d);
+    handle_close(fs_of(req), &d->h, true);
     fuse_reply_err(req, 0);
 }
 
 /* An open metadata.json: the bytes it was opened with. */
 struct fileh {
-    struct listing *l;
+    struct handle h; /* first: handle_close frees the fileh */
     const struct entry *e;
 };
 
@@ -576,13 +618,12 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct fileh *f = calloc(1, sizeof(*f));
     enum inode_kind kind;
     unsigned s;
-    int rc = f ? resolve(req, fs, ino, &kind, &f->l, &f->e, &s) : -ENOMEM;
+    int rc = f ? resolve(req, fs, ino, &kind, &f->h.l, &f->e, &s) : -ENOMEM;
     if (rc == 0 && kind != INODE_FILE)
         rc = -EISDIR;
     if (rc < 0) {
         if (f)
-            listing_unref(f->l);
-        free(f);
+            handle_close(fs, &f->h, false);
         fuse_reply_err(req, -rc);
         return;
     }
@@ -590,10 +631,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     /* Any change reaches the kernel as an inode invalidation, so its page cache
      * of an unchanged file stays valid across opens. */
     fi->keep_cache = 1;
-    if (fuse_reply_open(req, fi) == -ENOENT) {
-        listing_unref(f->l);
-        free(f);
-    }
+    handle_open(fs, &f->h);
+    if (fuse_reply_open(req, fi) != 0) /* as in fs_opendir */
+        handle_close(fs, &f->h, true);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -614,8 +654,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     (void)ino;
     struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
-    listing_unref(f->l);
-    free(f);
+    handle_close(fs_of(req), &f->h, true);
     fuse_reply_err(req, 0);
 }
 

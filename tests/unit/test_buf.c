@@ -11,14 +11,6 @@
 #include "check.h"
 #include "http.h"
 
-/* The -ENOMEM test asks for an impossible size; ASan would abort instead of
- * returning NULL unless told otherwise. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-    return "allocator_may_return_null=1";
-}
-
 static void test_add(void)
 {
     struct buf b;
@@ -74,8 +66,11 @@ static void test_limit(void)
     buf_free(&b);
 }
 
+/* realloc's failure needs an impossible size, which ASan reports (or aborts
+ * on) instead of returning NULL: the plain build runs this test. */
 static void test_nomem(void)
 {
+#ifndef __SANITIZE_ADDRESS__
     struct buf b;
     buf_init(&b, SIZE_MAX);
     CHECK(buf_add(&b, "keep", 4) == 0);
@@ -86,6 +81,7 @@ static void test_nomem(void)
     CHECK(b.p == p && b.cap == cap && b.len == 4 && strcmp(b.p, "keep") == 0);
     CHECK(buf_add(&b, "!", 1) == 0 && strcmp(b.p, "keep!") == 0); /* still usable */
     buf_free(&b);
+#endif
 }
 
 static void test_addf(void)
