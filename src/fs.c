@@ -647,7 +647,13 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         return;
     }
     size_t n = len - (size_t)off < size ? len - (size_t)off : size;
+    /* The reply is written from the listing's memory, and the kernel may end
+     * this read and send RELEASE, freeing the handle in another thread, before
+     * writev returns: hold the listing until then. */
+    struct listing *l = f->h.l;
+    listing_ref(l);
     fuse_reply_buf(req, f->e->it.json + off, n);
+    listing_unref(l);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
