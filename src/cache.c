@@ -137,24 +137,22 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
 
 static void diff(const struct listing *old, const struct listing *new, struct buf *ch)
 {
-    for (size_t i = 0; i < old->n; i++) {
-        const struct entry *o = old->v[i];
-        const struct entry *n = listing_by_id(new, o->it.id);
-        if (o->name && (!n || !n->name || strcmp(o->name, n->name) != 0))
-            note(ch, 0, o->name);
-        if (n && (o->it.json_len != n->it.json_len ||
-                  memcmp(o->it.json, n->it.json, n->it.json_len) != 0 ||
-                  o->it.updated.tv_sec != n->it.updated.tv_sec ||
-                  o->it.created.tv_sec != n->it.created.tv_sec)) {
-            note(ch, o->ino | 1, NULL);
-            note(ch, o->ino, NULL);
+    for (size_t i = 0; i < listing_count(old); i++) {
+        const struct entry *o = listing_at(old, i);
+        const struct entry *n = listing_by_id(new, entry_id(o));
+        const char *on = entry_name(o), *nn = n ? entry_name(n) : NULL;
+        if (on && (!nn || strcmp(on, nn) != 0))
+            note(ch, 0, on);
+        if (n && !entry_same(o, n)) {
+            note(ch, entry_ino(o) | 1, NULL);
+            note(ch, entry_ino(o), NULL);
         }
     }
     /* a name that is new may sit in the kernel as a cached "no such file" */
-    for (size_t i = 0; i < new->n; i++) {
-        const struct entry *n = new->v[i];
-        if (n->name && !listing_by_name(old, n->name))
-            note(ch, 0, n->name);
+    for (size_t i = 0; i < listing_count(new); i++) {
+        const char *nn = entry_name(listing_at(new, i));
+        if (nn && !listing_by_name(old, nn))
+            note(ch, 0, nn);
     }
 }
 
@@ -176,7 +174,7 @@ static void complete(struct cache *c, struct buf *ch)
     c->fresh_until = clock_after(&c->cur_done, (long long)c->g->ttl * 1000);
     if (c->failing)
         log_info("[%s] listing fetched again (%zu collections); the provider is back",
-                 c->p->section, l->n);
+                 c->p->section, listing_count(l));
     c->failing = false;
 }
 
@@ -270,12 +268,12 @@ static void *worker(void *arg)
         int err = walk_merge(w, b);
         walk_batch_free(b);
         c->progress = clock_now();
-        if (!err && walk_done(w) && walk_contradicted(w) && c->cur && c->cur->n > 0) {
+        if (!err && walk_done(w) && walk_contradicted(w) && c->cur && listing_count(c->cur) > 0) {
             err = -EIO;
             snprintf(b->why, sizeof(b->why),
                      "[%s] the refresh came back empty on a page that claims more; keeping "
                      "the %zu collections listed before",
-                     c->p->section, c->cur->n);
+                     c->p->section, listing_count(c->cur));
         }
         if (err)
             fail(c, err, b->why);

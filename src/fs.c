@@ -281,19 +281,19 @@ static void dir_attr(const struct fs *fs, fuse_ino_t ino, nlink_t nlink, struct 
 /* Attributes of a collection directory (file = false) or its metadata.json. */
 static void entry_attr(const struct fs *fs, const struct entry *e, bool file, struct stat *st)
 {
-    struct timespec t = {FS_DEFAULT_TIME, 0};
-    if (e->it.has_updated)
-        t = e->it.updated;
-    else if (e->it.has_created)
-        t = e->it.created;
-    dir_attr(fs, e->ino, 2, st);
+    struct timespec t;
+    if (!entry_time(e, &t))
+        t = (struct timespec){FS_DEFAULT_TIME, 0};
+    dir_attr(fs, entry_ino(e), 2, st);
     st->st_mtim = st->st_ctim = st->st_atim = t;
     if (file) {
-        st->st_ino = e->ino | 1;
+        size_t len;
+        entry_json(e, &len);
+        st->st_ino = entry_ino(e) | 1;
         st->st_mode = S_IFREG | 0444;
         st->st_nlink = 1;
-        st->st_size = (off_t)e->it.json_len;
-        st->st_blocks = (blkcnt_t)((e->it.json_len + 511) / 512);
+        st->st_size = (off_t)len;
+        st->st_blocks = (blkcnt_t)((len + 511) / 512);
     }
 }
 
@@ -351,7 +351,7 @@ static void reply_entry_of(fuse_req_t req, struct fs *fs, unsigned sec, const st
     entry_attr(fs, e, file, &ep.attr);
     ep.ino = ep.attr.st_ino;
     ep.attr_timeout = ep.entry_timeout = ttl;
-    int rc = inode_remember(ep.ino, file ? INODE_FILE : INODE_DIR, sec, e->it.id);
+    int rc = inode_remember(ep.ino, file ? INODE_FILE : INODE_DIR, sec, entry_id(e));
     if (rc == -EEXIST)
         log_err("[%s] inode %llu stands for two collections; one cannot be shown",
                 fs->p[sec]->section, (unsigned long long)ep.ino);
@@ -558,24 +558,24 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         }
     } else if (d->section >= 0) {
         double ttl = cache_ttl_left(fs->cache[d->section]);
-        for (; (size_t)i < d->h.l->n; i++) {
-            const struct entry *e = d->h.l->v[i];
-            if (!e->name)
+        for (; (size_t)i < listing_count(d->h.l); i++) {
+            const struct entry *e = listing_at(d->h.l, i);
+            if (!entry_name(e))
                 continue;
             memset(&ep, 0, sizeof(ep));
             entry_attr(fs, e, false, &ep.attr);
-            ep.ino = e->ino;
+            ep.ino = entry_ino(e);
             ep.attr_timeout = ep.entry_timeout = ttl;
-            if (!add(req, buf, size, &pos, plus, e->name, &ep, (unsigned)d->section, e->it.id,
-                     i + 3))
+            if (!add(req, buf, size, &pos, plus, entry_name(e), &ep, (unsigned)d->section,
+                     entry_id(e), i + 3))
                 break;
         }
     } else if (i == 0) {
         memset(&ep, 0, sizeof(ep));
         entry_attr(fs, d->e, true, &ep.attr);
-        ep.ino = d->e->ino | 1;
+        ep.ino = entry_ino(d->e) | 1;
         ep.attr_timeout = ep.entry_timeout = cache_ttl_left(fs->cache[d->s]);
-        add(req, buf, size, &pos, plus, FS_FILE_NAME, &ep, d->s, d->e->it.id, 3);
+        add(req, buf, size, &pos, plus, FS_FILE_NAME, &ep, d->s, entry_id(d->e), 3);
     }
 out:
     fuse_reply_buf(req, buf, pos);
@@ -641,7 +641,8 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
     (void)ino;
     const struct fileh *f = (const struct fileh *)(uintptr_t)fi->fh;
-    size_t len = f->e->it.json_len;
+    size_t len;
+    const char *json = entry_json(f->e, &len);
     if (off < 0 || (size_t)off >= len) {
         fuse_reply_buf(req, NULL, 0);
         return;
@@ -652,7 +653,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
      * writev returns: hold the listing until then. */
     struct listing *l = f->h.l;
     listing_ref(l);
-    fuse_reply_buf(req, f->e->it.json + off, n);
+    fuse_reply_buf(req, json + off, n);
     listing_unref(l);
 }
 

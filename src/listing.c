@@ -184,3 +184,54 @@ const struct entry *listing_by_id(const struct listing *l, const char *id)
     HASH_FIND(hh_id, l->by_id, id, strlen(id), e);
     return e;
 }
+
+size_t listing_count(const struct listing *l)
+{
+    return l->n;
+}
+
+const struct entry *listing_at(const struct listing *l, size_t i)
+{
+    return l->v[i];
+}
+
+const char *entry_id(const struct entry *e)
+{
+    return e->it.id;
+}
+
+const char *entry_name(const struct entry *e)
+{
+    return e->name;
+}
+
+uint64_t entry_ino(const struct entry *e)
+{
+    return e->ino;
+}
+
+const char *entry_json(const struct entry *e, size_t *len)
+{
+    *len = e->it.json_len;
+    return e->it.json;
+}
+
+bool entry_time(const struct entry *e, struct timespec *t)
+{
+    if (e->it.has_updated)
+        *t = e->it.updated;
+    else if (e->it.has_created)
+        *t = e->it.created;
+    return e->it.has_updated || e->it.has_created;
+}
+
+bool entry_same(const struct entry *a, const struct entry *b)
+{
+    return a->it.json_len == b->it.json_len &&
+           memcmp(a->it.json, b->it.json, a->it.json_len) == 0 &&
+           a->it.has_updated == b->it.has_updated && a->it.has_created == b->it.has_created &&
+           a->it.updated.tv_sec == b->it.updated.tv_sec &&
+           a->it.updated.tv_nsec == b->it.updated.tv_nsec &&
+           a->it.created.tv_sec == b->it.created.tv_sec &&
+           a->it.created.tv_nsec == b->it.created.tv_nsec;
+}

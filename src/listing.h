@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <uthash.h>
 
@@ -46,5 +47,23 @@ long listing_add(struct listing *l, struct item *items, size_t n);
 const struct entry *listing_by_name(const struct listing *l, const char *name);
 /** The entry with this id, or NULL. */
 const struct entry *listing_by_id(const struct listing *l, const char *id);
+/** Number of entries, shown or not. */
+size_t listing_count(const struct listing *l);
+/** The i-th entry in list order (i < listing_count). */
+const struct entry *listing_at(const struct listing *l, size_t i);
+
+/* What fs.c and cache.c may know of an entry; its layout is listing.c's own. */
+/** The provider's id. */
+const char *entry_id(const struct entry *e);
+/** The directory name, or NULL when the entry is not shown (no free name). */
+const char *entry_name(const struct entry *e);
+/** The directory inode; its metadata.json is this | 1. */
+uint64_t entry_ino(const struct entry *e);
+/** The metadata.json bytes and their length. */
+const char *entry_json(const struct entry *e, size_t *len);
+/** The update time, else the creation time; false when the provider gave neither. */
+bool entry_time(const struct entry *e, struct timespec *t);
+/** True when both show the same bytes and times (names aside). */
+bool entry_same(const struct entry *a, const struct entry *b);
 
 #endif

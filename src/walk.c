@@ -163,7 +163,8 @@ static void stop(struct walk *w, const char *why)
 {
     w->done = true;
     if (why)
-        log_warn("[%s] listing stopped after %zu collections: %s", w->p->section, w->l->n, why);
+        log_warn("[%s] listing stopped after %zu collections: %s", w->p->section,
+                 listing_count(w->l), why);
 }
 
 /* A cursor token seen before means the server is walking in a circle. */
@@ -202,8 +203,8 @@ static void report(const struct walk *w)
                       "; the page count kept growing, followed up to page %lld",
                       (long long)w->pages);
     if (n)
-        log_warn("[%s] listing of %zu collections may be incomplete%s", w->p->section, w->l->n,
-                 line);
+        log_warn("[%s] listing of %zu collections may be incomplete%s", w->p->section,
+                 listing_count(w->l), line);
 }
 
 int walk_merge(struct walk *w, struct walk_batch *b)
@@ -246,7 +247,7 @@ int walk_merge(struct walk *w, struct walk_batch *b)
         }
         if (!pg->more)
             stop(w, NULL);
-        else if (w->l->n >= w->max)
+        else if (listing_count(w->l) >= w->max)
             stop(w, "max_collections reached (raise it in [global] if this is right)");
         else if (w->barren >= WALK_BARREN_MAX)
             stop(w, "the last pages brought no new collection; the server seems to repeat itself");
