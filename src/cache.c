@@ -36,11 +36,12 @@
 #include "provider.h"
 #include "walk.h"
 
-enum want { WANT_ALL, WANT_NAME, WANT_ID };
+enum want { WANT_ALL, WANT_NAME, WANT_INO };
 
 struct waiter {
     enum want want;
-    const char *key;
+    const char *name; /* WANT_NAME */
+    uint64_t ino;     /* WANT_INO */
     struct waiter *next;
 };
 
@@ -201,9 +202,9 @@ static void fail(struct cache *c, int err, const char *why)
 }
 
 /* Find what a caller wants in a listing; NULL when it is not there (yet). */
-static const struct entry *find(const struct listing *l, enum want want, const char *key)
+static const struct entry *find(const struct listing *l, const struct waiter *w)
 {
-    return want == WANT_NAME ? listing_by_name(l, key) : listing_by_id(l, key);
+    return w->want == WANT_NAME ? listing_by_name(l, w->name) : listing_by_ino(l, w->ino);
 }
 
 /* Whether the walk in progress can already answer this waiter. */
@@ -214,8 +215,7 @@ static bool served(const struct cache *c, const struct waiter *w)
     if (w->want == WANT_ALL)
         return false;
     /* A name already seen in an ordered walk is final; an id is final anywhere. */
-    return find(walk_listing(c->walk), w->want, w->key) &&
-           (w->want == WANT_ID || c->p->ops->ordered);
+    return find(walk_listing(c->walk), w) && (w->want == WANT_INO || c->p->ops->ordered);
 }
 
 /* Pages needed at once: 0 when every waiter is served. */
@@ -385,11 +385,11 @@ static bool decide(struct cache *c, struct access *a, const struct timespec *now
 
 /* The core of every access: wait until a listing can answer, then hand out a
  * reference. Called and returns with the lock not held. */
-static int acquire(struct cache *c, enum want want, const char *key, struct cache_call *call,
+static int acquire(struct cache *c, const struct waiter *want, struct cache_call *call,
                    struct listing **out, const struct entry **entry)
 {
     int rc = 0;
-    struct access a = {{want, key, NULL}, call, clock_now(), 0};
+    struct access a = {*want, call, clock_now(), 0};
     *out = NULL;
     pthread_mutex_lock(&c->lock);
     a.fails0 = c->fails;
@@ -411,7 +411,7 @@ static int acquire(struct cache *c, enum want want, const char *key, struct cach
         pp = &(*pp)->next;
     *pp = a.me.next;
     if (*out) {
-        if (want != WANT_ALL && !(*entry = find(*out, want, key))) {
+        if (want->want != WANT_ALL && !(*entry = find(*out, want))) {
             *out = NULL;
             rc = -ENOENT;
         } else {
@@ -425,19 +425,22 @@ static int acquire(struct cache *c, enum want want, const char *key, struct cach
 int cache_by_name(struct cache *c, const char *name, struct cache_call *call, struct listing **l,
                   const struct entry **e)
 {
-    return acquire(c, WANT_NAME, name, call, l, e);
+    struct waiter w = {.want = WANT_NAME, .name = name};
+    return acquire(c, &w, call, l, e);
 }
 
-int cache_by_id(struct cache *c, const char *id, struct cache_call *call, struct listing **l,
-                const struct entry **e)
+int cache_by_ino(struct cache *c, uint64_t ino, struct cache_call *call, struct listing **l,
+                 const struct entry **e)
 {
-    return acquire(c, WANT_ID, id, call, l, e);
+    struct waiter w = {.want = WANT_INO, .ino = ino};
+    return acquire(c, &w, call, l, e);
 }
 
 int cache_listing(struct cache *c, struct cache_call *call, struct listing **l)
 {
+    struct waiter w = {.want = WANT_ALL};
     const struct entry *unused;
-    return acquire(c, WANT_ALL, NULL, call, l, &unused);
+    return acquire(c, &w, call, l, &unused);
 }
 
 void cache_interrupt(struct cache *c, struct cache_call *call)

@@ -42,9 +42,9 @@ void cache_free(struct cache *c);
  *  (may be NULL) is interrupted while waiting, or the fetch's -errno. */
 int cache_by_name(struct cache *c, const char *name, struct cache_call *call, struct listing **l,
                   const struct entry **e);
-/** Entry by collection id, as cache_by_name. */
-int cache_by_id(struct cache *c, const char *id, struct cache_call *call, struct listing **l,
-                const struct entry **e);
+/** Entry by inode (a collection directory's or its metadata.json's), as cache_by_name. */
+int cache_by_ino(struct cache *c, uint64_t ino, struct cache_call *call, struct listing **l,
+                 const struct entry **e);
 /** The whole listing (for readdir): 0 with a reference in *l, or -errno as cache_by_name. */
 int cache_listing(struct cache *c, struct cache_call *call, struct listing **l);
 /** The access waiting with call gives up with -EINTR now; the walk goes on for the others. */

@@ -314,17 +314,17 @@ static void interrupted(fuse_req_t req, void *arg)
     cache_interrupt(p->c, &p->call);
 }
 
-enum by { BY_NAME, BY_ID, BY_ALL };
+enum by { BY_NAME, BY_INO, BY_ALL };
 
-static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *key,
+static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *name, uint64_t ino,
                      struct listing **l, const struct entry **e)
 {
     struct pending p = {c, {false}};
     /* calls interrupted() at once if the interrupt came first */
     fuse_req_interrupt_func(req, interrupted, &p);
-    int rc = by == BY_NAME ? cache_by_name(c, key, &p.call, l, e)
-             : by == BY_ID ? cache_by_id(c, key, &p.call, l, e)
-                           : cache_listing(c, &p.call, l);
+    int rc = by == BY_NAME  ? cache_by_name(c, name, &p.call, l, e)
+             : by == BY_INO ? cache_by_ino(c, ino, &p.call, l, e)
+                            : cache_listing(c, &p.call, l);
     /* returns once no interrupted() runs: p may go */
     fuse_req_interrupt_func(req, NULL, NULL);
     return rc;
@@ -334,12 +334,10 @@ static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *ke
 static int resolve(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum inode_kind *kind,
                    struct listing **l, const struct entry **e, unsigned *section)
 {
-    char *id = NULL;
-    int rc = inode_lookup(ino, kind, section, &id);
-    if (rc == 0) {
-        rc = *section < fs->n ? cache_get(req, fs->cache[*section], BY_ID, id, l, e) : -ENOENT;
-        free(id);
-    }
+    int rc = inode_lookup(ino, kind, section);
+    if (rc == 0)
+        rc = *section < fs->n ? cache_get(req, fs->cache[*section], BY_INO, NULL, ino, l, e)
+                              : -ENOENT;
     return rc;
 }
 
@@ -351,7 +349,7 @@ static void reply_entry_of(fuse_req_t req, struct fs *fs, unsigned sec, const st
     entry_attr(fs, e, file, &ep.attr);
     ep.ino = ep.attr.st_ino;
     ep.attr_timeout = ep.entry_timeout = ttl;
-    int rc = inode_remember(ep.ino, file ? INODE_FILE : INODE_DIR, sec, entry_id(e));
+    int rc = inode_remember(ep.ino, file ? INODE_FILE : INODE_DIR, sec);
     if (rc == -EEXIST)
         log_err("[%s] inode %llu stands for two collections; one cannot be shown",
                 fs->p[sec]->section, (unsigned long long)ep.ino);
@@ -402,7 +400,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     const struct entry *e = NULL;
     long sec = section_of(fs, parent);
     if (sec >= 0) {
-        int rc = cache_get(req, fs->cache[sec], BY_NAME, name, &l, &e);
+        int rc = cache_get(req, fs->cache[sec], BY_NAME, name, 0, &l, &e);
         if (rc == 0)
             reply_entry_of(req, fs, (unsigned)sec, e, false);
         else if (rc == -ENOENT)
@@ -485,7 +483,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     d->section = section_of(fs, ino);
     d->kind = ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
     if (d->section >= 0) {
-        rc = cache_get(req, fs->cache[d->section], BY_ALL, NULL, &d->h.l, NULL);
+        rc = cache_get(req, fs->cache[d->section], BY_ALL, NULL, 0, &d->h.l, NULL);
     } else if (ino != FUSE_ROOT_ID) {
         rc = resolve(req, fs, ino, &d->kind, &d->h.l, &d->e, &d->s);
         if (rc == 0 && d->kind != INODE_DIR)
@@ -505,9 +503,9 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* Add one entry; false when the buffer is full. With plus, the kernel takes a
- * reference on a collection inode (id given), which the table counts. */
+ * reference on a collection inode (counted), which the table counts. */
 static bool add(fuse_req_t req, char *buf, size_t size, size_t *pos, bool plus, const char *name,
-                const struct fuse_entry_param *ep, unsigned s, const char *id, off_t next)
+                const struct fuse_entry_param *ep, unsigned s, bool counted, off_t next)
 {
     size_t n;
     if (plus)
@@ -516,8 +514,8 @@ static bool add(fuse_req_t req, char *buf, size_t size, size_t *pos, bool plus, 
         n = fuse_add_direntry(req, buf + *pos, size - *pos, name, &ep->attr, next);
     if (n > size - *pos)
         return false;
-    if (plus && ep->ino && id &&
-        inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE, s, id) < 0)
+    if (plus && ep->ino && counted &&
+        inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE, s) < 0)
         return false; /* the entry is in the buffer but unnamed in the table: stop here */
     *pos += n;
     return true;
@@ -538,12 +536,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     /* "." and ".." carry no reference: ino 0 in the entry, only st_ino set */
     if (off < 1) {
         dir_attr(fs, ino, 2, &ep.attr);
-        if (!add(req, buf, size, &pos, plus, ".", &ep, 0, NULL, 1))
+        if (!add(req, buf, size, &pos, plus, ".", &ep, 0, false, 1))
             goto out;
     }
     if (off < 2) {
         dir_attr(fs, FUSE_ROOT_ID, 2, &ep.attr);
-        if (!add(req, buf, size, &pos, plus, "..", &ep, 0, NULL, 2))
+        if (!add(req, buf, size, &pos, plus, "..", &ep, 0, false, 2))
             goto out;
     }
     off_t i = off < 2 ? 0 : off - 2;
@@ -553,7 +551,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             dir_attr(fs, fs->ino[i], 1, &ep.attr);
             ep.ino = fs->ino[i];
             ep.attr_timeout = ep.entry_timeout = FS_FIXED_TTL;
-            if (!add(req, buf, size, &pos, plus, fs->p[i]->section, &ep, 0, NULL, i + 3))
+            if (!add(req, buf, size, &pos, plus, fs->p[i]->section, &ep, 0, false, i + 3))
                 break;
         }
     } else if (d->section >= 0) {
@@ -566,8 +564,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             entry_attr(fs, e, false, &ep.attr);
             ep.ino = entry_ino(e);
             ep.attr_timeout = ep.entry_timeout = ttl;
-            if (!add(req, buf, size, &pos, plus, entry_name(e), &ep, (unsigned)d->section,
-                     entry_id(e), i + 3))
+            if (!add(req, buf, size, &pos, plus, entry_name(e), &ep, (unsigned)d->section, true,
+                     i + 3))
                 break;
         }
     } else if (i == 0) {
@@ -575,7 +573,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         entry_attr(fs, d->e, true, &ep.attr);
         ep.ino = entry_ino(d->e) | 1;
         ep.attr_timeout = ep.entry_timeout = cache_ttl_left(fs->cache[d->s]);
-        add(req, buf, size, &pos, plus, FS_FILE_NAME, &ep, d->s, entry_id(d->e), 3);
+        add(req, buf, size, &pos, plus, FS_FILE_NAME, &ep, d->s, true, 3);
     }
 out:
     fuse_reply_buf(req, buf, pos);

@@ -11,7 +11,6 @@ struct node {
     uint64_t ino;
     enum inode_kind kind;
     unsigned section;
-    char *id;
     uint64_t nlookup;
     UT_hash_handle hh;
 };
@@ -62,14 +61,13 @@ void inode_cleanup(void)
     HASH_ITER(hh, nodes, n, tmp)
     {
         HASH_DEL(nodes, n);
-        free(n->id);
         free(n);
     }
     count = 0;
     pthread_mutex_unlock(&lock);
 }
 
-int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section, const char *id)
+int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
 {
     if (kind == INODE_ROOT || kind == INODE_SECTION)
         return 0; /* fixed by the config: never forgotten, never stored */
@@ -78,12 +76,11 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section, const c
     struct node *n;
     HASH_FIND(hh, nodes, &ino, sizeof(ino), n);
     if (n) {
-        if (n->kind != kind || n->section != section || strcmp(n->id, id) != 0)
+        if (n->kind != kind || n->section != section)
             rc = -EEXIST;
         else
             n->nlookup++;
-    } else if (!(n = calloc(1, sizeof(*n))) || !(n->id = strdup(id))) {
-        free(n);
+    } else if (!(n = calloc(1, sizeof(*n)))) {
         rc = -ENOMEM;
     } else {
         n->ino = ino;
@@ -106,7 +103,6 @@ void inode_forget(uint64_t ino, uint64_t k)
         n->nlookup = n->nlookup > k ? n->nlookup - k : 0;
         if (n->nlookup == 0) {
             HASH_DEL(nodes, n);
-            free(n->id);
             free(n);
             count--;
         }
@@ -114,7 +110,7 @@ void inode_forget(uint64_t ino, uint64_t k)
     pthread_mutex_unlock(&lock);
 }
 
-int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section, char **id)
+int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section)
 {
     int rc = -ENOENT;
     pthread_mutex_lock(&lock);
@@ -123,8 +119,7 @@ int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section, char **
     if (n) {
         *kind = n->kind;
         *section = n->section;
-        *id = strdup(n->id);
-        rc = *id ? 0 : -ENOMEM;
+        rc = 0;
     }
     pthread_mutex_unlock(&lock);
     return rc;

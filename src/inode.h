@@ -17,13 +17,13 @@ uint64_t inode_section(const char *section);
 uint64_t inode_collection(const char *section, const char *id);
 /** Free the table. */
 void inode_cleanup(void);
-/** Count one kernel reference to ino, recording what it is; 0 or -ENOMEM (or -EEXIST on a hash
- * collision). */
-int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section, const char *id);
+/** Count one kernel reference to ino, recording what it is; 0 or -ENOMEM (or -EEXIST when ino
+ * already stands for something else). */
+int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section);
 /** Drop n kernel references. */
 void inode_forget(uint64_t ino, uint64_t n);
-/** What ino is: kind, section index and a malloc'd id copy (for DIR/FILE); 0 or -ENOENT. */
-int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section, char **id);
+/** What ino is: kind and section index; 0 or -ENOENT. The listing finds the collection by ino. */
+int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section);
 /** Number of inodes the kernel references (for statfs). */
 uint64_t inode_count(void);
 

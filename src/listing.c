@@ -46,6 +46,7 @@ void listing_unref(struct listing *l)
         return;
     HASH_CLEAR(hh_id, l->by_id);
     HASH_CLEAR(hh_name, l->by_name);
+    HASH_CLEAR(hh_ino, l->by_ino);
     struct listing_group *g, *tmp;
     HASH_ITER(hh, l->groups, g, tmp)
     {
@@ -164,6 +165,17 @@ long listing_add(struct listing *l, struct item *items, size_t n)
         e->ino = inode_collection(l->section, e->it.id);
         l->v[l->n++] = e;
         HASH_ADD_KEYPTR(hh_id, l->by_id, e->it.id, strlen(e->it.id), e);
+        struct entry *same;
+        HASH_FIND(hh_ino, l->by_ino, &e->ino, sizeof(e->ino), same);
+        if (same) { /* two ids, one inode: the first keeps it, the other is not shown */
+            char *shown = names_encode(e->it.id, strlen(e->it.id));
+            log_err("[%s] collection %s has the inode of collection %s; not shown", l->section,
+                    shown ? shown : "?", same->it.id);
+            free(shown);
+            added++;
+            continue;
+        }
+        HASH_ADD(hh_ino, l->by_ino, ino, sizeof(e->ino), e);
         if (name_entry(l, e) < 0)
             return -ENOMEM;
         added++;
@@ -182,6 +194,14 @@ const struct entry *listing_by_id(const struct listing *l, const char *id)
 {
     struct entry *e;
     HASH_FIND(hh_id, l->by_id, id, strlen(id), e);
+    return e;
+}
+
+const struct entry *listing_by_ino(const struct listing *l, uint64_t ino)
+{
+    struct entry *e;
+    ino &= ~(uint64_t)1;
+    HASH_FIND(hh_ino, l->by_ino, &ino, sizeof(ino), e);
     return e;
 }
 

@@ -22,14 +22,14 @@ struct entry {
     char *name;     /* directory name */
     uint64_t ino;   /* directory inode; metadata.json is ino | 1 */
     struct listing_group *group;
-    UT_hash_handle hh_id, hh_name;
+    UT_hash_handle hh_id, hh_name, hh_ino;
 };
 
 struct listing {
     char *section;
     struct entry **v; /* list order */
     size_t n, cap;
-    struct entry *by_id, *by_name;
+    struct entry *by_id, *by_name, *by_ino;
     struct listing_group *groups;
     int refs;
 };
@@ -47,6 +47,8 @@ long listing_add(struct listing *l, struct item *items, size_t n);
 const struct entry *listing_by_name(const struct listing *l, const char *name);
 /** The entry with this id, or NULL. */
 const struct entry *listing_by_id(const struct listing *l, const char *id);
+/** The entry whose directory inode is ino (metadata.json's ino | 1 works too), or NULL. */
+const struct entry *listing_by_ino(const struct listing *l, uint64_t ino);
 /** Number of entries, shown or not. */
 size_t listing_count(const struct listing *l);
 /** The i-th entry in list order (i < listing_count). */
