@@ -36,12 +36,12 @@
 #include "provider.h"
 #include "walk.h"
 
-enum want { WANT_ALL, WANT_NAME, WANT_INO };
+enum want { WANT_ALL, WANT_NAME, WANT_INO, WANT_MORE };
 
 struct waiter {
     enum want want;
     const char *name; /* WANT_NAME */
-    uint64_t ino;     /* WANT_INO */
+    uint64_t ino;     /* WANT_INO; WANT_MORE: entries after this one (0: from the start) */
     struct waiter *next;
 };
 
@@ -54,10 +54,13 @@ struct cache {
     pthread_cond_t cond;
     struct listing *cur;
     struct listing *prev; /* dropped by SIGHUP: kept only to tell the kernel what changed */
+    struct listing *old;  /* the generation before cur: carries a readdir offset over */
     struct timespec cur_done, fresh_until;
+    struct timespec changed; /* wall clock: when a refresh last changed the names; 0: never */
     struct walk *walk;
     struct timespec walk_start, progress;
     bool worker, stopping, failing;
+    bool refresh; /* walk to the end with nobody waiting (SIGHUP) */
     pthread_t thread;
     bool joinable; /* thread was started and not joined yet */
     struct waiter *waiters;
@@ -112,6 +115,7 @@ void cache_free(struct cache *c)
     walk_free(c->walk);
     listing_unref(c->cur);
     listing_unref(c->prev);
+    listing_unref(c->old);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
     free(c);
@@ -136,14 +140,18 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
         free(c.name); /* the kernel's timeouts still bound how long it keeps old data */
 }
 
-static void diff(const struct listing *old, const struct listing *new, struct buf *ch)
+/* Returns whether the set of shown names changed. */
+static bool diff(const struct listing *old, const struct listing *new, struct buf *ch)
 {
+    bool names = false;
     for (size_t i = 0; i < listing_count(old); i++) {
         const struct entry *o = listing_at(old, i);
         const struct entry *n = listing_by_id(new, entry_id(o));
         const char *on = entry_name(o), *nn = n ? entry_name(n) : NULL;
-        if (on && (!nn || strcmp(on, nn) != 0))
+        if (on && (!nn || strcmp(on, nn) != 0)) {
             note(ch, 0, on);
+            names = true;
+        }
         if (n && !entry_same(o, n)) {
             note(ch, entry_ino(o) | 1, NULL);
             note(ch, entry_ino(o), NULL);
@@ -152,9 +160,12 @@ static void diff(const struct listing *old, const struct listing *new, struct bu
     /* a name that is new may sit in the kernel as a cached "no such file" */
     for (size_t i = 0; i < listing_count(new); i++) {
         const char *nn = entry_name(listing_at(new, i));
-        if (nn && !listing_by_name(old, nn))
+        if (nn && !listing_by_name(old, nn)) {
             note(ch, 0, nn);
+            names = true;
+        }
     }
+    return names;
 }
 
 /* The walk finished: its listing becomes the current one. */
@@ -165,12 +176,19 @@ static void complete(struct cache *c, struct buf *ch)
     walk_free(c->walk);
     c->walk = NULL;
     struct listing *old = c->cur ? c->cur : c->prev;
-    if (old)
-        diff(old, l, ch);
-    listing_unref(c->cur);
-    listing_unref(c->prev);
+    /* The kernel caches the directory's entries until told: tell it when the
+     * names changed (a listing torn by a refresh mid-read is dropped too). */
+    if (old && diff(old, l, ch)) {
+        note(ch, c->parent, NULL);
+        clock_gettime(CLOCK_REALTIME, &c->changed);
+    }
+    listing_unref(c->old);
+    if (c->cur)
+        listing_unref(c->prev);
+    c->old = old; /* its reference moves here */
     c->prev = NULL;
     c->cur = l;
+    c->refresh = false;
     c->cur_done = clock_now();
     c->fresh_until = clock_after(&c->cur_done, (long long)c->g->ttl * 1000);
     if (c->failing)
@@ -189,6 +207,7 @@ static void fail(struct cache *c, int err, const char *why)
 {
     walk_free(c->walk);
     c->walk = NULL;
+    c->refresh = false;
     c->fails++;
     c->last_err = err;
     struct timespec now = clock_now();
@@ -207,6 +226,18 @@ static const struct entry *find(const struct listing *l, const struct waiter *w)
     return w->want == WANT_NAME ? listing_by_name(l, w->name) : listing_by_ino(l, w->ino);
 }
 
+/* Whether a walk's listing has entries after `after` whose names are final:
+ * in an ordered walk every name seen is final, elsewhere none before the end. */
+static bool more(const struct cache *c, const struct listing *l, uint64_t after)
+{
+    if (!c->p->ops->ordered)
+        return false;
+    if (!after)
+        return listing_count(l) > 0;
+    const struct entry *e = listing_by_ino(l, after);
+    return e && listing_index(l, e) + 1 < listing_count(l);
+}
+
 /* Whether the walk in progress can already answer this waiter. */
 static bool served(const struct cache *c, const struct waiter *w)
 {
@@ -214,6 +245,8 @@ static bool served(const struct cache *c, const struct waiter *w)
         return true; /* the waiter will look at the outcome itself */
     if (w->want == WANT_ALL)
         return false;
+    if (w->want == WANT_MORE)
+        return more(c, walk_listing(c->walk), w->ino);
     /* A name already seen in an ordered walk is final; an id is final anywhere. */
     return find(walk_listing(c->walk), w) && (w->want == WANT_INO || c->p->ops->ordered);
 }
@@ -222,8 +255,10 @@ static bool served(const struct cache *c, const struct waiter *w)
 static int window(const struct cache *c)
 {
     int n = 0;
+    if (c->refresh)
+        return (int)c->g->parallel;
     for (const struct waiter *w = c->waiters; w; w = w->next) {
-        if (w->want == WANT_ALL)
+        if (w->want == WANT_ALL || w->want == WANT_MORE)
             return (int)c->g->parallel;
         if (!served(c, w))
             n = 1;
@@ -309,7 +344,8 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
 {
     if (c->cur && (before(now, &c->fresh_until) || !before(&c->cur_done, &a->start)))
         return c->cur;
-    /* A name already seen in an ordered walk is final: answer before it ends. */
+    /* A name already seen in an ordered walk is final: answer before it ends;
+     * a directory read gets the entries already final. */
     if (c->walk && a->me.want != WANT_ALL && !walk_done(c->walk) && served(c, &a->me))
         return walk_listing(c->walk);
     return NULL;
@@ -324,9 +360,9 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
     return *out ? 0 : err;
 }
 
-/* Start or resume a walk: a walk exists and a worker drives it afterwards.
- * A paused partial walk older than ttl is too old to finish and starts over. */
-static int drive(struct cache *c, const struct timespec *now)
+/* Make sure a walk exists, without starting a worker. A paused partial walk
+ * older than ttl is too old to finish and starts over. */
+static int ensure_walk(struct cache *c, const struct timespec *now)
 {
     if (c->walk && !c->worker && clock_ms(&c->walk_start, now) > (long long)c->g->ttl * 1000) {
         walk_free(c->walk);
@@ -337,6 +373,15 @@ static int drive(struct cache *c, const struct timespec *now)
             return -ENOMEM;
         c->walk_start = c->progress = *now;
     }
+    return 0;
+}
+
+/* Start or resume a walk: a walk exists and a worker drives it afterwards. */
+static int drive(struct cache *c, const struct timespec *now)
+{
+    int rc = ensure_walk(c, now);
+    if (rc < 0)
+        return rc;
     if (!c->worker) {
         if (c->joinable) /* it has cleared c->worker: nothing left but to return */
             pthread_join(c->thread, NULL);
@@ -383,15 +428,14 @@ static bool decide(struct cache *c, struct access *a, const struct timespec *now
     return false;
 }
 
-/* The core of every access: wait until a listing can answer, then hand out a
- * reference. Called and returns with the lock not held. */
-static int acquire(struct cache *c, const struct waiter *want, struct cache_call *call,
-                   struct listing **out, const struct entry **entry)
+/* The core of every access: wait until a listing can answer; *out is then
+ * valid until the lock is released. Called and returns with the lock held. */
+static int await(struct cache *c, const struct waiter *want, struct cache_call *call,
+                 struct listing **out)
 {
     int rc = 0;
     struct access a = {*want, call, clock_now(), 0};
     *out = NULL;
-    pthread_mutex_lock(&c->lock);
     a.fails0 = c->fails;
     a.me.next = c->waiters; /* the worker serves what the waiters need */
     c->waiters = &a.me;
@@ -410,6 +454,15 @@ static int acquire(struct cache *c, const struct waiter *want, struct cache_call
     while (*pp != &a.me)
         pp = &(*pp)->next;
     *pp = a.me.next;
+    return rc;
+}
+
+/* await, then hand out a reference. Called and returns with the lock not held. */
+static int acquire(struct cache *c, const struct waiter *want, struct cache_call *call,
+                   struct listing **out, const struct entry **entry)
+{
+    pthread_mutex_lock(&c->lock);
+    int rc = await(c, want, call, out);
     if (*out) {
         if (want->want != WANT_ALL && !(*entry = find(*out, want))) {
             *out = NULL;
@@ -443,6 +496,79 @@ int cache_listing(struct cache *c, struct cache_call *call, struct listing **l)
     return acquire(c, &w, call, l, &unused);
 }
 
+/* Where a read after `after` goes on in l: the next index, or SIZE_MAX when
+ * there is nothing after it. An entry gone in a new generation is found in the
+ * one before, and the read goes on at the next entry that survived, so a
+ * refresh during a read neither repeats nor skips an entry both generations
+ * hold. */
+static size_t resume(const struct cache *c, const struct listing *l, uint64_t after)
+{
+    if (!after)
+        return 0;
+    const struct entry *e = listing_by_ino(l, after);
+    if (e)
+        return listing_index(l, e) + 1;
+    const struct listing *o = c->old;
+    const struct entry *was = o && o != l ? listing_by_ino(o, after) : NULL;
+    for (size_t i = was ? listing_index(o, was) + 1 : listing_count(o ? o : l);
+         o && i < listing_count(o); i++)
+        if ((e = listing_by_ino(l, entry_ino(listing_at(o, i)))))
+            return listing_index(l, e);
+    return SIZE_MAX;
+}
+
+int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
+                  bool (*fill)(void *ctx, const struct entry *e), void *ctx)
+{
+    pthread_mutex_lock(&c->lock);
+    int rc = 0;
+    for (;;) {
+        struct waiter w = {.want = WANT_MORE, .ino = after};
+        struct listing *l;
+        if ((rc = await(c, &w, call, &l)) < 0)
+            break;
+        bool partial = c->walk && l == walk_listing(c->walk) && !walk_done(c->walk);
+        size_t i = resume(c, l, after), n = listing_count(l), filled = 0;
+        for (; i < n; i++) {
+            const struct entry *e = listing_at(l, i);
+            if (!entry_name(e))
+                continue;
+            if (!fill(ctx, e))
+                break;
+            filled++;
+        }
+        /* an empty reply ends the read: only a complete listing may give one */
+        if (filled || !partial || i >= SIZE_MAX)
+            break;
+        after = entry_ino(listing_at(l, n - 1));
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct timespec *changed,
+                   double *ttl)
+{
+    pthread_mutex_lock(&c->lock);
+    struct timespec now = clock_now();
+    int rc = 0;
+    /* Past the ttl the kernel asks this before it trusts the entries it
+     * cached: the answer waits for the refresh, and its mtime tells the kernel
+     * whether the names changed. With nothing listed yet there is nothing to
+     * trust, and a directory read may begin before the walk ends. */
+    if (wait && c->cur && !before(&now, &c->fresh_until)) {
+        struct waiter w = {.want = WANT_ALL};
+        struct listing *l;
+        rc = await(c, &w, call, &l);
+        now = clock_now();
+    }
+    long long ms = c->cur && !c->failing ? clock_ms(&now, &c->fresh_until) : 0;
+    *ttl = ms > 0 ? ms / 1000.0 : 0;
+    *changed = c->changed;
+    pthread_mutex_unlock(&c->lock);
+    return rc == -EINTR ? rc : 0; /* the directory is there whatever the provider says */
+}
+
 void cache_interrupt(struct cache *c, struct cache_call *call)
 {
     pthread_mutex_lock(&c->lock);
@@ -471,6 +597,15 @@ void cache_drop(struct cache *c)
     }
     walk_free(c->walk);
     c->walk = NULL;
+    /* The kernel keeps entries, pages and "no such file" answers without
+     * asking while their timeouts last: only a refresh that tells it what
+     * changed reaches them, so it starts now rather than on an access. */
+    struct timespec now = clock_now();
+    if (!c->stopping && c->prev) {
+        c->refresh = true;
+        if (drive(c, &now) < 0)
+            c->refresh = false;
+    }
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     if (c->hooks.inode_changed)

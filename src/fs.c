@@ -4,7 +4,18 @@
  * directory has inode_collection(section, id) and its metadata.json that | 1.
  * The kernel is told to cache entries and attributes for as long as the
  * listing stays fresh, and negative lookups too, so probes like .hidden or
- * autorun.inf reach us once per ttl at most and never reach the network. */
+ * autorun.inf reach us once per ttl at most and never reach the network.
+ *
+ * Within the ttl the kernel answers a warm traversal alone: open and opendir
+ * answer ENOSYS, which the kernel takes as "never ask again" and from then on
+ * keeps file pages and directory entries in its caches (FOPEN_KEEP_CACHE |
+ * FOPEN_CACHE_DIR); those caches never expire by time, so they are dropped by
+ * invalidation when the data changes, and a section directory's mtime and
+ * attribute timeout follow its listing: past the ttl the kernel asks GETATTR
+ * before it reuses its entries, that starts a new walk, and the new walk's
+ * mtime makes it read the directory again. Without open there are no file
+ * handles: every read finds its collection by inode, and a directory read
+ * goes on after the entry whose inode its offset carries (cache_readdir). */
 #include "fs.h"
 
 #include <errno.h>
@@ -34,15 +45,6 @@ struct notice {
     char name[];
 };
 
-/* What an open file or directory holds: a reference on the listing it started
- * with. Handles are listed so that those the kernel never releases (a lazy
- * unmount ends the session before its RELEASE requests arrive) are freed with
- * the file system instead of leaking. */
-struct handle {
-    struct handle *prev, *next;
-    struct listing *l; /* NULL for the root and collection directories */
-};
-
 struct fs {
     const struct config *cfg;
     struct provider **p;
@@ -52,11 +54,10 @@ struct fs {
     uid_t uid;
     gid_t gid;
     struct fuse_session *se;
-    struct init_reply init; /* see fs_writev */
+    struct init_reply init;   /* see fs_writev */
+    bool no_open, no_opendir; /* the kernel can do without open / opendir */
     pthread_t notifier;
     bool notifier_up, stop;
-    pthread_mutex_t hlock;
-    struct handle *handles; /* open files and directories, see handle_open */
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     struct notice *head, **tail;
@@ -117,34 +118,6 @@ static void *notifier(void *arg)
     return NULL;
 }
 
-static void handle_open(struct fs *fs, struct handle *h)
-{
-    pthread_mutex_lock(&fs->hlock);
-    h->prev = NULL;
-    h->next = fs->handles;
-    if (h->next)
-        h->next->prev = h;
-    fs->handles = h;
-    pthread_mutex_unlock(&fs->hlock);
-}
-
-/* Unlist (when listed), drop the listing and free; h is the first member of its struct. */
-static void handle_close(struct fs *fs, struct handle *h, bool listed)
-{
-    if (listed) {
-        pthread_mutex_lock(&fs->hlock);
-        if (h->prev)
-            h->prev->next = h->next;
-        else
-            fs->handles = h->next;
-        if (h->next)
-            h->next->prev = h->prev;
-        pthread_mutex_unlock(&fs->hlock);
-    }
-    listing_unref(h->l);
-    free(h);
-}
-
 struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n)
 {
     struct fs *fs = calloc(1, sizeof(*fs));
@@ -157,7 +130,6 @@ struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n)
     fs->gid = getgid();
     fs->tail = &fs->head;
     pthread_mutex_init(&fs->qlock, NULL);
-    pthread_mutex_init(&fs->hlock, NULL);
     pthread_cond_init(&fs->qcond, NULL);
     fs->cache = calloc(n ? n : 1, sizeof(*fs->cache));
     fs->ino = calloc(n ? n : 1, sizeof(*fs->ino));
@@ -244,9 +216,6 @@ void fs_free(struct fs *fs)
         fs->head = nt->next;
         free(nt);
     }
-    while (fs->handles) /* never released: the session ended first */
-        handle_close(fs, fs->handles, true);
-    pthread_mutex_destroy(&fs->hlock);
     free(fs->cache);
     free(fs->ino);
     free(fs);
@@ -330,6 +299,26 @@ static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *na
     return rc;
 }
 
+/* A section directory: its mtime is the last time a refresh changed its names,
+ * so the kernel keeps its cached entries exactly while they are right. */
+static int section_attr(fuse_req_t req, struct fs *fs, size_t sec, struct stat *st, double *ttl)
+{
+    struct pending p = {fs->cache[sec], {false}};
+    struct timespec changed;
+    int rc;
+    if (req) {
+        fuse_req_interrupt_func(req, interrupted, &p);
+        rc = cache_dir_attr(p.c, true, &p.call, &changed, ttl);
+        fuse_req_interrupt_func(req, NULL, NULL);
+    } else { /* for a directory entry: what is known now */
+        rc = cache_dir_attr(p.c, false, NULL, &changed, ttl);
+    }
+    dir_attr(fs, fs->ino[sec], 1, st);
+    if (changed.tv_sec)
+        st->st_mtim = st->st_ctim = changed;
+    return rc;
+}
+
 /* Which collection a directory or file inode stands for, from the inode table. */
 static int resolve(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum inode_kind *kind,
                    struct listing **l, const struct entry **e, unsigned *section)
@@ -369,7 +358,7 @@ static void reply_negative(fuse_req_t req, double ttl)
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
+    struct fs *fs = userdata;
     /* Lookups in one directory must not queue behind each other in the kernel:
      * one waiting for a slow provider would hold up the rest (libfuse 3.14
      * needs fs_writev's help to tell the kernel). */
@@ -377,6 +366,13 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+    /* Past their attribute timeout, the kernel asks GETATTR before it reads
+     * cached pages or cached directory entries, and drops them when the mtime
+     * changed: that is how the ttl reaches its caches. */
+    if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+        conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+    fs->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
+    fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -386,9 +382,13 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         for (size_t i = 0; i < fs->n; i++) {
             if (strcmp(fs->p[i]->section, name) == 0) {
                 struct fuse_entry_param ep = {0};
-                dir_attr(fs, fs->ino[i], 1, &ep.attr);
+                int rc = section_attr(req, fs, i, &ep.attr, &ep.attr_timeout);
+                if (rc < 0) {
+                    fuse_reply_err(req, -rc);
+                    return;
+                }
                 ep.ino = fs->ino[i];
-                ep.attr_timeout = ep.entry_timeout = FS_FIXED_TTL;
+                ep.entry_timeout = FS_FIXED_TTL;
                 fuse_reply_entry(req, &ep);
                 return;
             }
@@ -443,9 +443,18 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct fs *fs = fs_of(req);
     struct stat st;
     long sec = section_of(fs, ino);
-    if (ino == FUSE_ROOT_ID || sec >= 0) {
-        dir_attr(fs, ino, ino == FUSE_ROOT_ID ? 2 + fs->n : 1, &st);
+    if (ino == FUSE_ROOT_ID) {
+        dir_attr(fs, ino, 2 + fs->n, &st);
         fuse_reply_attr(req, &st, FS_FIXED_TTL);
+        return;
+    }
+    if (sec >= 0) {
+        double ttl;
+        int rc = section_attr(req, fs, (size_t)sec, &st, &ttl);
+        if (rc < 0)
+            fuse_reply_err(req, -rc);
+        else
+            fuse_reply_attr(req, &st, ttl);
         return;
     }
     enum inode_kind kind;
@@ -462,149 +471,149 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     listing_unref(l);
 }
 
-/* An open directory: the listing it started with, so offsets stay valid. */
-struct dirh {
-    struct handle h; /* first: handle_close frees the dirh */
-    long section;    /* -1 unless a section directory */
-    enum inode_kind kind;
-    unsigned s;
-    const struct entry *e; /* the collection, for a collection directory */
-};
-
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct fs *fs = fs_of(req);
-    struct dirh *d = calloc(1, sizeof(*d));
-    if (!d) {
-        fuse_reply_err(req, ENOMEM);
+    if (fs->no_opendir) { /* from now on the kernel caches what readdir says */
+        fuse_reply_err(req, ENOSYS);
         return;
     }
-    int rc = 0;
-    d->section = section_of(fs, ino);
-    d->kind = ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
-    if (d->section >= 0) {
-        rc = cache_get(req, fs->cache[d->section], BY_ALL, NULL, 0, &d->h.l, NULL);
-    } else if (ino != FUSE_ROOT_ID) {
-        rc = resolve(req, fs, ino, &d->kind, &d->h.l, &d->e, &d->s);
-        if (rc == 0 && d->kind != INODE_DIR)
-            rc = -ENOTDIR;
-    }
-    if (rc < 0) {
-        handle_close(fs, &d->h, false);
-        fuse_reply_err(req, -rc);
-        return;
-    }
-    fi->fh = (uintptr_t)d;
-    handle_open(fs, &d->h);
-    /* the caller was interrupted (-ENOENT) or the session is gone: no
-     * RELEASEDIR will come for a handle the kernel never got */
-    if (fuse_reply_open(req, fi) != 0)
-        handle_close(fs, &d->h, true);
+    (void)ino;
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
 }
+
+/* One directory read in the making. */
+struct dirbuf {
+    fuse_req_t req;
+    struct fs *fs;
+    char *buf;
+    size_t size, pos;
+    bool plus;
+    unsigned section;
+    double ttl;
+};
 
 /* Add one entry; false when the buffer is full. With plus, the kernel takes a
  * reference on a collection inode (counted), which the table counts. */
-static bool add(fuse_req_t req, char *buf, size_t size, size_t *pos, bool plus, const char *name,
-                const struct fuse_entry_param *ep, unsigned s, bool counted, off_t next)
+static bool add(struct dirbuf *d, const char *name, const struct fuse_entry_param *ep, bool counted,
+                off_t next)
 {
-    size_t n;
-    if (plus)
-        n = fuse_add_direntry_plus(req, buf + *pos, size - *pos, name, ep, next);
+    size_t room = d->size - d->pos, n;
+    if (d->plus)
+        n = fuse_add_direntry_plus(d->req, d->buf + d->pos, room, name, ep, next);
     else
-        n = fuse_add_direntry(req, buf + *pos, size - *pos, name, &ep->attr, next);
-    if (n > size - *pos)
+        n = fuse_add_direntry(d->req, d->buf + d->pos, room, name, &ep->attr, next);
+    if (n > room)
         return false;
-    if (plus && ep->ino && counted &&
-        inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE, s) < 0)
+    if (d->plus && ep->ino && counted &&
+        inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE, d->section) < 0)
         return false; /* the entry is in the buffer but unnamed in the table: stop here */
-    *pos += n;
+    d->pos += n;
     return true;
 }
 
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       struct fuse_file_info *fi, bool plus)
+/* A collection's offset is its inode halved (never 1 or 2, the offsets of "."
+ * and ".."): a read goes on after that collection in whatever listing is
+ * current, so offsets survive a refresh. */
+static off_t collection_off(uint64_t ino)
+{
+    return (off_t)(ino >> 1);
+}
+
+static bool fill_collection(void *ctx, const struct entry *e)
+{
+    struct dirbuf *d = ctx;
+    struct fuse_entry_param ep = {0};
+    entry_attr(d->fs, e, false, &ep.attr);
+    ep.ino = entry_ino(e);
+    ep.attr_timeout = ep.entry_timeout = d->ttl;
+    return add(d, entry_name(e), &ep, true, collection_off(entry_ino(e)));
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
     struct fs *fs = fs_of(req);
-    struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-    char *buf = malloc(size);
-    if (!buf) {
+    struct dirbuf d = {req, fs, malloc(size), size, 0, plus, 0, 0};
+    if (!d.buf) {
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    size_t pos = 0;
+    long sec = section_of(fs, ino);
+    enum inode_kind kind = ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
+    struct listing *l = NULL;
+    const struct entry *e = NULL;
+    int rc = 0;
+    if (kind == INODE_SECTION && sec < 0) {
+        rc = resolve(req, fs, ino, &kind, &l, &e, &d.section);
+        if (rc == 0 && kind != INODE_DIR)
+            rc = -ENOTDIR;
+    }
+    if (rc < 0) {
+        fuse_reply_err(req, -rc);
+        free(d.buf);
+        return;
+    }
     struct fuse_entry_param ep = {0};
     /* "." and ".." carry no reference: ino 0 in the entry, only st_ino set */
     if (off < 1) {
         dir_attr(fs, ino, 2, &ep.attr);
-        if (!add(req, buf, size, &pos, plus, ".", &ep, 0, false, 1))
+        if (!add(&d, ".", &ep, false, 1))
             goto out;
     }
     if (off < 2) {
-        dir_attr(fs, FUSE_ROOT_ID, 2, &ep.attr);
-        if (!add(req, buf, size, &pos, plus, "..", &ep, 0, false, 2))
+        dir_attr(fs, kind == INODE_DIR ? fs->ino[d.section] : FUSE_ROOT_ID, 2, &ep.attr);
+        if (!add(&d, "..", &ep, false, 2))
             goto out;
     }
-    off_t i = off < 2 ? 0 : off - 2;
-    if (d->kind == INODE_ROOT) {
-        for (; (size_t)i < fs->n; i++) {
+    if (kind == INODE_ROOT) {
+        for (off_t i = off < 2 ? 0 : off - 2; (size_t)i < fs->n; i++) {
             memset(&ep, 0, sizeof(ep));
-            dir_attr(fs, fs->ino[i], 1, &ep.attr);
+            section_attr(NULL, fs, (size_t)i, &ep.attr, &ep.attr_timeout);
             ep.ino = fs->ino[i];
-            ep.attr_timeout = ep.entry_timeout = FS_FIXED_TTL;
-            if (!add(req, buf, size, &pos, plus, fs->p[i]->section, &ep, 0, false, i + 3))
+            ep.entry_timeout = FS_FIXED_TTL;
+            if (!add(&d, fs->p[i]->section, &ep, false, i + 3))
                 break;
         }
-    } else if (d->section >= 0) {
-        double ttl = cache_ttl_left(fs->cache[d->section]);
-        for (; (size_t)i < listing_count(d->h.l); i++) {
-            const struct entry *e = listing_at(d->h.l, i);
-            if (!entry_name(e))
-                continue;
-            memset(&ep, 0, sizeof(ep));
-            entry_attr(fs, e, false, &ep.attr);
-            ep.ino = entry_ino(e);
-            ep.attr_timeout = ep.entry_timeout = ttl;
-            if (!add(req, buf, size, &pos, plus, entry_name(e), &ep, (unsigned)d->section, true,
-                     i + 3))
-                break;
+    } else if (sec >= 0) {
+        struct pending p = {fs->cache[sec], {false}};
+        d.section = (unsigned)sec;
+        d.ttl = cache_ttl_left(p.c);
+        fuse_req_interrupt_func(req, interrupted, &p);
+        rc = cache_readdir(p.c, off > 2 ? (uint64_t)off << 1 : 0, &p.call, fill_collection, &d);
+        fuse_req_interrupt_func(req, NULL, NULL);
+        if (rc < 0 && d.pos == 0) {
+            fuse_reply_err(req, -rc);
+            free(d.buf);
+            return;
         }
-    } else if (i == 0) {
+    } else if (off < 3) {
         memset(&ep, 0, sizeof(ep));
-        entry_attr(fs, d->e, true, &ep.attr);
-        ep.ino = entry_ino(d->e) | 1;
-        ep.attr_timeout = ep.entry_timeout = cache_ttl_left(fs->cache[d->s]);
-        add(req, buf, size, &pos, plus, FS_FILE_NAME, &ep, d->s, true, 3);
+        entry_attr(fs, e, true, &ep.attr);
+        ep.ino = entry_ino(e) | 1;
+        ep.attr_timeout = ep.entry_timeout = cache_ttl_left(fs->cache[d.section]);
+        add(&d, FS_FILE_NAME, &ep, true, 3);
     }
 out:
-    fuse_reply_buf(req, buf, pos);
-    free(buf);
+    fuse_reply_buf(req, d.buf, d.pos);
+    listing_unref(l);
+    free(d.buf);
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
-    do_readdir(req, ino, size, off, fi, false);
+    (void)fi;
+    do_readdir(req, ino, size, off, false);
 }
 
 static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                            struct fuse_file_info *fi)
 {
-    do_readdir(req, ino, size, off, fi, true);
+    (void)fi;
+    do_readdir(req, ino, size, off, true);
 }
-
-static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    (void)ino;
-    struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
-    handle_close(fs_of(req), &d->h, true);
-    fuse_reply_err(req, 0);
-}
-
-/* An open metadata.json: the bytes it was opened with. */
-struct fileh {
-    struct handle h; /* first: handle_close frees the fileh */
-    const struct entry *e;
-};
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -613,54 +622,40 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, EROFS);
         return;
     }
-    struct fileh *f = calloc(1, sizeof(*f));
-    enum inode_kind kind;
-    unsigned s;
-    int rc = f ? resolve(req, fs, ino, &kind, &f->h.l, &f->e, &s) : -ENOMEM;
-    if (rc == 0 && kind != INODE_FILE)
-        rc = -EISDIR;
-    if (rc < 0) {
-        if (f)
-            handle_close(fs, &f->h, false);
-        fuse_reply_err(req, -rc);
+    if (fs->no_open) { /* from now on the kernel keeps the pages of unchanged files */
+        fuse_reply_err(req, ENOSYS);
         return;
     }
-    fi->fh = (uintptr_t)f;
+    (void)ino;
     /* Any change reaches the kernel as an inode invalidation, so its page cache
      * of an unchanged file stays valid across opens. */
     fi->keep_cache = 1;
-    handle_open(fs, &f->h);
-    if (fuse_reply_open(req, fi) != 0) /* as in fs_opendir */
-        handle_close(fs, &f->h, true);
+    fuse_reply_open(req, fi);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-    (void)ino;
-    const struct fileh *f = (const struct fileh *)(uintptr_t)fi->fh;
-    size_t len;
-    const char *json = entry_json(f->e, &len);
-    if (off < 0 || (size_t)off >= len) {
-        fuse_reply_buf(req, NULL, 0);
+    (void)fi;
+    struct fs *fs = fs_of(req);
+    enum inode_kind kind;
+    unsigned s;
+    struct listing *l = NULL;
+    const struct entry *e;
+    int rc = resolve(req, fs, ino, &kind, &l, &e, &s);
+    if (rc == 0 && kind != INODE_FILE)
+        rc = -EISDIR;
+    if (rc < 0) {
+        fuse_reply_err(req, -rc);
         return;
     }
-    size_t n = len - (size_t)off < size ? len - (size_t)off : size;
-    /* The reply is written from the listing's memory, and the kernel may end
-     * this read and send RELEASE, freeing the handle in another thread, before
-     * writev returns: hold the listing until then. */
-    struct listing *l = f->h.l;
-    listing_ref(l);
-    fuse_reply_buf(req, json + off, n);
+    size_t len;
+    const char *json = entry_json(e, &len);
+    if (off < 0 || (size_t)off >= len)
+        fuse_reply_buf(req, NULL, 0);
+    else
+        fuse_reply_buf(req, json + off, len - (size_t)off < size ? len - (size_t)off : size);
     listing_unref(l);
-}
-
-static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    (void)ino;
-    struct fileh *f = (struct fileh *)(uintptr_t)fi->fh;
-    handle_close(fs_of(req), &f->h, true);
-    fuse_reply_err(req, 0);
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -788,11 +783,9 @@ static const struct fuse_lowlevel_ops ops = {
     .open = fs_open,
     .read = fs_read,
     .write = fs_write,
-    .release = fs_release,
     .opendir = fs_opendir,
     .readdir = fs_readdir,
     .readdirplus = fs_readdirplus,
-    .releasedir = fs_releasedir,
     .statfs = fs_statfs,
     .setxattr = fs_setxattr,
     .getxattr = fs_getxattr,

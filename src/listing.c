@@ -163,6 +163,7 @@ long listing_add(struct listing *l, struct item *items, size_t n)
         e->it = items[i];
         memset(&items[i], 0, sizeof(items[i]));
         e->ino = inode_collection(l->section, e->it.id);
+        e->pos = l->n;
         l->v[l->n++] = e;
         HASH_ADD_KEYPTR(hh_id, l->by_id, e->it.id, strlen(e->it.id), e);
         struct entry *same;
@@ -203,6 +204,12 @@ const struct entry *listing_by_ino(const struct listing *l, uint64_t ino)
     ino &= ~(uint64_t)1;
     HASH_FIND(hh_ino, l->by_ino, &ino, sizeof(ino), e);
     return e;
+}
+
+size_t listing_index(const struct listing *l, const struct entry *e)
+{
+    (void)l;
+    return e->pos;
 }
 
 size_t listing_count(const struct listing *l)

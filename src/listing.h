@@ -21,6 +21,7 @@ struct entry {
     struct item it; /* id, raw name, times, metadata.json bytes */
     char *name;     /* directory name */
     uint64_t ino;   /* directory inode; metadata.json is ino | 1 */
+    size_t pos;     /* index in list order */
     struct listing_group *group;
     UT_hash_handle hh_id, hh_name, hh_ino;
 };
@@ -51,6 +52,8 @@ const struct entry *listing_by_id(const struct listing *l, const char *id);
 const struct entry *listing_by_ino(const struct listing *l, uint64_t ino);
 /** Number of entries, shown or not. */
 size_t listing_count(const struct listing *l);
+/** The position of an entry of l in list order. */
+size_t listing_index(const struct listing *l, const struct entry *e);
 /** The i-th entry in list order (i < listing_count). */
 const struct entry *listing_at(const struct listing *l, size_t i);
 

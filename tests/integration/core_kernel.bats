@@ -1,0 +1,234 @@
+#!/usr/bin/env bats
+# The kernel's caches (DESIGN §3, "What the kernel keeps"): within the ttl a
+# warm traversal is answered by the kernel alone, and a change at the provider
+# still reaches it exactly: new names, sizes, times and bytes, no torn read, no
+# entry skipped or repeated by a directory read that a refresh interrupts.
+# The daemon runs with -d, so its log holds one "opcode:" line per FUSE request.
+
+load '../lib/common'
+
+teardown() {
+    teardown_mount
+}
+
+# ops: FUSE requests the daemon has received so far, besides STATFS (which the
+# kernel never caches: find and ls ask it once per run, of tmpfs too).
+ops() { grep 'opcode:' "$WORK/daemon.log" | grep -vc 'opcode: STATFS' || true; }
+
+# slow_get PATH: a control request on the fake that may take a while (100,000 collections).
+slow_get() { curl -sf --max-time 300 "$FAKE_URL$1"; }
+
+# ops_on INO...: FUSE requests on these inodes since log line $MARK.
+ops_on() {
+    local ino pat=""
+    for ino in "$@"; do pat+="${pat:+|}nodeid: $ino,"; done
+    tail -n +"$MARK" "$WORK/daemon.log" | grep -E "opcode: .*($pat)" || true
+}
+
+# hups: how many SIGHUPs the daemon has handled.
+hups() { grep -c 'SIGHUP: dropped' "$WORK/daemon.log" || true; }
+
+# hup: SIGHUP, and wait until the daemon has dropped its listings.
+hup() {
+    local n
+    n=$(hups)
+    kill -HUP "$CFS_PID"
+    wait_for "$BOUND" test "$(hups)" -gt "$n" || { echo "SIGHUP not handled"; return 1; }
+}
+
+warm() { timeout 60 find "$MNT" -name metadata.json -exec cat {} + >/dev/null; }
+
+@test "kernel: a warm find, find+cat and ls -lR send no request to the daemon" {
+    CFS_TTL=3600 setup_fake --count 200
+    mount_cfs -d
+    warm
+    timeout 60 ls -lR "$MNT" >/dev/null
+    local before
+    before=$(ops)
+    MARK=$(($(wc -l <"$WORK/daemon.log") + 1))
+    fake_reset
+    warm
+    timeout 60 find "$MNT" >/dev/null
+    timeout 60 ls -lR "$MNT" >/dev/null
+    [ "$(ops)" -eq "$before" ] || {
+        echo "$(($(ops) - before)) FUSE requests on a warm tree:"
+        tail -n +"$MARK" "$WORK/daemon.log" | grep 'opcode:' | grep -v 'opcode: STATFS'
+        return 1
+    }
+    [ "$(requests_besides)" -eq 0 ]
+}
+
+@test "kernel: a change reaches the kernel exactly; unchanged collections get no request" {
+    CFS_TTL=3600 setup_fake --count 40
+    mount_cfs -d
+    local p=${PROVIDERS[0]} a b keep name_a name_b
+    a=$(item_at "$p" 3 id)
+    b=$(item_at "$p" 7 id)
+    name_a=$(item_at "$p" 3 name)
+    name_b=$(item_at "$p" 7 name)
+    warm
+    # the inodes of collections that will not change: their dirs and files
+    keep=()
+    for i in 10 20 30; do
+        local n
+        n=$(item_at "$p" $i name)
+        keep+=("$(stat -c %i "$MNT/$p/$n")" "$(stat -c %i "$MNT/$p/$n/metadata.json")")
+    done
+    local old_size
+    old_size=$(stat -c %s "$MNT/$p/$name_b/metadata.json")
+    # a longer name (name, size and mtime change) and one of the same length
+    rename_item "$p" "$a" "$name_a, renamed to something longer"
+    rename_item "$p" "$b" "$(echo "$name_b" | tr 'a-zA-Z' 'b-zaB-ZA')"
+    local new_b
+    new_b=$(item_at "$p" 7 name)
+    hup
+    MARK=$(($(wc -l <"$WORK/daemon.log") + 1))
+    wait_for "$BOUND" test -d "$MNT/$p/$name_a, renamed to something longer"
+    [ ! -e "$MNT/$p/$name_a" ]
+    if [ "$new_b" != "$name_b" ]; then
+        [ ! -e "$MNT/$p/$name_b" ]
+    fi
+    # exactly the provider's new bytes, size and time
+    fake_get "/_fake/expect?provider=$p" | python3 -c '
+import json, os, sys
+mnt, p = sys.argv[1], sys.argv[2]
+items = json.load(sys.stdin)
+for i in (3, 7):
+    e = items[i]
+    path = os.path.join(mnt, p, e["name"], "metadata.json")
+    data = open(path, "rb").read()
+    assert data == e["metadata_json"].encode(), "%s: bytes differ" % path
+    assert os.stat(path).st_size == len(data), "%s: st_size %d, %d bytes" % (path, os.stat(path).st_size, len(data))
+    if e["updated"] is not None:
+        assert abs(os.stat(path).st_mtime - e["updated"]) < 1e-3, "%s: mtime %r, updated %r" % (path, os.stat(path).st_mtime, e["updated"])
+' "$MNT" "$p"
+    [ "$(stat -c %s "$MNT/$p/$new_b/metadata.json")" -eq "$old_size" ] || [ "$new_b" = "$name_b" ]
+    # the unchanged ones, walked again: the kernel answers alone
+    warm
+    local got
+    got=$(ops_on "${keep[@]}")
+    [ -z "$got" ] || { echo "requests on unchanged collections:"; echo "$got"; return 1; }
+}
+
+@test "kernel: a refresh during ls -f of 100,000 entries skips and repeats none" {
+    local big
+    start_fake --count 20
+    # the provider with the largest pages holds the 100,000
+    big=$(fake_get "/_fake/providers?detail=1" | python3 -c '
+import json, sys
+print(max(json.load(sys.stdin), key=lambda p: p["max_page"])["name"])')
+    # generating 100,000 collections takes the fake a while
+    curl -sf --max-time 300 -X POST -H 'Content-Type: application/json' \
+        -d "{\"provider\": \"$big\", \"count\": 100000}" "$FAKE_URL/_fake/config" >/dev/null
+    CFS_TTL=3600 write_config
+    mount_cfs
+    slow_get "/_fake/expect?provider=$big" >"$WORK/old.json"
+    local go="$WORK/go" done="$WORK/done"
+    timeout 300 python3 - "$MNT/$big" 5000 "$go" "$done" >"$WORK/read.txt" <<'PY' &
+import os, sys, time
+path, first, go, done = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+names = []
+with os.scandir(path) as it:
+    for e in it:
+        names.append(e.name)
+        if len(names) == first:
+            open(go, "w").close()
+            end = time.monotonic() + 120
+            while not os.path.exists(done):
+                if time.monotonic() > end:
+                    sys.exit("the test never changed the provider")
+                time.sleep(0.05)
+print("\n".join(names))
+PY
+    local reader=$!
+    wait_for 120 test -e "$go"
+    # deletions and renames before and after the reader's position, one addition
+    local ids
+    ids=$(python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+print(" ".join(v[i]["id"] for i in (100, 4000, 60000, 90000, 200, 70000)))' "$WORK/old.json")
+    read -r d1 d2 d3 d4 r1 r2 <<<"$ids"
+    curl -sf --max-time 300 -X POST -H 'Content-Type: application/json' "$FAKE_URL/_fake/config" -d "{\"provider\": \"$big\", \"delete\": [\"$d1\", \"$d2\", \"$d3\", \"$d4\"],
+        \"rename\": {\"$r1\": \"renamed early\", \"$r2\": \"renamed late\"}, \"add\": {\"name\": \"added\"}}" >/dev/null
+    slow_get "/_fake/expect?provider=$big" >"$WORK/new.json"
+    hup
+    touch "$done"
+    wait "$reader"
+    python3 - "$WORK/old.json" "$WORK/new.json" "$WORK/read.txt" <<'PY'
+import collections, json, sys
+old, new = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+read = [n for n in open(sys.argv[3]).read().split("\n") if n]
+by_name = {}
+for e in old + new:
+    assert by_name.get(e["name"], e["id"]) == e["id"], "names must be unique for this test"
+    by_name[e["name"]] = e["id"]
+unknown = [n for n in read if n not in by_name]
+assert not unknown, "names in neither generation: %r" % unknown[:5]
+ids = collections.Counter(by_name[n] for n in read)
+dup = [i for i, k in ids.items() if k > 1]
+assert not dup, "%d entries repeated, e.g. %r" % (len(dup), dup[:5])
+both = {e["id"] for e in old} & {e["id"] for e in new}
+missing = both - set(ids)
+assert not missing, "%d entries skipped, e.g. %r" % (len(missing), sorted(missing)[:5])
+print("read %d entries, none repeated or skipped" % len(read))
+PY
+    # what the kernel keeps afterwards is the new listing, whole
+    timeout 60 ls -f "$MNT/$big" | grep -vxE '\.|\.\.' | sort >"$WORK/after.txt"
+    python3 -c '
+import json, sys
+print("\n".join(sorted(e["name"] for e in json.load(open(sys.argv[1])))))' "$WORK/new.json" |
+        diff - "$WORK/after.txt"
+}
+
+@test "kernel: reads during refreshes that change a file get the old or the new bytes, never a mix" {
+    CFS_TTL=3600 setup_fake --count 10
+    mount_cfs
+    local p=${PROVIDERS[0]} id short long
+    id=$(item_at "$p" 2 id)
+    short="short"
+    long="a much longer name that changes the size of metadata.json a lot"
+    rename_item "$p" "$id" "$short"
+    hup
+    wait_for "$BOUND" test -e "$MNT/$p/$short/metadata.json"
+    local inode
+    inode=$(stat -c %i "$MNT/$p/$short/metadata.json")
+    # the reader follows the file by inode number through both of its names
+    timeout 300 python3 - "$MNT/$p" "$inode" "$short" "$long" "$WORK/stop" >"$WORK/reads.txt" <<'PY' &
+import json, os, sys, time
+d, ino, names, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3:5], sys.argv[5]
+reads = bad = 0
+end = time.monotonic() + 240
+while not os.path.exists(stop) and time.monotonic() < end:
+    for n in names:
+        path = os.path.join(d, n, "metadata.json")
+        try:
+            if os.stat(path).st_ino != ino:
+                continue
+            data = open(path, "rb").read()
+        except OSError:
+            continue  # renamed between stat and open
+        reads += 1
+        try:
+            text = data.decode()
+            json.loads(text)
+            assert sum(json.dumps(x, ensure_ascii=False) in text for x in names) == 1
+        except Exception:
+            bad += 1
+            print("torn read of %d bytes: %r" % (len(data), data[-80:]))
+print("reads", reads, "bad", bad)
+PY
+    local reader=$! i
+    for i in $(seq 10); do
+        local to=$long
+        [ $((i % 2)) -eq 0 ] && to=$short
+        rename_item "$p" "$id" "$to"
+        hup
+        wait_for "$BOUND" test -e "$MNT/$p/$to/metadata.json"
+    done
+    touch "$WORK/stop"
+    wait "$reader"
+    cat "$WORK/reads.txt"
+    grep -q "bad 0$" "$WORK/reads.txt"
+    ! grep -q "^reads 0 " "$WORK/reads.txt"
+}
