@@ -443,6 +443,16 @@ static int await(struct cache *c, const struct waiter *want, struct cache_call *
         struct timespec now = clock_now();
         if (decide(c, &a, &now, out, &rc) || (rc = drive(c, &now)) < 0)
             break;
+        /* A walk that moves but has not reached what this caller wants within
+         * its budget (a paced walk of a million collections takes minutes):
+         * "try again", as for a rate-limit pause past the budget, rather than
+         * hold a lookup for minutes or claim the name does not exist. A
+         * directory read is not held: it gets entries as they arrive. */
+        if (a.me.want != WANT_MORE && before(&a.start, &c->progress) &&
+            clock_ms(&a.start, &now) >= (long long)c->p->timeout_ms) {
+            rc = fallback(c, &now, -EAGAIN, out);
+            break;
+        }
         if (!wait_walk(c, &now)) {
             if ((rc = fallback(c, &now, -ETIMEDOUT, out)) < 0)
                 log_err("[%s] no listing within timeout=%u s; try again later", c->p->section,
@@ -487,13 +497,6 @@ int cache_by_ino(struct cache *c, uint64_t ino, struct cache_call *call, struct 
 {
     struct waiter w = {.want = WANT_INO, .ino = ino};
     return acquire(c, &w, call, l, e);
-}
-
-int cache_listing(struct cache *c, struct cache_call *call, struct listing **l)
-{
-    struct waiter w = {.want = WANT_ALL};
-    const struct entry *unused;
-    return acquire(c, &w, call, l, &unused);
 }
 
 /* Where a read after `after` goes on in l: the next index, or SIZE_MAX when

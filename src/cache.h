@@ -46,8 +46,6 @@ int cache_by_name(struct cache *c, const char *name, struct cache_call *call, st
 /** Entry by inode (a collection directory's or its metadata.json's), as cache_by_name. */
 int cache_by_ino(struct cache *c, uint64_t ino, struct cache_call *call, struct listing **l,
                  const struct entry **e);
-/** The whole listing: 0 with a reference in *l, or -errno as cache_by_name. */
-int cache_listing(struct cache *c, struct cache_call *call, struct listing **l);
 /** A directory read: fill() gets the shown entries after the one with inode `after` (0: from the
  *  start), as soon as their names are final, until it returns false (under the cache's lock: it
  *  must not block). None filled means the end. 0, or -errno as cache_by_name. */

@@ -283,7 +283,7 @@ static void interrupted(fuse_req_t req, void *arg)
     cache_interrupt(p->c, &p->call);
 }
 
-enum by { BY_NAME, BY_INO, BY_ALL };
+enum by { BY_NAME, BY_INO };
 
 static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *name, uint64_t ino,
                      struct listing **l, const struct entry **e)
@@ -291,9 +291,8 @@ static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *na
     struct pending p = {c, {false}};
     /* calls interrupted() at once if the interrupt came first */
     fuse_req_interrupt_func(req, interrupted, &p);
-    int rc = by == BY_NAME  ? cache_by_name(c, name, &p.call, l, e)
-             : by == BY_INO ? cache_by_ino(c, ino, &p.call, l, e)
-                            : cache_listing(c, &p.call, l);
+    int rc =
+        by == BY_NAME ? cache_by_name(c, name, &p.call, l, e) : cache_by_ino(c, ino, &p.call, l, e);
     /* returns once no interrupted() runs: p may go */
     fuse_req_interrupt_func(req, NULL, NULL);
     return rc;

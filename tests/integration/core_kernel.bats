@@ -232,3 +232,33 @@ PY
     grep -q "bad 0$" "$WORK/reads.txt"
     ! grep -q "^reads 0 " "$WORK/reads.txt"
 }
+
+@test "walk: a long cold walk streams to readdir; a lookup past its budget gets EAGAIN" {
+    start_fake --count 20
+    local p pages per
+    # the provider with the smallest pages: many pages for few collections
+    read -r p per < <(fake_get "/_fake/providers?detail=1" | python3 -c '
+import json, sys
+v = min(json.load(sys.stdin), key=lambda p: p["max_page"])
+print(v["name"], v["max_page"])')
+    pages=60
+    set_count "$p" $((pages * per))
+    CFS_TIMEOUT=2 write_config
+    mount_cfs
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 0.25}"
+    local first
+    first=$(timeout 60 ls -f "$MNT/$p" | grep -vxE '\.|\.\.' | head -1)
+    [ -n "$first" ]
+    # the first entry came before the walk was over
+    [ "$(requests "$p")" -lt "$pages" ]
+    # a probe for a name the walk has not reached within timeout=2 s: try again later
+    run fs_op stat "$MNT/$p/.hidden"
+    [ "$output" = EAGAIN ]
+    [ "$(requests "$p")" -lt "$pages" ]
+    # the walk goes on for a reader of the whole listing, and then the answers are final
+    [ "$(timeout 120 ls -f "$MNT/$p" | grep -cvxE '\.|\.\.')" -eq $((pages * per)) ]
+    run fs_op stat "$MNT/$p/.hidden"
+    [ "$output" = ENOENT ]
+    run fs_op read "$MNT/$p/$(item_at "$p" $((pages * per - 1)) name)/metadata.json"
+    [[ "$output" == "OK "* ]]
+}
