@@ -173,6 +173,7 @@ static void complete(struct cache *c, struct buf *ch)
 {
     struct listing *l = walk_listing(c->walk);
     listing_ref(l);
+    listing_set_base(l, NULL);
     walk_free(c->walk);
     c->walk = NULL;
     struct listing *old = c->cur ? c->cur : c->prev;
@@ -371,6 +372,8 @@ static int ensure_walk(struct cache *c, const struct timespec *now)
     if (!c->walk) {
         if (!(c->walk = walk_new(c->p, c->g->max_collections)))
             return -ENOMEM;
+        /* unchanged collections keep the records of the generation before */
+        listing_set_base(walk_listing(c->walk), c->cur ? c->cur : c->prev);
         c->walk_start = c->progress = *now;
     }
     return 0;

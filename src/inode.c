@@ -1,23 +1,35 @@
-/* The inode table; see inode.h. One mutex: every operation is a hash lookup. */
+/* The inode table; see inode.h. One mutex: every operation is a hash lookup.
+ *
+ * A warm `find` over a million collections has the kernel reference two million
+ * inodes, so the table is one flat array, no allocation per inode: a directory
+ * and its metadata.json (ino and ino | 1, the only inodes stored) share a
+ * 16-byte slot holding the even number and one word with the section index and
+ * both lookup counts. Open addressing with linear probing; a removal moves the
+ * rest of its run back instead of leaving a tombstone, so the table never needs
+ * cleaning. A count that reaches its ceiling stays there (the inode is then
+ * kept until unmount): forgetting one the kernel still holds would be worse. */
 #include "inode.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
 
-struct node {
-    uint64_t ino;
-    enum inode_kind kind;
-    unsigned section;
-    uint64_t nlookup;
-    UT_hash_handle hh;
+/* meta: bits 0-15 section, 16-39 directory lookups, 40-63 metadata.json lookups */
+#define SECTION_MASK 0xffffULL
+#define COUNT_MAX 0xffffffULL
+#define SHIFT_DIR 16
+#define SHIFT_FILE 40
+
+struct slot {
+    uint64_t ino; /* the directory's (even) number; 0: free */
+    uint64_t meta;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct node *nodes;
-static uint64_t count;
+static struct slot *tab;
+static size_t cap, used; /* slots, slots in use */
+static uint64_t count;   /* inodes with a count, directories and files apart */
 
 /* FNV-1a over the bytes, then a splitmix64 finaliser to spread the bits. */
 static uint64_t hash(const char *a, const char *b)
@@ -54,15 +66,72 @@ uint64_t inode_collection(const char *section, const char *id)
     return even(hash(section, id));
 }
 
+/* The numbers are hashes already: their top bits, scaled to the size, pick the
+ * first slot (so the size need not be a power of two). */
+static size_t home(uint64_t ino, size_t n)
+{
+    return (size_t)(((ino >> 32) * (uint64_t)n) >> 32);
+}
+
+static size_t step(size_t s)
+{
+    return s + 1 == cap ? 0 : s + 1;
+}
+
+static struct slot *find(uint64_t ino)
+{
+    if (!cap)
+        return NULL;
+    for (size_t s = home(ino, cap); tab[s].ino; s = step(s))
+        if (tab[s].ino == ino)
+            return &tab[s];
+    return NULL;
+}
+
+static int resize(size_t n)
+{
+    struct slot *t = calloc(n, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < cap; i++) {
+        if (!tab[i].ino)
+            continue;
+        size_t s = home(tab[i].ino, n);
+        while (t[s].ino)
+            s = s + 1 == n ? 0 : s + 1;
+        t[s] = tab[i];
+    }
+    free(tab);
+    tab = t;
+    cap = n;
+    return 0;
+}
+
+/* Empty slot s; later members of its run move back into the hole. */
+static void drop(size_t s)
+{
+    tab[s].ino = 0;
+    used--;
+    for (size_t j = step(s); tab[j].ino; j = step(j)) {
+        size_t h = home(tab[j].ino, cap);
+        bool stays = s <= j ? (s < h && h <= j) : (s < h || h <= j);
+        if (!stays) {
+            tab[s] = tab[j];
+            tab[j].ino = 0;
+            s = j;
+        }
+    }
+    /* after a forgetful kernel (drop_caches, unmount of a big tree) give the memory back */
+    if (cap > 1024 && used * 8 < cap)
+        resize(cap / 2); /* on ENOMEM the bigger table simply stays */
+}
+
 void inode_cleanup(void)
 {
     pthread_mutex_lock(&lock);
-    struct node *n, *tmp;
-    HASH_ITER(hh, nodes, n, tmp)
-    {
-        HASH_DEL(nodes, n);
-        free(n);
-    }
+    free(tab);
+    tab = NULL;
+    cap = used = 0;
     count = 0;
     pthread_mutex_unlock(&lock);
 }
@@ -71,23 +140,31 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
 {
     if (kind == INODE_ROOT || kind == INODE_SECTION)
         return 0; /* fixed by the config: never forgotten, never stored */
+    /* a directory is even, its metadata.json odd: the slot tells them apart by that */
+    if ((kind == INODE_DIR) != ((ino & 1) == 0) || ino < 16 || section > SECTION_MASK)
+        return -EINVAL;
+    unsigned shift = kind == INODE_DIR ? SHIFT_DIR : SHIFT_FILE;
+    uint64_t key = ino & ~(uint64_t)1;
     int rc = 0;
     pthread_mutex_lock(&lock);
-    struct node *n;
-    HASH_FIND(hh, nodes, &ino, sizeof(ino), n);
+    struct slot *n = find(key);
     if (n) {
-        if (n->kind != kind || n->section != section)
+        uint64_t c = (n->meta >> shift) & COUNT_MAX;
+        if ((n->meta & SECTION_MASK) != section)
             rc = -EEXIST;
-        else
-            n->nlookup++;
-    } else if (!(n = calloc(1, sizeof(*n)))) {
+        else if (c < COUNT_MAX) {
+            n->meta += 1ULL << shift;
+            count += c == 0;
+        }
+    } else if ((used + 1) * 5 > cap * 4 && resize(cap < 64 ? 1024 : cap + cap / 2) < 0) {
         rc = -ENOMEM;
     } else {
-        n->ino = ino;
-        n->kind = kind;
-        n->section = section;
-        n->nlookup = 1;
-        HASH_ADD(hh, nodes, ino, sizeof(ino), n);
+        size_t s = home(key, cap);
+        while (tab[s].ino)
+            s = step(s);
+        tab[s].ino = key;
+        tab[s].meta = section | 1ULL << shift;
+        used++;
         count++;
     }
     pthread_mutex_unlock(&lock);
@@ -96,15 +173,17 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
 
 void inode_forget(uint64_t ino, uint64_t k)
 {
+    unsigned shift = ino & 1 ? SHIFT_FILE : SHIFT_DIR;
     pthread_mutex_lock(&lock);
-    struct node *n;
-    HASH_FIND(hh, nodes, &ino, sizeof(ino), n);
-    if (n) {
-        n->nlookup = n->nlookup > k ? n->nlookup - k : 0;
-        if (n->nlookup == 0) {
-            HASH_DEL(nodes, n);
-            free(n);
+    struct slot *n = find(ino & ~(uint64_t)1);
+    uint64_t c = n ? (n->meta >> shift) & COUNT_MAX : 0;
+    if (c && c < COUNT_MAX) { /* at the ceiling the true count is unknown: keep it */
+        uint64_t left = c > k ? c - k : 0;
+        n->meta = (n->meta & ~(COUNT_MAX << shift)) | left << shift;
+        if (!left) {
             count--;
+            if (!(n->meta & ~SECTION_MASK))
+                drop((size_t)(n - tab));
         }
     }
     pthread_mutex_unlock(&lock);
@@ -112,13 +191,13 @@ void inode_forget(uint64_t ino, uint64_t k)
 
 int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section)
 {
+    unsigned shift = ino & 1 ? SHIFT_FILE : SHIFT_DIR;
     int rc = -ENOENT;
     pthread_mutex_lock(&lock);
-    struct node *n;
-    HASH_FIND(hh, nodes, &ino, sizeof(ino), n);
-    if (n) {
-        *kind = n->kind;
-        *section = n->section;
+    struct slot *n = find(ino & ~(uint64_t)1);
+    if (n && ((n->meta >> shift) & COUNT_MAX)) {
+        *kind = ino & 1 ? INODE_FILE : INODE_DIR;
+        *section = (unsigned)(n->meta & SECTION_MASK);
         rc = 0;
     }
     pthread_mutex_unlock(&lock);

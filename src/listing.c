@@ -1,28 +1,181 @@
 /* Listing entries and the naming of duplicates; see listing.h.
  *
+ * Memory is the point of the layout: a listing of a million collections must
+ * cost little beyond the metadata.json bytes themselves. Each collection is one
+ * record (record.h: id, raw name, times, inode and metadata.json in one
+ * allocation, shared between generations when unchanged) and a 16-byte entry
+ * (the record and the shown name). The shown name points into the record when
+ * it is the raw name or the id as is, which it nearly always is; only encoded
+ * and suffixed names have an allocation of their own. Entries sit in fixed-size
+ * chunks, so they never move, and two open-addressing indexes of 32-bit entry
+ * numbers find them: by inode (which also finds an id: the inode is a hash of
+ * it) and by shown name.
+ *
  * Every entry belongs to the group of its plain (base) name. The group's owner
  * is its oldest member by names_older() and shows the plain name; the others
  * show "<base> (<id>)". Items arrive in list order, which for most providers is
  * creation order, so the owner is normally the first member and nothing is
  * renamed; when an older one arrives later (equal times, or a server that does
  * not keep its promised order) the ownership moves and the old owner is renamed,
- * so the final names never depend on the order pages arrived in. */
+ * so the final names never depend on the order pages arrived in. Groups are
+ * only stored for bases that repeat (or whose owner could not show the base):
+ * a base no group stores is owned by the entry showing it, if that entry's own
+ * base is that name. */
 #include "listing.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #include "inode.h"
 #include "log.h"
 #include "names.h"
+#include "record.h"
+
+struct entry {
+    struct record *r;
+    const char *name; /* into r's bytes, or malloc'd (see owned()), or NULL: not shown */
+};
 
 struct listing_group {
     char *base;
-    struct entry *owner;
+    uint32_t owner; /* entry index */
     UT_hash_handle hh;
 };
+
+#define CHUNK_BITS 12
+#define CHUNK (1u << CHUNK_BITS)
+#define NONE UINT32_MAX
+
+static struct entry *at(const struct listing *l, size_t i)
+{
+    return &l->chunk[i >> CHUNK_BITS][i & (CHUNK - 1)];
+}
+
+/* Whether e's name is its own allocation rather than bytes of its record. */
+static bool owned(const struct entry *e)
+{
+    size_t len;
+    uintptr_t b = (uintptr_t)record_bytes(e->r, &len), p = (uintptr_t)e->name;
+    return e->name && (p < b || p >= b + len);
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+/* Slot where a key of hash h starts probing: the top bits scaled to the size,
+ * so the size need not be a power of two (and the table can stay well filled). */
+static size_t home(uint64_t h, size_t cap)
+{
+    return (size_t)(((h >> 32) * (uint64_t)cap) >> 32);
+}
+
+static size_t next(size_t s, size_t cap)
+{
+    return s + 1 == cap ? 0 : s + 1;
+}
+
+static uint64_t ino_key(const struct listing *l, uint32_t i)
+{
+    return record_ino(at(l, i)->r);
+}
+
+static uint64_t name_key(const struct listing *l, uint32_t i)
+{
+    return hash_str(at(l, i)->name);
+}
+
+/* Put entry i into x (which has room); its key is h. */
+static void put(struct listing_index *x, uint64_t h, uint32_t i)
+{
+    size_t s = home(h, x->cap);
+    while (x->slot[s])
+        s = next(s, x->cap);
+    x->slot[s] = i + 1;
+    x->used++;
+}
+
+/* Make room for one more, keeping the load at most 0.8: the probes stay short
+ * and a million entries cost about 5 bytes each per index. Entries go into the
+ * new table in list order, so of two with one inode the first is still found
+ * first. by_name holds the entries that have a name, by_ino all of them. */
+static int reserve(const struct listing *l, struct listing_index *x, bool names)
+{
+    if ((x->used + 1) * 5 <= x->cap * 4)
+        return 0;
+    size_t cap = x->cap < 64 ? 128 : x->cap + x->cap / 2;
+    if (cap > (size_t)UINT32_MAX)
+        return -ENOMEM;
+    struct listing_index y = {calloc(cap, sizeof(uint32_t)), cap, 0};
+    if (!y.slot)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (!names)
+            put(&y, ino_key(l, i), i);
+        else if (at(l, i)->name)
+            put(&y, name_key(l, i), i);
+    }
+    free(x->slot);
+    *x = y;
+    return 0;
+}
+
+/* Remove entry i from the name index (linear probing: later members of the
+ * run move back so no lookup stops early at the hole). */
+static void unname(struct listing *l, uint32_t i)
+{
+    struct listing_index *x = &l->by_name;
+    size_t s = home(name_key(l, i), x->cap);
+    while (x->slot[s] != i + 1)
+        s = next(s, x->cap);
+    x->slot[s] = 0;
+    x->used--;
+    for (size_t j = next(s, x->cap); x->slot[j]; j = next(j, x->cap)) {
+        size_t h = home(name_key(l, x->slot[j] - 1), x->cap);
+        /* j's entry may fill the hole at s unless its home lies cyclically in (s, j] */
+        bool stays = s <= j ? (s < h && h <= j) : (s < h || h <= j);
+        if (!stays) {
+            x->slot[s] = x->slot[j];
+            x->slot[j] = 0;
+            s = j;
+        }
+    }
+}
+
+static uint32_t find_name(const struct listing *l, const char *name)
+{
+    const struct listing_index *x = &l->by_name;
+    if (!x->cap)
+        return NONE;
+    for (size_t s = home(hash_str(name), x->cap); x->slot[s]; s = next(s, x->cap))
+        if (strcmp(at(l, x->slot[s] - 1)->name, name) == 0)
+            return x->slot[s] - 1;
+    return NONE;
+}
+
+/* The first entry with inode ino and, when id is given, that id. */
+static uint32_t find_ino(const struct listing *l, uint64_t ino, const char *id)
+{
+    const struct listing_index *x = &l->by_ino;
+    if (!x->cap)
+        return NONE;
+    for (size_t s = home(ino, x->cap); x->slot[s]; s = next(s, x->cap)) {
+        const struct record *r = at(l, x->slot[s] - 1)->r;
+        if (record_ino(r) == ino && (!id || strcmp(record_id(r), id) == 0))
+            return x->slot[s] - 1;
+    }
+    return NONE;
+}
 
 struct listing *listing_new(const char *section)
 {
@@ -44,9 +197,6 @@ void listing_unref(struct listing *l)
 {
     if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    HASH_CLEAR(hh_id, l->by_id);
-    HASH_CLEAR(hh_name, l->by_name);
-    HASH_CLEAR(hh_ino, l->by_ino);
     struct listing_group *g, *tmp;
     HASH_ITER(hh, l->groups, g, tmp)
     {
@@ -55,129 +205,237 @@ void listing_unref(struct listing *l)
         free(g);
     }
     for (size_t i = 0; i < l->n; i++) {
-        provider_item_free(&l->v[i]->it);
-        free(l->v[i]->name);
-        free(l->v[i]);
+        struct entry *e = at(l, i);
+        if (owned(e))
+            free((char *)e->name);
+        record_unref(e->r);
     }
-    free(l->v);
+    for (size_t c = 0; c < l->nchunk; c++)
+        free(l->chunk[c]);
+    free(l->chunk);
+    free(l->by_ino.slot);
+    free(l->by_name.slot);
+    listing_unref(l->base);
     free(l->section);
     free(l);
 }
 
+void listing_set_base(struct listing *l, const struct listing *base)
+{
+    /* the reference count is the one field a holder of a const listing may change */
+    struct listing *b = (struct listing *)base;
+    if (b == l)
+        return; /* a listing holding itself would never be freed */
+    if (b) {
+        listing_ref(b);
+        listing_unref(__atomic_exchange_n(&b->base, NULL, __ATOMIC_ACQ_REL));
+    }
+    listing_unref(__atomic_exchange_n(&l->base, b, __ATOMIC_ACQ_REL));
+}
+
 static int older(const struct entry *a, const struct entry *b)
 {
-    struct names_key ka = {a->it.id, a->it.has_created, a->it.created};
-    struct names_key kb = {b->it.id, b->it.has_created, b->it.created};
+    struct names_key ka = {record_id(a->r), false, {0}};
+    struct names_key kb = {record_id(b->r), false, {0}};
+    ka.has_created = record_created(a->r, &ka.created);
+    kb.has_created = record_created(b->r, &kb.created);
     return names_older(&ka, &kb);
 }
 
-/* Give e the name `name` (owned), avoiding any name already shown: a literal
- * collection called "x (id)" must not hide the duplicate that became "x (id)".
- * When the id suffix cannot tell them apart (both cut at 255 bytes), a hash of
- * the id can: still derived from the id alone, so the name is stable. */
-static int set_name(struct listing *l, struct entry *e, char *name)
+/* Give entry i the name `name` (malloc'd when own, else bytes of its record),
+ * avoiding any name already shown: a literal collection called "x (id)" must
+ * not hide the duplicate that became "x (id)". When the id suffix cannot tell
+ * them apart (both cut at 255 bytes), a hash of the id can: still derived from
+ * the id alone, so the name is stable. */
+static int set_name(struct listing *l, uint32_t i, const char *name, bool own)
 {
-    if (e->name)
-        HASH_DELETE(hh_name, l->by_name, e);
-    free(e->name);
-    e->name = NULL;
+    struct entry *e = at(l, i);
+    if (e->name) {
+        unname(l, i);
+        if (owned(e))
+            free((char *)e->name);
+        e->name = NULL;
+    }
+    if (own && !name)
+        return -ENOMEM;
+    if (reserve(l, &l->by_name, true) < 0) {
+        if (own)
+            free((char *)name);
+        return -ENOMEM;
+    }
+    const char *id = record_id(e->r);
     char tag[24];
-    snprintf(tag, sizeof(tag), "#%016llx", (unsigned long long)inode_collection("", e->it.id));
-    const char *suffixes[] = {e->it.id, tag};
+    snprintf(tag, sizeof(tag), "#%016llx", (unsigned long long)inode_collection("", id));
+    const char *suffixes[] = {id, tag};
     for (size_t tries = 0; name; tries++) {
-        struct entry *other;
-        HASH_FIND(hh_name, l->by_name, name, strlen(name), other);
-        if (!other) {
+        if (find_name(l, name) == NONE) {
             e->name = name;
-            HASH_ADD_KEYPTR(hh_name, l->by_name, e->name, strlen(e->name), e);
+            put(&l->by_name, hash_str(name), i);
             return 0;
         }
         if (tries == 2)
             break;
         char *again = names_with_id(name, suffixes[tries]);
-        free(name);
+        if (own)
+            free((char *)name);
         name = again;
+        own = true;
     }
     if (!name)
         return -ENOMEM;
-    free(name);
-    char *shown = names_encode(e->it.id, strlen(e->it.id));
+    if (own)
+        free((char *)name);
+    char *shown = names_encode(id, strlen(id));
     log_warn("[%s] collection %s: no free directory name; not shown", l->section,
              shown ? shown : "?");
     free(shown);
     return 0;
 }
 
-static int name_entry(struct listing *l, struct entry *e)
+/* The plain name of entry i as its record's bytes when they are it exactly
+ * (no copy needed), else NULL. */
+static const char *borrowable(const struct entry *e, const char *base)
 {
-    char *base = names_base(e->it.name, e->it.name_len, e->it.name != NULL, e->it.id);
+    size_t len;
+    const char *raw = record_name(e->r, &len);
+    if (raw && len > 0)
+        return strlen(base) == len && memcmp(base, raw, len) == 0 ? raw : NULL;
+    const char *id = record_id(e->r);
+    return strcmp(base, id) == 0 ? id : NULL;
+}
+
+static char *base_of(const struct entry *e)
+{
+    size_t len;
+    const char *raw = record_name(e->r, &len);
+    return names_base(raw, len, raw != NULL, record_id(e->r));
+}
+
+/* Whether the entry shows its own plain name (then it owns that name's group). */
+static int shows_base(const struct entry *e)
+{
+    if (!owned(e))
+        return 1; /* a name from the record's bytes is only ever the plain one */
+    char *base = base_of(e);
     if (!base)
         return -ENOMEM;
+    int same = strcmp(base, e->name) == 0;
+    free(base);
+    return same;
+}
+
+/* The name `base` for entry i: from its record when possible, else a copy. */
+static int set_base_name(struct listing *l, uint32_t i, const char *base)
+{
+    const char *b = borrowable(at(l, i), base);
+    return b ? set_name(l, i, b, false) : set_name(l, i, strdup(base), true);
+}
+
+static int add_group(struct listing *l, char *base, uint32_t owner, struct listing_group **out)
+{
+    struct listing_group *g = calloc(1, sizeof(*g));
+    if (!g || !(g->base = strdup(base))) {
+        free(g);
+        return -ENOMEM;
+    }
+    g->owner = owner;
+    HASH_ADD_KEYPTR(hh, l->groups, g->base, strlen(g->base), g);
+    *out = g;
+    return 0;
+}
+
+static int name_entry(struct listing *l, uint32_t i)
+{
+    struct entry *e = at(l, i);
+    char *base = base_of(e);
+    if (!base)
+        return -ENOMEM;
+    int rc = 0;
     struct listing_group *g;
     HASH_FIND_STR(l->groups, base, g);
     if (!g) {
-        if (!(g = calloc(1, sizeof(*g)))) {
+        uint32_t o = find_name(l, base);
+        int sb = o == NONE ? 0 : shows_base(at(l, o));
+        if (sb < 0) {
+            rc = sb;
+        } else if (!sb) { /* a base seen for the first time: i owns it */
+            rc = set_base_name(l, i, base);
+            e = at(l, i);
+            if (!rc && (!e->name || strcmp(e->name, base) != 0))
+                rc = add_group(l, base, i, &g); /* owner without its name: remember it */
             free(base);
-            return -ENOMEM;
+            return rc;
+        } else {
+            rc = add_group(l, base, o, &g); /* the second member: the group is stored now */
         }
-        g->base = base;
-        g->owner = e;
-        e->group = g;
-        HASH_ADD_KEYPTR(hh, l->groups, g->base, strlen(g->base), g);
-        char *n = strdup(base);
-        return n ? set_name(l, e, n) : -ENOMEM;
+    }
+    if (rc) {
+        free(base);
+        return rc;
+    }
+    if (older(e, at(l, g->owner)) < 0) {
+        uint32_t was = g->owner;
+        g->owner = i;
+        rc = set_name(l, was, names_with_id(g->base, record_id(at(l, was)->r)), true);
+        if (!rc)
+            rc = set_base_name(l, i, g->base);
+    } else {
+        rc = set_name(l, i, names_with_id(g->base, record_id(e->r)), true);
     }
     free(base);
-    e->group = g;
-    if (older(e, g->owner) < 0) {
-        struct entry *was = g->owner;
-        g->owner = e;
-        int rc = set_name(l, was, names_with_id(g->base, was->it.id));
-        char *n = strdup(g->base);
-        return rc ? rc : n ? set_name(l, e, n) : -ENOMEM;
+    return rc;
+}
+
+/* A record for the item: base's when the content is the same, else a new one. */
+static struct record *record_for(const struct listing *l, const struct item *it, uint64_t ino)
+{
+    const struct listing *b = l->base;
+    if (b && b->section && strcmp(b->section, l->section) == 0) {
+        uint32_t j = find_ino(b, ino, it->id);
+        if (j != NONE && record_matches(at(b, j)->r, it, ino))
+            return record_ref(at(b, j)->r);
     }
-    return set_name(l, e, names_with_id(g->base, e->it.id));
+    return record_encode(it, ino);
 }
 
 long listing_add(struct listing *l, struct item *items, size_t n)
 {
     long added = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct entry *dup;
-        HASH_FIND(hh_id, l->by_id, items[i].id, strlen(items[i].id), dup);
-        if (dup) {
-            provider_item_free(&items[i]);
+    for (size_t k = 0; k < n; k++) {
+        struct item *it = &items[k];
+        uint64_t ino = inode_collection(l->section, it->id);
+        if (find_ino(l, ino, it->id) != NONE) {
+            provider_item_free(it);
             continue; /* a page that repeats an earlier item: keep the first copy */
         }
-        if (l->n == l->cap) {
-            size_t cap = l->cap ? l->cap * 2 : 256;
-            struct entry **v = realloc(l->v, cap * sizeof(*v));
+        if (l->n >= (size_t)UINT32_MAX - 1 || reserve(l, &l->by_ino, false) < 0)
+            return -ENOMEM;
+        if ((l->n & (CHUNK - 1)) == 0 && (l->n >> CHUNK_BITS) == l->nchunk) {
+            struct entry **v = realloc(l->chunk, (l->nchunk + 1) * sizeof(*v));
             if (!v)
                 return -ENOMEM;
-            l->v = v;
-            l->cap = cap;
+            l->chunk = v;
+            if (!(v[l->nchunk] = malloc(CHUNK * sizeof(struct entry))))
+                return -ENOMEM;
+            l->nchunk++;
         }
-        struct entry *e = calloc(1, sizeof(*e));
-        if (!e)
-            return -ENOMEM;
-        e->it = items[i];
-        memset(&items[i], 0, sizeof(items[i]));
-        e->ino = inode_collection(l->section, e->it.id);
-        e->pos = l->n;
-        l->v[l->n++] = e;
-        HASH_ADD_KEYPTR(hh_id, l->by_id, e->it.id, strlen(e->it.id), e);
-        struct entry *same;
-        HASH_FIND(hh_ino, l->by_ino, &e->ino, sizeof(e->ino), same);
-        if (same) { /* two ids, one inode: the first keeps it, the other is not shown */
-            char *shown = names_encode(e->it.id, strlen(e->it.id));
+        struct record *r = record_for(l, it, ino);
+        if (!r)
+            return -ENOMEM; /* an item too big to keep is as good as no memory */
+        provider_item_free(it);
+        uint32_t i = (uint32_t)l->n++;
+        *at(l, i) = (struct entry){r, NULL};
+        uint32_t same = find_ino(l, ino, NULL);
+        put(&l->by_ino, ino, i);
+        if (same != NONE) { /* two ids, one inode: the first keeps it, the other is not shown */
+            char *shown = names_encode(record_id(r), strlen(record_id(r)));
             log_err("[%s] collection %s has the inode of collection %s; not shown", l->section,
-                    shown ? shown : "?", same->it.id);
+                    shown ? shown : "?", record_id(at(l, same)->r));
             free(shown);
             added++;
             continue;
         }
-        HASH_ADD(hh_ino, l->by_ino, ino, sizeof(e->ino), e);
-        if (name_entry(l, e) < 0)
+        if (name_entry(l, i) < 0)
             return -ENOMEM;
         added++;
     }
@@ -186,30 +444,25 @@ long listing_add(struct listing *l, struct item *items, size_t n)
 
 const struct entry *listing_by_name(const struct listing *l, const char *name)
 {
-    struct entry *e;
-    HASH_FIND(hh_name, l->by_name, name, strlen(name), e);
-    return e;
+    uint32_t i = find_name(l, name);
+    return i == NONE ? NULL : at(l, i);
 }
 
 const struct entry *listing_by_id(const struct listing *l, const char *id)
 {
-    struct entry *e;
-    HASH_FIND(hh_id, l->by_id, id, strlen(id), e);
-    return e;
+    uint32_t i = find_ino(l, inode_collection(l->section, id), id);
+    return i == NONE ? NULL : at(l, i);
 }
 
 const struct entry *listing_by_ino(const struct listing *l, uint64_t ino)
 {
-    struct entry *e;
-    ino &= ~(uint64_t)1;
-    HASH_FIND(hh_ino, l->by_ino, &ino, sizeof(ino), e);
-    return e;
+    uint32_t i = find_ino(l, ino & ~(uint64_t)1, NULL);
+    return i == NONE ? NULL : at(l, i);
 }
 
 size_t listing_index(const struct listing *l, const struct entry *e)
 {
-    (void)l;
-    return e->pos;
+    return find_ino(l, record_ino(e->r), record_id(e->r));
 }
 
 size_t listing_count(const struct listing *l)
@@ -219,12 +472,12 @@ size_t listing_count(const struct listing *l)
 
 const struct entry *listing_at(const struct listing *l, size_t i)
 {
-    return l->v[i];
+    return at(l, i);
 }
 
 const char *entry_id(const struct entry *e)
 {
-    return e->it.id;
+    return record_id(e->r);
 }
 
 const char *entry_name(const struct entry *e)
@@ -234,31 +487,25 @@ const char *entry_name(const struct entry *e)
 
 uint64_t entry_ino(const struct entry *e)
 {
-    return e->ino;
+    return record_ino(e->r);
 }
 
 const char *entry_json(const struct entry *e, size_t *len)
 {
-    *len = e->it.json_len;
-    return e->it.json;
+    return record_json(e->r, len);
 }
 
 bool entry_time(const struct entry *e, struct timespec *t)
 {
-    if (e->it.has_updated)
-        *t = e->it.updated;
-    else if (e->it.has_created)
-        *t = e->it.created;
-    return e->it.has_updated || e->it.has_created;
+    return record_updated(e->r, t) || record_created(e->r, t);
 }
 
 bool entry_same(const struct entry *a, const struct entry *b)
 {
-    return a->it.json_len == b->it.json_len &&
-           memcmp(a->it.json, b->it.json, a->it.json_len) == 0 &&
-           a->it.has_updated == b->it.has_updated && a->it.has_created == b->it.has_created &&
-           a->it.updated.tv_sec == b->it.updated.tv_sec &&
-           a->it.updated.tv_nsec == b->it.updated.tv_nsec &&
-           a->it.created.tv_sec == b->it.created.tv_sec &&
-           a->it.created.tv_nsec == b->it.created.tv_nsec;
+    return record_same_content(a->r, b->r);
+}
+
+const struct record *entry_record(const struct entry *e)
+{
+    return e->r;
 }

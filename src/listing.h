@@ -11,27 +11,28 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <uthash.h>
-
 #include "provider.h"
 
+struct record;
+struct entry; /* one collection: its record and directory name; listing.c's own */
 struct listing_group;
 
-struct entry {
-    struct item it; /* id, raw name, times, metadata.json bytes */
-    char *name;     /* directory name */
-    uint64_t ino;   /* directory inode; metadata.json is ino | 1 */
-    size_t pos;     /* index in list order */
-    struct listing_group *group;
-    UT_hash_handle hh_id, hh_name, hh_ino;
+/* An open-addressing index: slots hold entry index + 1 (0 is empty). */
+struct listing_index {
+    uint32_t *slot;
+    size_t cap, used;
 };
 
+/* The fields are listing.c's own; n is the number of entries (listing_count). */
 struct listing {
     char *section;
-    struct entry **v; /* list order */
-    size_t n, cap;
-    struct entry *by_id, *by_name, *by_ino;
-    struct listing_group *groups;
+    size_t n;
+    struct entry **chunk; /* entries in list order, in fixed-size chunks: they never move */
+    size_t nchunk;
+    struct listing_index by_ino; /* also finds an id, through its inode */
+    struct listing_index by_name;
+    struct listing_group *groups; /* bases that repeat, or whose owner does not show them */
+    struct listing *base;         /* the generation whose unchanged records are reused */
     int refs;
 };
 
@@ -41,9 +42,14 @@ struct listing *listing_new(const char *section);
 void listing_ref(struct listing *l);
 /** Drop a reference; frees at zero. */
 void listing_unref(struct listing *l);
-/** Append items in list order, taking their fields; a repeated id is dropped. Returns the number
- * added or -ENOMEM. */
+/** Append items in list order, consuming them (their fields are freed and zeroed); a repeated id
+ * is dropped. Returns the number added or -ENOMEM. */
 long listing_add(struct listing *l, struct item *items, size_t n);
+/** While a walk fills l: an item whose id is in base with byte-identical content reuses base's
+ * record instead of a copy, so a refresh of an unchanged listing costs no second copy of the data.
+ * Takes a reference to base (and drops base's own base, a walk long finished); call again with
+ * NULL when the walk ends so the old generation can go once its readers are done. */
+void listing_set_base(struct listing *l, const struct listing *base);
 /** The entry with this directory name, or NULL. */
 const struct entry *listing_by_name(const struct listing *l, const char *name);
 /** The entry with this id, or NULL. */
@@ -52,7 +58,7 @@ const struct entry *listing_by_id(const struct listing *l, const char *id);
 const struct entry *listing_by_ino(const struct listing *l, uint64_t ino);
 /** Number of entries, shown or not. */
 size_t listing_count(const struct listing *l);
-/** The position of an entry of l in list order. */
+/** The position in list order of an entry of l. */
 size_t listing_index(const struct listing *l, const struct entry *e);
 /** The i-th entry in list order (i < listing_count). */
 const struct entry *listing_at(const struct listing *l, size_t i);
@@ -70,5 +76,7 @@ const char *entry_json(const struct entry *e, size_t *len);
 bool entry_time(const struct entry *e, struct timespec *t);
 /** True when both show the same bytes and times (names aside). */
 bool entry_same(const struct entry *a, const struct entry *b);
+/** The entry's compact record (borrowed; record_ref it to keep it past the listing). */
+const struct record *entry_record(const struct entry *e);
 
 #endif

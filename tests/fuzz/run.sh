@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # SECONDS_PER_TARGET defaults to 10; TARGETs default to all of them
-# (fuzz_json_render fuzz_names fuzz_isotime, and fuzz_page_<type> for each
+# (fuzz_json_render fuzz_names fuzz_isotime fuzz_record, and fuzz_page_<type> for each
 # provider type the build knows: collectionsfs --list-types).
 # Environment: FUZZ_BUILD_DIR (default <repo>/build-fuzz); CFS_FUZZ_KNOWN, a
 # comma-separated list of known findings the harnesses should tolerate
@@ -70,7 +70,7 @@ grep -qw clang "$BUILD/build.ninja" ||
     die "$BUILD was not set up with clang; remove it and rerun"
 # one page harness per provider type of the registry (src/providers/meson.build)
 ninja -C "$BUILD" collectionsfs >/dev/null || die "build failed"
-ALL=(fuzz_json_render fuzz_names fuzz_isotime
+ALL=(fuzz_json_render fuzz_names fuzz_isotime fuzz_record
      $("$BUILD/collectionsfs" --list-types | sed 's/^/fuzz_page_/'))
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 for t in "${TARGETS[@]}"; do
@@ -89,7 +89,7 @@ fi
 dict_for() {
     case $1 in
         fuzz_isotime) echo "$HERE/isotime.dict" ;;
-        fuzz_json_render | fuzz_page_*) echo "$HERE/json.dict" ;;
+        fuzz_json_render | fuzz_record | fuzz_page_*) echo "$HERE/json.dict" ;;
         *) echo "" ;;
     esac
 }

@@ -104,9 +104,9 @@ interruptible_ls() {
     READERS+=("$LS_PID")
 }
 
-# opened_by PID: the daemon has received an OPENDIR from this process (-d log).
+# opened_by PID: the daemon has received a directory read from this process (-d log).
 opened_by() {
-    grep -qE "opcode: OPENDIR .*pid: $1\b" "$WORK/daemon.log"
+    grep -qE "opcode: READDIR(PLUS)? .*pid: $1\b" "$WORK/daemon.log"
 }
 
 # daemon_healthy: alive, mounted, and every section lists in full.

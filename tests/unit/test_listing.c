@@ -1,5 +1,9 @@
 /* Listing entries: dedupe by id and the duplicate-name rule (the oldest keeps
- * the plain name whatever order the items arrive in). */
+ * the plain name whatever order the items arrive in), the indexes at a size
+ * where they grow and move entries about, and the inode table against a
+ * plain model of it. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,11 +31,148 @@ static struct item mk(const char *id, const char *name, long created)
 static const char *name_of(struct listing *l, const char *id)
 {
     const struct entry *e = listing_by_id(l, id);
-    return e ? e->name : NULL;
+    return e ? entry_name(e) : NULL;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Many entries in few names, created at random: the names come out the same
+ * in list order and shuffled (the owner moves, renames delete from the name
+ * index), and every entry is found by id, inode and name. */
+static void many(void)
+{
+    enum { N = 20000 };
+    static struct item v[N];
+    static size_t order[N];
+    char **names[2];
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < N; i++)
+            order[i] = i;
+        if (pass == 1)
+            for (size_t i = N - 1; i > 0; i--) {
+                size_t j = rnd() % (i + 1), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        rng = 7;
+        for (size_t i = 0; i < N; i++) {
+            char id[32], name[32];
+            snprintf(id, sizeof(id), "id%zu", i);
+            /* every tenth name is shared by many; "a/b" style names get encoded */
+            if (i % 10 == 0)
+                snprintf(name, sizeof(name), "grp/%llu", (unsigned long long)(rnd() % 50));
+            else
+                snprintf(name, sizeof(name), "n%zu", i);
+            v[order[i]] = mk(id, name, (long)(rnd() % 1000));
+        }
+        rng = 99 + (uint64_t)pass;
+        struct listing *l = listing_new("big");
+        for (size_t i = 0; i < N; i += 1000)
+            CHECK(listing_add(l, v + i, 1000) == 1000);
+        names[pass] = calloc(N, sizeof(char *));
+        size_t ok = 0;
+        for (size_t i = 0; i < N; i++) {
+            char id[32];
+            snprintf(id, sizeof(id), "id%zu", i);
+            const struct entry *e = listing_by_id(l, id);
+            if (e && entry_name(e) && listing_by_name(l, entry_name(e)) == e &&
+                listing_by_ino(l, entry_ino(e)) == e && strcmp(entry_id(e), id) == 0)
+                ok++;
+            names[pass][i] = e && entry_name(e) ? strdup(entry_name(e)) : NULL;
+        }
+        CHECK(ok == N);
+        CHECK(listing_by_id(l, "id20000") == NULL && listing_by_name(l, "n0") == NULL);
+        listing_unref(l);
+    }
+    size_t same = 0;
+    for (size_t i = 0; i < N; i++) {
+        same += names[0][i] && names[1][i] && strcmp(names[0][i], names[1][i]) == 0;
+        free(names[0][i]);
+        free(names[1][i]);
+    }
+    CHECK(same == N);
+    free(names[0]);
+    free(names[1]);
+}
+
+/* The inode table against a model: random lookups and forgets over a few
+ * thousand inodes (the table grows, shrinks and moves slots on removal). */
+static void inodes(void)
+{
+    enum { K = 6000 };
+    static uint64_t model[K];
+    uint64_t ino0 = inode_collection("s", "x");
+    CHECK(inode_remember(ino0, INODE_DIR, 3) == 0);
+    CHECK(inode_remember(ino0, INODE_DIR, 3) == 0);
+    CHECK(inode_remember(ino0 | 1, INODE_FILE, 3) == 0);
+    CHECK(inode_remember(ino0 | 1, INODE_FILE, 4) == -EEXIST);
+    CHECK(inode_remember(ino0 | 1, INODE_DIR, 3) == -EINVAL);
+    CHECK(inode_remember(ino0, INODE_FILE, 3) == -EINVAL);
+    CHECK(inode_remember(1, INODE_ROOT, 0) == 0);
+    CHECK(inode_count() == 2);
+    enum inode_kind kind;
+    unsigned sec;
+    CHECK(inode_lookup(ino0 | 1, &kind, &sec) == 0 && kind == INODE_FILE && sec == 3);
+    inode_forget(ino0, 1);
+    CHECK(inode_lookup(ino0, &kind, &sec) == 0 && kind == INODE_DIR);
+    inode_forget(ino0, 5);
+    CHECK(inode_lookup(ino0, &kind, &sec) == -ENOENT);
+    CHECK(inode_lookup(ino0 | 1, &kind, &sec) == 0 && inode_count() == 1);
+    inode_forget(ino0 | 1, 1);
+    CHECK(inode_count() == 0 && inode_lookup(ino0 | 1, &kind, &sec) == -ENOENT);
+
+    size_t bad = 0;
+    uint64_t live = 0;
+    for (int round = 0; round < 200000; round++) {
+        size_t k = rnd() % K;
+        char id[16];
+        snprintf(id, sizeof(id), "%zu", k / 2);
+        uint64_t ino = inode_collection("s", id) | (k & 1);
+        if (rnd() % 3) {
+            bad += inode_remember(ino, k & 1 ? INODE_FILE : INODE_DIR, 1) != 0;
+            live += model[k] == 0;
+            model[k]++;
+        } else {
+            uint64_t n = rnd() % 3 + 1;
+            inode_forget(ino, n);
+            live -= model[k] && model[k] <= n;
+            model[k] = model[k] > n ? model[k] - n : 0;
+        }
+        if (round % 50000 == 49999 || round == 199999) /* and everything forgotten at once */
+            for (size_t j = 0; j < K; j += 1 + (size_t)(round < 199999)) {
+                snprintf(id, sizeof(id), "%zu", j / 2);
+                inode_forget(inode_collection("s", id) | (j & 1), model[j]);
+                live -= model[j] != 0;
+                model[j] = 0;
+            }
+        if (round % 997 == 0) {
+            for (size_t j = 0; j < K; j++) {
+                snprintf(id, sizeof(id), "%zu", j / 2);
+                int rc = inode_lookup(inode_collection("s", id) | (j & 1), &kind, &sec);
+                bad += (rc == 0) != (model[j] != 0);
+                bad += rc == 0 && (kind != (j & 1 ? INODE_FILE : INODE_DIR) || sec != 1);
+            }
+            bad += inode_count() != live;
+        }
+    }
+    CHECK(bad == 0);
+    CHECK(inode_count() == 0);
+    inode_cleanup();
 }
 
 int main(void)
 {
+    many();
+    inodes();
+
     struct listing *l = listing_new("sec");
     struct item a[] = {mk("b2", "dup", 20), mk("a1", "dup", 10), mk("c3", "dup", 30),
                        mk("d4", "x/y", 5),  mk("e5", "", 5),     mk("f6", NULL, 5),
@@ -49,13 +190,13 @@ int main(void)
     CHECK_STR(name_of(l, "i9"), "case");
     CHECK(listing_by_name(l, "dup (b2)") == listing_by_id(l, "b2"));
     CHECK(listing_by_name(l, "nope") == NULL);
-    CHECK(l->n == 9);
+    CHECK(listing_count(l) == 9);
 
     /* a repeated id (a page that overlaps the previous one) is dropped, first copy kept */
     struct item b[] = {mk("a1", "other", 1), mk("j10", "new", 40)};
     CHECK(listing_add(l, b, 2) == 1);
     CHECK_STR(name_of(l, "a1"), "dup");
-    CHECK(l->n == 10);
+    CHECK(listing_count(l) == 10);
 
     /* equal times: the smallest id wins; numeric ids compare by value */
     struct item c[] = {mk("10", "tie", 7), mk("9", "tie", 7), mk("z", "notime", -1),
@@ -77,13 +218,14 @@ int main(void)
 
     /* every name unique, every entry reachable by its name */
     size_t named = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        const struct entry *e = l->v[i];
-        if (e->name && listing_by_name(l, e->name) == e)
+    for (size_t i = 0; i < listing_count(l); i++) {
+        const struct entry *e = listing_at(l, i);
+        if (entry_name(e) && listing_by_name(l, entry_name(e)) == e)
             named++;
-        CHECK(e->ino == inode_collection("sec", e->it.id));
+        CHECK(entry_ino(e) == inode_collection("sec", entry_id(e)));
+        CHECK(listing_by_ino(l, entry_ino(e) | 1) == e);
     }
-    CHECK(named == l->n);
+    CHECK(named == listing_count(l));
 
     /* inode numbers: stable, even, distinct per section and id */
     CHECK(inode_collection("s", "1") == inode_collection("s", "1"));
