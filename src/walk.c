@@ -315,7 +315,8 @@ static int fold(struct walk *w, struct walk_slot *s, char *why, size_t whylen)
      * offset, or a page number) is guessed to keep doing so; a token, or a
      * jump (HIVO's new createdMin window), is followed as it comes. */
     w->step = pg->pages == 0 && !next.token && next.page > s->cur.page &&
-                      next.has_mark == s->cur.has_mark && (!next.has_mark || next.mark == s->cur.mark)
+                      next.has_mark == s->cur.has_mark &&
+                      (!next.has_mark || next.mark == s->cur.mark)
                   ? next.page - s->cur.page
                   : 0;
     if (w->plan_seq > s->seq + 1) {
