@@ -465,8 +465,9 @@ struct json *json_parse(const char *text, size_t len, char *err, size_t errlen)
         return NULL;
     }
     /* the tree takes about as many bytes as the text; the first chunk holds a page's */
-    b->next_chunk = len + len / 2 < CHUNK_MIN ? CHUNK_MIN : len + len / 2 > CHUNK_MAX ? CHUNK_MAX
-                                                                                       : len + len / 2;
+    b->next_chunk = len + len / 2 < CHUNK_MIN   ? CHUNK_MIN
+                    : len + len / 2 > CHUNK_MAX ? CHUNK_MAX
+                                                : len + len / 2;
     yajl_handle h = yajl_alloc(&callbacks, NULL, b);
     if (!h) {
         free(copy);
