@@ -281,45 +281,73 @@ static void tell(struct cache *c, struct buf *ch)
     buf_free(ch);
 }
 
-static void *worker(void *arg)
+/* One fetching thread of a worker: take the next page the walk offers, fetch
+ * it without the lock, give it back. Each gives its page back the moment it
+ * lands and takes another, so `window` requests stay in flight without a
+ * barrier between batches. It returns once nothing it waits for is in flight
+ * and no page may start (the walk is done, failed, dropped, or paused because
+ * every waiter is served); every wait ends when a page in flight lands, and
+ * cache_free's broadcast ends the others. */
+static void *pump(void *arg)
 {
     struct cache *c = arg;
-    struct walk_batch *b = calloc(1, sizeof(*b));
     struct buf ch;
+    char why[512];
     buf_init(&ch, SIZE_MAX);
     pthread_mutex_lock(&c->lock);
-    while (b && !c->stopping && c->walk) {
+    while (!c->stopping && c->walk) {
         struct walk *w = c->walk;
         uint64_t gen = c->gen;
         int n = window(c);
-        if (n == 0 || walk_plan(w, n, b) == 0)
-            break;
-        pthread_mutex_unlock(&c->lock);
-        walk_fetch(c->p, b);
-        pthread_mutex_lock(&c->lock);
-        if (c->gen != gen || c->stopping) { /* dropped while we were away */
-            walk_batch_free(b);
+        struct walk_slot *s = n > 0 ? walk_take(w, n) : NULL;
+        if (!s) {
+            if (walk_busy(w) == 0)
+                break;
+            pthread_cond_wait(&c->cond, &c->lock);
             continue;
         }
-        int err = walk_merge(w, b);
-        walk_batch_free(b);
+        pthread_mutex_unlock(&c->lock);
+        walk_run(c->p, s);
+        pthread_mutex_lock(&c->lock);
+        if (c->gen != gen || c->stopping || c->walk != w) { /* gone while we were away */
+            walk_slot_free(s);
+            pthread_cond_broadcast(&c->cond);
+            continue;
+        }
+        why[0] = '\0';
+        int err = walk_give(w, s, why, sizeof(why));
         c->progress = clock_now();
         if (!err && walk_done(w) && walk_contradicted(w) && c->cur && listing_count(c->cur) > 0) {
             err = -EIO;
-            snprintf(b->why, sizeof(b->why),
+            snprintf(why, sizeof(why),
                      "[%s] the refresh came back empty on a page that claims more; keeping "
                      "the %zu collections listed before",
                      c->p->section, listing_count(c->cur));
         }
         if (err)
-            fail(c, err, b->why);
+            fail(c, err, why);
         else if (walk_done(w))
             complete(c, &ch);
         pthread_cond_broadcast(&c->cond);
     }
     pthread_mutex_unlock(&c->lock);
-    free(b);
     tell(c, &ch);
+    return NULL;
+}
+
+static void *worker(void *arg)
+{
+    struct cache *c = arg;
+    /* parallel - 1 helpers besides this thread; a walk that needs fewer (a
+     * lookup) leaves them idle, and they return with it. Joined here, so none
+     * outlives the worker and cache_free's join covers them. */
+    pthread_t helpers[WALK_MAX_PARALLEL];
+    int started = 0;
+    for (unsigned i = 1; i < c->g->parallel && i < WALK_MAX_PARALLEL; i++)
+        started += pthread_create(&helpers[started], NULL, pump, c) == 0;
+    pump(c);
+    for (int i = 0; i < started; i++)
+        pthread_join(helpers[i], NULL);
     /* Last: the next worker joins this one under the lock, so from here on this
      * thread must need nothing but to return. */
     pthread_mutex_lock(&c->lock);

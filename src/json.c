@@ -6,6 +6,8 @@
 #include "json.h"
 
 #include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,131 +16,177 @@
 #include "utf8.h"
 
 #define JSON_MAX_VALUES 2000000
+/* Arena chunks: the first sized from the document, later ones doubling up to a cap. */
+#define CHUNK_MIN 4096
+#define CHUNK_MAX (8u << 20)
+
+/* The whole tree lives in a few large chunks freed together: a page of a
+ * hundred collections is thousands of values, and one malloc and one free each
+ * cost more than the parse itself. Container members are collected on the
+ * builder's per-depth stacks (reused from container to container) and copied
+ * into the arena once, at their exact size, when the container closes. */
+struct chunk {
+    struct chunk *next;
+    size_t cap, used;
+    _Alignas(max_align_t) char data[];
+};
+
+/* What json_parse hands out: the root, with the arena behind it. */
+struct doc {
+    struct chunk *chunks;
+    struct json root;
+};
+
+/* The members of one open container. */
+struct frame {
+    struct json *node;
+    struct json **kids;
+    char **keys;
+    size_t *keylens;
+    size_t n, cap;
+};
 
 struct builder {
+    struct doc *doc;
     struct json *root;
-    struct json *stack[JSON_MAX_DEPTH];
-    int depth;
-    char *key; /* key waiting for its value inside an object */
+    struct frame stack[JSON_MAX_DEPTH];
+    int depth, frames; /* open containers; frames with buffers allocated */
+    char *key;         /* key waiting for its value inside an object (in the arena) */
     size_t keylen;
     size_t values;
+    size_t next_chunk;
     const char *fail; /* our own reason when a callback cancels the parse */
 };
 
-static void node_free(struct json *v)
+static void *arena(struct builder *b, size_t n)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < v->len && v->kids; i++) {
-        node_free(v->kids[i]);
-        if (v->keys)
-            free(v->keys[i]);
+    n = (n + 7) & ~(size_t)7;
+    struct chunk *c = b->doc->chunks;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = b->next_chunk > n ? b->next_chunk : n;
+        if (!(c = malloc(sizeof(*c) + cap)))
+            return NULL;
+        c->cap = cap;
+        c->used = 0;
+        c->next = b->doc->chunks;
+        b->doc->chunks = c;
+        if (b->next_chunk < CHUNK_MAX)
+            b->next_chunk *= 2;
     }
-    free(v->kids);
-    free(v->keys);
-    free(v->keylens);
-    free(v->text);
-    free(v);
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+/* Give back the tail of the last allocation p (of had bytes), keeping n. */
+static void arena_trim(struct builder *b, void *p, size_t had, size_t n)
+{
+    struct chunk *c = b->doc->chunks;
+    had = (had + 7) & ~(size_t)7;
+    n = (n + 7) & ~(size_t)7;
+    if (c && (char *)p + had == c->data + c->used)
+        c->used -= had - n;
+}
+
+static void doc_free(struct doc *d)
+{
+    if (!d)
+        return;
+    while (d->chunks) {
+        struct chunk *c = d->chunks;
+        d->chunks = c->next;
+        free(c);
+    }
+    free(d);
 }
 
 void json_free(struct json *v)
 {
-    node_free(v);
+    if (v)
+        doc_free((struct doc *)((char *)v - offsetof(struct doc, root)));
 }
 
-static int append(struct json *c, struct json *v, char *key, size_t keylen)
+static int push(struct frame *f, struct json *v, char *key, size_t keylen, bool obj)
 {
-    if ((c->len & (c->len - 1)) == 0) { /* grow at powers of two */
-        size_t cap = c->len ? c->len * 2 : 4;
-        struct json **kids = realloc(c->kids, cap * sizeof(*kids));
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        struct json **kids = realloc(f->kids, cap * sizeof(*kids));
         if (!kids)
             return -ENOMEM;
-        c->kids = kids;
-        if (c->type == JSON_OBJECT) {
-            char **keys = realloc(c->keys, cap * sizeof(*keys));
-            if (!keys)
-                return -ENOMEM;
-            c->keys = keys;
-            size_t *lens = realloc(c->keylens, cap * sizeof(*lens));
-            if (!lens)
-                return -ENOMEM;
-            c->keylens = lens;
-        }
+        f->kids = kids;
+        char **keys = realloc(f->keys, cap * sizeof(*keys));
+        if (!keys)
+            return -ENOMEM;
+        f->keys = keys;
+        size_t *lens = realloc(f->keylens, cap * sizeof(*lens));
+        if (!lens)
+            return -ENOMEM;
+        f->keylens = lens;
+        f->cap = cap;
     }
-    c->kids[c->len] = v;
-    if (c->type == JSON_OBJECT) {
-        c->keys[c->len] = key;
-        c->keylens[c->len] = keylen;
+    f->kids[f->n] = v;
+    if (obj) {
+        f->keys[f->n] = key;
+        f->keylens[f->n] = keylen;
     }
-    c->len++;
+    f->n++;
     return 0;
 }
 
-/* Attach a new value to the open container (or make it the root); 1 to go on. */
-static int add(struct builder *b, struct json *v)
+/* A new value, attached to the open container (or the root); NULL when out of
+ * memory or over the limit, with the reason in b->fail. */
+static struct json *node(struct builder *b, enum json_type t, const void *text, size_t len)
 {
-    if (!v) {
-        b->fail = "out of memory";
-        return 0;
-    }
     if (++b->values > JSON_MAX_VALUES) {
         b->fail = "too many values";
-        node_free(v);
-        return 0;
-    }
-    if (b->depth == 0) {
-        b->root = v;
-        return 1;
-    }
-    struct json *top = b->stack[b->depth - 1];
-    char *key = b->key;
-    b->key = NULL;
-    if (append(top, v, key, b->keylen) < 0) {
-        free(key);
-        node_free(v);
-        b->fail = "out of memory";
-        return 0;
-    }
-    return 1;
-}
-
-static struct json *node(enum json_type t, const void *text, size_t len)
-{
-    struct json *v = calloc(1, sizeof(*v));
-    if (!v)
         return NULL;
+    }
+    struct json *v = b->depth == 0 ? &b->doc->root : arena(b, sizeof(*v));
+    if (!v)
+        goto nomem;
+    memset(v, 0, sizeof(*v));
     v->type = t;
     if (text) {
-        v->text = malloc(len + 1);
-        if (!v->text) {
-            free(v);
-            return NULL;
-        }
+        if (!(v->text = arena(b, len + 1)))
+            goto nomem;
         memcpy(v->text, text, len);
         v->text[len] = '\0';
         v->len = len;
     }
+    if (b->depth == 0) {
+        b->root = v;
+        return v;
+    }
+    struct frame *f = &b->stack[b->depth - 1];
+    bool obj = f->node->type == JSON_OBJECT;
+    char *key = b->key;
+    b->key = NULL;
+    if (push(f, v, key, b->keylen, obj) < 0)
+        goto nomem;
     return v;
+nomem:
+    b->fail = "out of memory";
+    return NULL;
 }
 
 static int cb_null(void *ctx)
 {
-    return add(ctx, node(JSON_NULL, NULL, 0));
+    return node(ctx, JSON_NULL, NULL, 0) != NULL;
 }
 
 static int cb_bool(void *ctx, int val)
 {
-    return add(ctx, node(val ? JSON_TRUE : JSON_FALSE, NULL, 0));
+    return node(ctx, val ? JSON_TRUE : JSON_FALSE, NULL, 0) != NULL;
 }
 
 static int cb_number(void *ctx, const char *s, size_t len)
 {
-    return add(ctx, node(JSON_NUMBER, s, len));
+    return node(ctx, JSON_NUMBER, s, len) != NULL;
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
-    return add(ctx, node(JSON_STRING, s, len));
+    return node(ctx, JSON_STRING, s, len) != NULL;
 }
 
 static int open_container(struct builder *b, enum json_type t)
@@ -147,10 +195,14 @@ static int open_container(struct builder *b, enum json_type t)
         b->fail = "nested too deeply";
         return 0;
     }
-    struct json *v = node(t, NULL, 0);
-    if (!add(b, v))
+    struct json *v = node(b, t, NULL, 0);
+    if (!v)
         return 0;
-    b->stack[b->depth++] = v;
+    struct frame *f = &b->stack[b->depth++];
+    if (b->depth > b->frames)
+        b->frames = b->depth;
+    f->node = v;
+    f->n = 0;
     return 1;
 }
 
@@ -169,14 +221,18 @@ static int cb_start_array(void *ctx)
 static int cb_key(void *ctx, const unsigned char *s, size_t len)
 {
     struct builder *b = ctx;
-    free(b->key);
-    b->key = malloc(len * 3 + 1);
+    size_t ascii = 0;
+    while (ascii < len && s[ascii] < 0x80)
+        ascii++;
+    size_t room = ascii == len ? len + 1 : len * 3 + 1;
+    b->key = arena(b, room);
     if (!b->key) {
         b->fail = "out of memory";
         return 0;
     }
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
+    memcpy(b->key, s, ascii);
+    size_t o = ascii;
+    for (size_t i = ascii; i < len;) {
         size_t n = utf8_len(s + i, len - i);
         if (n == 0) {
             memcpy(b->key + o, "\xef\xbf\xbd", 3);
@@ -190,7 +246,13 @@ static int cb_key(void *ctx, const unsigned char *s, size_t len)
     }
     b->key[o] = '\0';
     b->keylen = o;
+    arena_trim(b, b->key, room, o + 1);
     return 1;
+}
+
+static bool key_eq(const struct json *o, size_t a, size_t b)
+{
+    return o->keylens[a] == o->keylens[b] && memcmp(o->keys[a], o->keys[b], o->keylens[a]) == 0;
 }
 
 static int key_cmp(const struct json *o, size_t a, size_t b)
@@ -209,64 +271,98 @@ static int idx_cmp(const void *pa, const void *pb, void *obj)
     return c ? c : (a < b ? -1 : 1);
 }
 
-/* A repeated key keeps its first position and its last value, as Python's
- * json.loads does; the mark array says which members to drop. */
-static int dedupe_keys(struct json *o)
+/* Drop the members whose value was moved away (kids[i] == NULL). */
+static void compact(struct json *o)
 {
-    if (o->len < 2)
-        return 0;
-    size_t *idx = malloc(o->len * sizeof(*idx));
-    if (!idx)
-        return -ENOMEM;
-    for (size_t i = 0; i < o->len; i++)
-        idx[i] = i;
-    qsort_r(idx, o->len, sizeof(*idx), idx_cmp, o);
-    bool any = false;
-    for (size_t i = 1; i < o->len; i++) {
-        if (key_cmp(o, idx[i - 1], idx[i]) != 0)
-            continue;
-        size_t first = idx[i - 1], later = idx[i];
-        /* move the later value into the first slot; mark the later slot dead */
-        node_free(o->kids[first]);
-        o->kids[first] = o->kids[later];
-        o->kids[later] = NULL;
-        idx[i] = first; /* a third repeat compares with the surviving slot */
-        any = true;
-    }
-    free(idx);
-    if (!any)
-        return 0;
     size_t w = 0;
     for (size_t r = 0; r < o->len; r++) {
-        if (!o->kids[r]) {
-            free(o->keys[r]);
+        if (!o->kids[r])
             continue;
-        }
         o->kids[w] = o->kids[r];
         o->keys[w] = o->keys[r];
         o->keylens[w] = o->keylens[r];
         w++;
     }
     o->len = w;
+}
+
+/* A repeated key keeps its first position and its last value, as Python's
+ * json.loads does. Small objects (the common case) compare every pair; large
+ * ones sort an index. */
+static int dedupe_keys(struct json *o)
+{
+    if (o->len < 2)
+        return 0;
+    bool any = false;
+    if (o->len <= 32) {
+        for (size_t i = 0; i < o->len; i++)
+            for (size_t j = i + 1; o->kids[i] && j < o->len; j++)
+                if (o->kids[j] && key_eq(o, i, j)) {
+                    o->kids[i] = o->kids[j];
+                    o->kids[j] = NULL;
+                    any = true;
+                }
+        if (any)
+            compact(o);
+        return 0;
+    }
+    size_t *idx = malloc(o->len * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    for (size_t i = 0; i < o->len; i++)
+        idx[i] = i;
+    qsort_r(idx, o->len, sizeof(*idx), idx_cmp, o);
+    for (size_t i = 1; i < o->len; i++) {
+        if (key_cmp(o, idx[i - 1], idx[i]) != 0)
+            continue;
+        size_t first = idx[i - 1], later = idx[i];
+        /* move the later value into the first slot; mark the later slot dead */
+        o->kids[first] = o->kids[later];
+        o->kids[later] = NULL;
+        idx[i] = first; /* a third repeat compares with the surviving slot */
+        any = true;
+    }
+    free(idx);
+    if (any)
+        compact(o);
     return 0;
 }
 
-static int cb_end_map(void *ctx)
+/* Close the open container: its members move into the arena at their exact size. */
+static int close_container(struct builder *b)
 {
-    struct builder *b = ctx;
-    struct json *o = b->stack[--b->depth];
-    if (dedupe_keys(o) < 0) {
+    struct frame *f = &b->stack[--b->depth];
+    struct json *o = f->node;
+    if (f->n == 0)
+        return 1;
+    bool obj = o->type == JSON_OBJECT;
+    if (!(o->kids = arena(b, f->n * sizeof(*o->kids))) ||
+        (obj && (!(o->keys = arena(b, f->n * sizeof(*o->keys))) ||
+                 !(o->keylens = arena(b, f->n * sizeof(*o->keylens)))))) {
+        b->fail = "out of memory";
+        return 0;
+    }
+    memcpy(o->kids, f->kids, f->n * sizeof(*o->kids));
+    if (obj) {
+        memcpy(o->keys, f->keys, f->n * sizeof(*o->keys));
+        memcpy(o->keylens, f->keylens, f->n * sizeof(*o->keylens));
+    }
+    o->len = f->n;
+    if (obj && dedupe_keys(o) < 0) {
         b->fail = "out of memory";
         return 0;
     }
     return 1;
 }
 
+static int cb_end_map(void *ctx)
+{
+    return close_container(ctx);
+}
+
 static int cb_end_array(void *ctx)
 {
-    struct builder *b = ctx;
-    b->depth--;
-    return 1;
+    return close_container(ctx);
 }
 
 static const yajl_callbacks callbacks = {
@@ -348,17 +444,35 @@ static int fix_surrogates(const char *text, size_t len, char **copy)
     return 0;
 }
 
+static void builder_free(struct builder *b)
+{
+    for (int i = 0; i < b->frames; i++) {
+        free(b->stack[i].kids);
+        free(b->stack[i].keys);
+        free(b->stack[i].keylens);
+    }
+}
+
 struct json *json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-    struct builder b = {0};
-    char *copy;
-    if (fix_surrogates(text, len, &copy) < 0) {
+    struct builder *b = calloc(1, sizeof(*b));
+    char *copy = NULL;
+    if (!b || !(b->doc = calloc(1, sizeof(*b->doc))) || fix_surrogates(text, len, &copy) < 0) {
+        if (b)
+            free(b->doc);
+        free(b);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
+    /* the tree takes about as many bytes as the text; the first chunk holds a page's */
+    b->next_chunk = len + len / 2 < CHUNK_MIN   ? CHUNK_MIN
+                    : len + len / 2 > CHUNK_MAX ? CHUNK_MAX
+                                                : len + len / 2;
+    yajl_handle h = yajl_alloc(&callbacks, NULL, b);
     if (!h) {
         free(copy);
+        doc_free(b->doc);
+        free(b);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -374,14 +488,15 @@ struct json *json_parse(const char *text, size_t len, char *err, size_t errlen)
      * more quote closes that string, which yajl then calls trailing garbage;
      * after a clean end the quote only opens a string that nobody finishes. */
     if (st == yajl_status_ok && yajl_parse(h, (const unsigned char *)"\"", 1) != yajl_status_ok) {
-        b.fail = "has an unterminated string after its value";
+        b->fail = "has an unterminated string after its value";
         at = len;
         st = yajl_status_error;
     }
     free(copy); /* the tree holds copies; a non-verbose yajl error does not quote the text */
+    struct json *root = b->root;
     if (st != yajl_status_ok) {
-        if (b.fail) {
-            snprintf(err, errlen, "JSON %s (at byte %zu)", b.fail, at);
+        if (b->fail) {
+            snprintf(err, errlen, "JSON %s (at byte %zu)", b->fail, at);
         } else {
             unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
             /* yajl's message is "parse error: premature EOF" and a newline or
@@ -393,16 +508,17 @@ struct json *json_parse(const char *text, size_t len, char *err, size_t errlen)
             if (msg)
                 yajl_free_error(h, msg);
         }
-        free(b.key);
-        node_free(b.root);
-        yajl_free(h);
-        return NULL;
+        root = NULL;
     }
     yajl_free(h);
-    free(b.key);
-    if (!b.root)
-        snprintf(err, errlen, "empty document");
-    return b.root;
+    builder_free(b);
+    if (!root) {
+        doc_free(b->doc);
+        if (st == yajl_status_ok)
+            snprintf(err, errlen, "empty document");
+    }
+    free(b);
+    return root;
 }
 
 const struct json *json_get(const struct json *v, const char *key)

@@ -266,8 +266,11 @@ static bool parse_time(const struct json *v, struct timespec *t)
     return true;
 }
 
-int provider_item(const struct json *obj, const struct json *id, const struct json *name,
-                  const struct json *created, const struct json *updated, struct item *out)
+/* provider_item, rendering through rb: a page's items share one buffer, so
+ * each metadata.json costs one exact malloc instead of a buffer's growth. */
+static int fill_item(const struct json *obj, const struct json *id, const struct json *name,
+                     const struct json *created, const struct json *updated, struct render_buf *rb,
+                     struct item *out)
 {
     memset(out, 0, sizeof(*out));
     if (json_is(id, JSON_STRING) && id->len > 0 && !memchr(id->text, '\0', id->len))
@@ -287,12 +290,23 @@ int provider_item(const struct json *obj, const struct json *id, const struct js
     }
     out->has_created = parse_time(created, &out->created);
     out->has_updated = parse_time(updated, &out->updated);
-    if (render_json(obj, &out->json, &out->json_len) < 0)
+    if (render_json_to(obj, rb) < 0 || !(out->json = malloc(rb->len + 1)))
         goto nomem;
+    memcpy(out->json, rb->p, rb->len + 1);
+    out->json_len = rb->len;
     return 0;
 nomem:
     provider_item_free(out);
     return -ENOMEM;
+}
+
+int provider_item(const struct json *obj, const struct json *id, const struct json *name,
+                  const struct json *created, const struct json *updated, struct item *out)
+{
+    struct render_buf rb = {0};
+    int rc = fill_item(obj, id, name, created, updated, &rb, out);
+    render_buf_free(&rb);
+    return rc;
 }
 
 int provider_items(const struct json *list, const struct provider_fields *f, struct page *out)
@@ -300,19 +314,20 @@ int provider_items(const struct json *list, const struct provider_fields *f, str
     out->items = calloc(list->len ? list->len : 1, sizeof(*out->items));
     if (!out->items)
         return -ENOMEM;
-    for (size_t i = 0; i < list->len; i++) {
+    struct render_buf rb = {0};
+    int rc = 0;
+    for (size_t i = 0; i < list->len && rc != -ENOMEM; i++) {
         const struct json *c = list->kids[i];
         const struct json *a = f->attrs ? json_get(c, f->attrs) : c;
-        int rc = provider_item(c, json_get(c, f->id), json_get(a, f->name), json_get(a, f->created),
-                               f->updated ? json_get(a, f->updated) : NULL, &out->items[out->n]);
-        if (rc == -ENOMEM)
-            return rc;
+        rc = fill_item(c, json_get(c, f->id), json_get(a, f->name), json_get(a, f->created),
+                       f->updated ? json_get(a, f->updated) : NULL, &rb, &out->items[out->n]);
         if (rc == 0)
             out->n++;
-        else
+        else if (rc != -ENOMEM)
             out->skipped++;
     }
-    return 0;
+    render_buf_free(&rb);
+    return rc == -ENOMEM ? rc : 0;
 }
 
 void provider_item_free(struct item *it)

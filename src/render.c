@@ -8,131 +8,202 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "json.h"
 #include "utf8.h"
 
-static int puts_(struct buf *b, const char *s)
+/* The writer: room is made before each copy and a failure sticks, so the
+ * renderer below checks once at the end instead of after every token. */
+static bool grow(struct render_buf *o, size_t n)
 {
-    return buf_add(b, s, strlen(s));
-}
-
-static int indent(struct buf *b, int depth)
-{
-    static const char spaces[] = "                                ";
-    size_t n = (size_t)depth * 2;
-    int rc = 0;
-    while (n > 0 && rc == 0) {
-        size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-        rc = buf_add(b, spaces, k);
-        n -= k;
+    if (o->failed)
+        return false;
+    size_t cap = o->cap ? o->cap : 256;
+    while (cap - o->len < n + 1) { /* + 1: the NUL */
+        if (cap > SIZE_MAX / 2) {
+            o->failed = true;
+            return false;
+        }
+        cap *= 2;
     }
-    return rc;
+    char *p = realloc(o->p, cap);
+    if (!p) {
+        o->failed = true;
+        return false;
+    }
+    o->p = p;
+    o->cap = cap;
+    return true;
 }
 
-static int string(struct buf *b, const char *text, size_t len)
+static inline void put(struct render_buf *o, const void *s, size_t n)
+{
+    if (o->cap - o->len <= n && !grow(o, n))
+        return;
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static inline void putc_(struct render_buf *o, char c)
+{
+    if (o->cap - o->len <= 1 && !grow(o, 1))
+        return;
+    o->p[o->len++] = c;
+}
+
+#define PUTS(o, lit) put(o, lit, sizeof(lit) - 1)
+
+static void indent(struct render_buf *o, int depth)
+{
+    size_t n = (size_t)depth * 2;
+    if (o->cap - o->len <= n && !grow(o, n))
+        return;
+    memset(o->p + o->len, ' ', n);
+    o->len += n;
+}
+
+/* What a byte needs: 0 nothing, 1 an escape, 2 a UTF-8 check. */
+static const unsigned char byte_class[256] = {
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x80 ... 0xff] = 2,
+};
+
+static void string(struct render_buf *o, const char *text, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)text;
-    int rc = buf_addc(b, '"');
+    putc_(o, '"');
     size_t run = 0; /* start of bytes not yet copied */
-    for (size_t i = 0; i < len && rc == 0;) {
+    size_t i = 0;
+    while (i < len) {
         unsigned char c = s[i];
-        const char *esc = NULL;
-        char u[7];
-        size_t seq = 1;
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c == '\b')
-            esc = "\\b";
-        else if (c == '\f')
-            esc = "\\f";
-        else if (c < 0x20) {
-            memcpy(u, "\\u00", 4);
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        } else if (c >= 0x80) {
-            seq = utf8_len(s + i, len - i);
-            if (seq == 0) {
-                esc = "\xef\xbf\xbd"; /* U+FFFD for one invalid byte */
-                seq = 1;
+        unsigned char k = byte_class[c];
+        if (k == 0) {
+            i++;
+            continue;
+        }
+        if (k == 2) {
+            size_t seq = utf8_len(s + i, len - i);
+            if (seq) {
+                i += seq;
+                continue;
             }
         }
-        if (esc) {
-            rc = buf_add(b, s + run, i - run);
-            if (rc == 0)
-                rc = puts_(b, esc);
-            run = i + seq;
+        put(o, s + run, i - run);
+        switch (c) {
+        case '"':
+            PUTS(o, "\\\"");
+            break;
+        case '\\':
+            PUTS(o, "\\\\");
+            break;
+        case '\n':
+            PUTS(o, "\\n");
+            break;
+        case '\r':
+            PUTS(o, "\\r");
+            break;
+        case '\t':
+            PUTS(o, "\\t");
+            break;
+        case '\b':
+            PUTS(o, "\\b");
+            break;
+        case '\f':
+            PUTS(o, "\\f");
+            break;
+        default:
+            if (c < 0x20) {
+                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                put(o, u, sizeof(u));
+            } else {
+                PUTS(o, "\xef\xbf\xbd"); /* U+FFFD for one invalid byte */
+            }
         }
-        i += seq;
+        i++;
+        run = i;
     }
-    if (rc == 0)
-        rc = buf_add(b, s + run, len - run);
-    return rc ? rc : buf_addc(b, '"');
+    put(o, s + run, len - run);
+    putc_(o, '"');
 }
 
-static int value(struct buf *b, const struct json *v, int depth)
+static void value(struct render_buf *o, const struct json *v, int depth)
 {
     switch (v->type) {
     case JSON_NULL:
-        return puts_(b, "null");
+        PUTS(o, "null");
+        return;
     case JSON_TRUE:
-        return puts_(b, "true");
+        PUTS(o, "true");
+        return;
     case JSON_FALSE:
-        return puts_(b, "false");
+        PUTS(o, "false");
+        return;
     case JSON_NUMBER:
-        return buf_add(b, v->text, v->len);
+        put(o, v->text, v->len);
+        return;
     case JSON_STRING:
-        return string(b, v->text, v->len);
+        string(o, v->text, v->len);
+        return;
     case JSON_ARRAY:
     case JSON_OBJECT:
         break;
     }
     bool obj = v->type == JSON_OBJECT;
-    if (v->len == 0)
-        return puts_(b, obj ? "{}" : "[]");
-    int rc = puts_(b, obj ? "{\n" : "[\n");
-    for (size_t i = 0; i < v->len && rc == 0; i++) {
-        rc = indent(b, depth + 1);
-        if (rc == 0 && obj)
-            rc = string(b, v->keys[i], v->keylens[i]);
-        if (rc == 0 && obj)
-            rc = puts_(b, ": ");
-        if (rc == 0)
-            rc = value(b, v->kids[i], depth + 1);
-        if (rc == 0)
-            rc = puts_(b, i + 1 < v->len ? ",\n" : "\n");
+    if (v->len == 0) {
+        put(o, obj ? "{}" : "[]", 2);
+        return;
     }
-    if (rc == 0)
-        rc = indent(b, depth);
-    return rc ? rc : buf_addc(b, obj ? '}' : ']');
+    put(o, obj ? "{\n" : "[\n", 2);
+    for (size_t i = 0; i < v->len && !o->failed; i++) {
+        indent(o, depth + 1);
+        if (obj) {
+            string(o, v->keys[i], v->keylens[i]);
+            PUTS(o, ": ");
+        }
+        value(o, v->kids[i], depth + 1);
+        if (i + 1 < v->len)
+            PUTS(o, ",\n");
+        else
+            putc_(o, '\n');
+    }
+    indent(o, depth);
+    putc_(o, obj ? '}' : ']');
+}
+
+int render_json_to(const struct json *v, struct render_buf *o)
+{
+    /* no limit of its own: the document came from a response already bounded by
+     * max_response, and the file must hold all of it */
+    o->len = 0;
+    o->failed = false;
+    value(o, v, 0);
+    putc_(o, '\n');
+    if (o->failed)
+        return -ENOMEM; /* without a limit, memory is the only way to fail */
+    o->p[o->len] = '\0';
+    return 0;
+}
+
+void render_buf_free(struct render_buf *o)
+{
+    free(o->p);
+    *o = (struct render_buf){0};
 }
 
 int render_json(const struct json *v, char **out, size_t *len)
 {
-    /* no limit of its own: the document came from a response already bounded by
-     * max_response, and the file must hold all of it */
-    struct buf b;
-    buf_init(&b, SIZE_MAX);
-    int rc = value(&b, v, 0);
-    if (rc == 0)
-        rc = buf_addc(&b, '\n');
-    if (rc < 0) {
-        buf_free(&b);
-        return -ENOMEM; /* without a limit, memory is the only way to fail */
+    struct render_buf o = {0};
+    if (render_json_to(v, &o) < 0) {
+        render_buf_free(&o);
+        return -ENOMEM;
     }
-    *out = buf_take(&b, len);
+    char *p = realloc(o.p, o.len + 1); /* only shrinks */
+    *out = p ? p : o.p;
+    *len = o.len;
     return 0;
 }

@@ -1,8 +1,16 @@
-/* The listing engine; see walk.h. */
+/* The listing engine; see walk.h.
+ *
+ * Pages carry a sequence number in list order; they are folded strictly in
+ * that order, so a page that comes back early waits in `ready`. Positions
+ * handed out before the page in front of them was folded are guesses: the
+ * position each was given is kept in `planned`, and when the page in front
+ * says where the next one really starts, a wrong guess starts a new epoch,
+ * which drops every later page, those still in flight included, when they come
+ * back. A page that failed only fails the walk when its turn to be folded
+ * comes, so a failure past the end or past a wrong guess costs nothing. */
 #include "walk.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +23,40 @@
 
 /* Pages in a row that add no new collection before the walk calls it a loop. */
 #define WALK_BARREN_MAX 8
+/* Pages handed out and not yet folded, at most: twice the window when every
+ * position is known (a slow page does not idle the others), the window when
+ * positions are guessed (fewer requests past the end). */
+#define WALK_RING (2 * WALK_MAX_PARALLEL)
 
 struct seen_token {
     UT_hash_handle hh;
     char token[];
 };
 
+/* Where a page was handed out to start (guesses are never tokens). */
+struct planned {
+    int64_t page, mark;
+    bool has_mark;
+};
+
 struct walk {
     struct provider *p;
     struct listing *l;
     unsigned long long max;
-    bool prepared, started, done;
-    int64_t pages;      /* page count once a page told it, else 0 */
-    int64_t next_page;  /* next page number to plan when pages > 0 */
-    struct cursor next; /* next cursor when pages == 0 */
-    int barren;
+    uint64_t id;
+    bool prepared, started, done, failed;
+    int64_t pages;       /* page count once a page told it, else 0 */
     int64_t first_pages; /* the page count the first page announced */
+    int barren;
+    /* the pipeline */
+    int64_t fold_seq, plan_seq; /* next page to fold, next to hand out */
+    bool known;                 /* plan_cur is where plan_seq starts */
+    struct cursor plan_cur;
+    int64_t step; /* > 0: each position is the one before plus step (a guess) */
+    int busy;     /* handed out, not given back */
+    uint64_t epoch;
+    struct walk_slot *ready; /* given back early, by seq */
+    struct planned planned[WALK_RING];
     /* what went oddly, reported in one line when the walk ends */
     size_t skipped, dupes, repeats;
     const char *odd;
@@ -38,8 +64,20 @@ struct walk {
     struct seen_token *tokens;
 };
 
+static void drop_ready(struct walk *w)
+{
+    while (w->ready) {
+        struct walk_slot *s = w->ready;
+        w->ready = s->next;
+        walk_slot_free(s);
+    }
+}
+
 struct walk *walk_new(struct provider *p, unsigned long long max_collections)
 {
+    /* A slot names its walk by id, not by pointer: a new walk may get the
+     * address of a freed one while the old walk's pages are still in flight. */
+    static uint64_t ids;
     struct walk *w = calloc(1, sizeof(*w));
     if (!w || !(w->l = listing_new(p->section))) {
         free(w);
@@ -48,6 +86,8 @@ struct walk *walk_new(struct provider *p, unsigned long long max_collections)
     w->p = p;
     w->max = max_collections;
     w->prepared = !p->ops->prepare;
+    w->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
+    w->known = true; /* the first page, all-zero cursor */
     return w;
 }
 
@@ -61,7 +101,8 @@ void walk_free(struct walk *w)
         HASH_DEL(w->tokens, t);
         free(t);
     }
-    provider_cursor_free(&w->next);
+    drop_ready(w);
+    provider_cursor_free(&w->plan_cur);
     listing_unref(w->l);
     free(w);
 }
@@ -81,82 +122,73 @@ bool walk_contradicted(const struct walk *w)
     return w->contradicted;
 }
 
-int walk_plan(struct walk *w, int window, struct walk_batch *b)
+int walk_busy(const struct walk *w)
 {
-    memset(b, 0, sizeof(*b));
-    if (w->done)
-        return 0;
-    b->prepare = !w->prepared;
-    if (!w->started) {
-        b->n = 1; /* the first page, all-zero cursor */
-    } else if (w->pages > 0) {
-        if (window > WALK_MAX_BATCH)
-            window = WALK_MAX_BATCH;
-        for (int64_t k = w->next_page; k <= w->pages && b->n < window; k++)
-            b->cur[b->n++].page = k;
-    } else {
-        if (provider_cursor_copy(&b->cur[0], &w->next) < 0)
-            return 0;
-        b->n = 1;
-    }
-    return b->n;
+    return w->busy;
 }
 
-struct job {
-    struct provider *p;
-    struct cursor *cur;
-    struct page *pg;
-    int *err;
-    char why[512];
-};
-
-static void *fetch_one(void *arg)
+void walk_slot_free(struct walk_slot *s)
 {
-    struct job *j = arg;
+    if (!s)
+        return;
+    provider_cursor_free(&s->cur);
+    provider_page_free(&s->pg);
+    free(s);
+}
+
+struct walk_slot *walk_take(struct walk *w, int window)
+{
+    if (w->done || w->failed || !w->known || window < 1)
+        return NULL;
+    if (window > WALK_MAX_PARALLEL)
+        window = WALK_MAX_PARALLEL;
+    int64_t ahead = w->pages > 0 ? 2 * (int64_t)window : window;
+    if (w->busy >= window || w->plan_seq - w->fold_seq >= ahead)
+        return NULL;
+    if (w->pages > 0 && w->plan_cur.page > w->pages)
+        return NULL; /* every page is out */
+    struct walk_slot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (provider_cursor_copy(&s->cur, &w->plan_cur) < 0) {
+        free(s);
+        return NULL;
+    }
+    s->prepare = !w->prepared; /* only the first page: nothing else starts before it is in */
+    s->walk_id = w->id;
+    s->epoch = w->epoch;
+    s->seq = w->plan_seq++;
+    w->planned[s->seq % WALK_RING] =
+        (struct planned){s->cur.page, s->cur.has_mark ? s->cur.mark : 0, s->cur.has_mark};
+    w->busy++;
+    if (w->pages > 0) {
+        w->plan_cur.page++;
+    } else if (w->step > 0 && w->plan_cur.page <= INT64_MAX - w->step) {
+        w->plan_cur.page += w->step;
+    } else {
+        provider_cursor_free(&w->plan_cur);
+        w->known = false; /* the page itself will say where the next starts */
+    }
+    return s;
+}
+
+void walk_run(struct provider *p, struct walk_slot *s)
+{
     struct http_req req = {0};
     struct json *doc = NULL;
-    int rc = j->p->ops->request(j->p, j->cur, &req);
-    if (rc == 0)
-        rc = fetch_json(j->p, &req, &doc, j->why, sizeof(j->why));
-    else
-        snprintf(j->why, sizeof(j->why), "[%s] cannot build the request: %s", j->p->section,
+    int rc = 0;
+    if (s->prepare)
+        rc = p->ops->prepare(p, s->why, sizeof(s->why));
+    if (rc == 0 && (rc = p->ops->request(p, &s->cur, &req)) < 0)
+        snprintf(s->why, sizeof(s->why), "[%s] cannot build the request: %s", p->section,
                  strerror(-rc));
     if (rc == 0)
-        rc = j->p->ops->parse(j->p, j->cur, doc, j->pg, j->why, sizeof(j->why));
+        rc = fetch_json(p, &req, &doc, s->why, sizeof(s->why));
+    if (rc == 0)
+        rc = p->ops->parse(p, &s->cur, doc, &s->pg, s->why, sizeof(s->why));
     json_free(doc);
     http_req_free(&req);
-    *j->err = rc;
-    return NULL;
-}
-
-void walk_fetch(struct provider *p, struct walk_batch *b)
-{
-    if (b->prepare) {
-        int rc = p->ops->prepare(p, b->why, sizeof(b->why));
-        if (rc < 0) {
-            for (int i = 0; i < b->n; i++)
-                b->err[i] = rc;
-            return;
-        }
-    }
-    struct job jobs[WALK_MAX_BATCH];
-    pthread_t tids[WALK_MAX_BATCH];
-    bool started[WALK_MAX_BATCH] = {false};
-    for (int i = 0; i < b->n; i++)
-        jobs[i] = (struct job){p, &b->cur[i], &b->pg[i], &b->err[i], ""};
-    /* one thread per extra page; the caller's thread fetches the first */
-    for (int i = 1; i < b->n; i++)
-        started[i] = pthread_create(&tids[i], NULL, fetch_one, &jobs[i]) == 0;
-    fetch_one(&jobs[0]);
-    for (int i = 1; i < b->n; i++) {
-        if (started[i])
-            pthread_join(tids[i], NULL);
-        else
-            fetch_one(&jobs[i]);
-    }
-    for (int i = 0; i < b->n; i++)
-        if (b->err[i] && !b->why[0])
-            snprintf(b->why, sizeof(b->why), "%s", jobs[i].why);
+    s->err = rc;
 }
 
 static void stop(struct walk *w, const char *why)
@@ -201,78 +233,198 @@ static void report(const struct walk *w)
     if (w->capped && n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - n,
                       "; the page count kept growing, followed up to page %lld",
-                      (long long)w->pages);
+                      (long long)w->first_pages + w->first_pages / 2 + 1);
     if (n)
         log_warn("[%s] listing of %zu collections may be incomplete%s", w->p->section,
                  listing_count(w->l), line);
 }
 
+/* Whether the page after s was handed out at exactly `next`. */
+static bool guessed(const struct walk *w, const struct walk_slot *s, const struct cursor *next)
+{
+    const struct planned *g = &w->planned[(s->seq + 1) % WALK_RING];
+    return !next->token && g->page == next->page && g->has_mark == next->has_mark &&
+           (!next->has_mark || g->mark == next->mark);
+}
+
+/* Fold one page, the next in order: its items, the stop rules, and where the
+ * next page starts (which checks the guess the page after it was fetched at). */
+static int fold(struct walk *w, struct walk_slot *s, char *why, size_t whylen)
+{
+    if (s->prepare && !s->err)
+        w->prepared = true;
+    if (s->err) {
+        /* a walk with a hole is no listing: the caller retries whole */
+        snprintf(why, whylen, "%s", s->why);
+        w->failed = true;
+        return s->err;
+    }
+    struct page *pg = &s->pg;
+    long added = listing_add(w->l, pg->items, pg->n);
+    if (added < 0) {
+        snprintf(why, whylen, "[%s] out of memory", w->p->section);
+        w->failed = true;
+        return (int)added;
+    }
+    /* A first page that holds nothing but says there is more contradicts
+     * itself: shown as empty when nothing is cached, but never allowed to
+     * replace a listing that has collections (see cache.c). */
+    if (!w->started && pg->n == 0 && (pg->total > 0 || pg->odd)) {
+        w->contradicted = true;
+        if (!pg->odd)
+            pg->odd = "the first page holds no collection although the server counts some";
+    }
+    w->started = true;
+    w->skipped += pg->skipped;
+    w->dupes += pg->n - (size_t)added;
+    w->repeats += pg->n > 0 && added == 0;
+    if (pg->odd && !w->odd)
+        w->odd = pg->odd;
+    w->barren = added > 0 ? 0 : w->barren + 1;
+    struct cursor next = {0};
+    if (pg->pages > 0) {
+        /* The latest count wins when the total moves, but a count that keeps
+         * growing (a server adding as fast as we read, or lying) is followed
+         * to half again the first one, so the walk ends. */
+        if (!w->first_pages)
+            w->first_pages = pg->pages;
+        int64_t cap = w->first_pages + w->first_pages / 2 + 1;
+        w->capped |= pg->pages > cap;
+        w->pages = pg->pages < cap ? pg->pages : cap;
+        next.page = s->cur.page > 0 ? s->cur.page + 1 : 2;
+    } else {
+        w->pages = 0;
+        next = pg->next;
+        memset(&pg->next, 0, sizeof(pg->next));
+    }
+    if (!pg->more)
+        stop(w, NULL);
+    else if (listing_count(w->l) >= w->max)
+        stop(w, "max_collections reached (raise it in [global] if this is right)");
+    else if (w->barren >= WALK_BARREN_MAX)
+        stop(w, "the last pages brought no new collection; the server seems to repeat itself");
+    else if (pg->pages > 0 && next.page > w->pages)
+        stop(w, NULL);
+    else if (next.token && token_repeats(w, next.token))
+        stop(w, "the server sent a cursor it had sent before");
+    if (w->done) {
+        provider_cursor_free(&next);
+        return 0;
+    }
+    /* Without a count, a position that moved forward by a fixed step (an
+     * offset, or a page number) is guessed to keep doing so; a token, or a
+     * jump (HIVO's new createdMin window), is followed as it comes. */
+    w->step = pg->pages == 0 && !next.token && next.page > s->cur.page &&
+                      next.has_mark == s->cur.has_mark &&
+                      (!next.has_mark || next.mark == s->cur.mark)
+                  ? next.page - s->cur.page
+                  : 0;
+    if (w->plan_seq > s->seq + 1) {
+        if (guessed(w, s, &next)) {
+            provider_cursor_free(&next);
+            return 0;
+        }
+        /* a wrong guess: everything handed out after this page is void */
+        w->epoch++;
+        drop_ready(w);
+        w->plan_seq = s->seq + 1;
+    }
+    provider_cursor_free(&w->plan_cur);
+    w->plan_cur = next;
+    w->known = true;
+    return 0;
+}
+
+int walk_give(struct walk *w, struct walk_slot *s, char *why, size_t whylen)
+{
+    if (s->walk_id != w->id) {
+        walk_slot_free(s);
+        return 0;
+    }
+    w->busy--;
+    if (w->done || w->failed || s->epoch != w->epoch) {
+        walk_slot_free(s); /* past the end, past a failure, or past a wrong guess */
+        return 0;
+    }
+    struct walk_slot **pp = &w->ready;
+    while (*pp && (*pp)->seq < s->seq)
+        pp = &(*pp)->next;
+    s->next = *pp;
+    *pp = s;
+    int rc = 0;
+    while (rc == 0 && !w->done && w->ready && w->ready->seq == w->fold_seq) {
+        struct walk_slot *r = w->ready;
+        w->ready = r->next;
+        w->fold_seq++;
+        rc = fold(w, r, why, whylen);
+        walk_slot_free(r);
+        if (w->done)
+            report(w);
+    }
+    if (w->done || w->failed)
+        drop_ready(w);
+    return rc;
+}
+
+int walk_plan(struct walk *w, int window, struct walk_batch *b)
+{
+    memset(b, 0, sizeof(*b));
+    while (b->n < window && b->n < WALK_MAX_BATCH) {
+        struct walk_slot *s = walk_take(w, window);
+        if (!s)
+            break;
+        b->slot[b->n] = s;
+        b->cur[b->n++] = s->cur; /* the token stays the slot's: shown, not owned */
+    }
+    b->prepare = b->n > 0 && b->slot[0]->prepare;
+    return b->n;
+}
+
+void walk_fetch(struct provider *p, struct walk_batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        struct walk_slot *s = b->slot[i];
+        if (!s)
+            continue;
+        walk_run(p, s);
+        b->pg[i] = s->pg;
+        memset(&s->pg, 0, sizeof(s->pg));
+        b->err[i] = s->err;
+        if (s->err && !b->why[0])
+            snprintf(b->why, sizeof(b->why), "%s", s->why);
+    }
+}
+
 int walk_merge(struct walk *w, struct walk_batch *b)
 {
-    if (b->prepare && !b->err[0])
-        w->prepared = true;
-    for (int i = 0; i < b->n; i++)
-        if (b->err[i])
-            return b->err[i]; /* a walk with a hole is no listing: the caller retries whole */
-    for (int i = 0; i < b->n && !w->done; i++) {
-        struct page *pg = &b->pg[i];
-        long added = listing_add(w->l, pg->items, pg->n);
-        if (added < 0)
-            return (int)added;
-        /* A first page that holds nothing but says there is more contradicts
-         * itself: shown as empty when nothing is cached, but never allowed to
-         * replace a listing that has collections (see cache.c). */
-        if (!w->started && pg->n == 0 && (pg->total > 0 || pg->odd)) {
-            w->contradicted = true;
-            if (!pg->odd)
-                pg->odd = "the first page holds no collection although the server counts some";
-        }
-        w->started = true;
-        w->skipped += pg->skipped;
-        w->dupes += pg->n - (size_t)added;
-        w->repeats += pg->n > 0 && added == 0;
-        if (pg->odd && !w->odd)
-            w->odd = pg->odd;
-        w->barren = added > 0 ? 0 : w->barren + 1;
-        if (pg->pages > 0) {
-            /* The latest count wins when the total moves, but a count that keeps
-             * growing (a server adding as fast as we read, or lying) is followed
-             * to half again the first one, so the walk ends. */
-            if (!w->first_pages)
-                w->first_pages = pg->pages;
-            int64_t cap = w->first_pages + w->first_pages / 2 + 1;
-            w->capped |= pg->pages > cap;
-            w->pages = pg->pages < cap ? pg->pages : cap;
-            w->next_page = b->cur[i].page > 0 ? b->cur[i].page + 1 : 2;
-        }
-        if (!pg->more)
-            stop(w, NULL);
-        else if (listing_count(w->l) >= w->max)
-            stop(w, "max_collections reached (raise it in [global] if this is right)");
-        else if (w->barren >= WALK_BARREN_MAX)
-            stop(w, "the last pages brought no new collection; the server seems to repeat itself");
-        else if (pg->pages > 0 && w->next_page > w->pages)
-            stop(w, NULL);
-        else if (pg->pages == 0) {
-            if (pg->next.token && token_repeats(w, pg->next.token)) {
-                stop(w, "the server sent a cursor it had sent before");
-            } else {
-                provider_cursor_free(&w->next);
-                w->next = pg->next;
-                memset(&pg->next, 0, sizeof(pg->next));
-            }
+    int rc = 0;
+    for (int i = 0; i < b->n; i++) {
+        struct walk_slot *s = b->slot[i];
+        if (!s)
+            continue;
+        b->slot[i] = NULL;
+        provider_page_free(&s->pg);
+        s->pg = b->pg[i];
+        memset(&b->pg[i], 0, sizeof(b->pg[i]));
+        s->err = b->err[i];
+        char why[sizeof(b->why)] = "";
+        int r = walk_give(w, s, why, sizeof(why));
+        if (r && !rc) {
+            rc = r;
+            if (!b->why[0])
+                snprintf(b->why, sizeof(b->why), "%s", why);
         }
     }
-    if (w->done)
-        report(w);
-    return 0;
+    return rc;
 }
 
 void walk_batch_free(struct walk_batch *b)
 {
     for (int i = 0; i < b->n; i++) {
-        provider_cursor_free(&b->cur[i]);
         provider_page_free(&b->pg[i]);
+        walk_slot_free(b->slot[i]);
+        b->slot[i] = NULL;
+        b->cur[i].token = NULL; /* borrowed from the slot */
     }
     b->n = 0;
 }

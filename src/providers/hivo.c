@@ -51,6 +51,10 @@ static int configure(struct provider *p, const struct config_section *s, char *e
 static int request(const struct provider *p, const struct cursor *at, struct http_req *req)
 {
     const struct hivo *h = p->priv;
+    /* the server refuses it; only a guess of the walk's can ask (the next page
+     * a page names past the cap starts a createdMin window), so it costs no request */
+    if (at->page > HIVO_MAX_SKIP)
+        return -ERANGE;
     char rest[256];
     int n = snprintf(rest, sizeof(rest), "/collections?limit=%d&skip=%lld&sort=createdAt",
                      HIVO_LIMIT, (long long)at->page);

@@ -1,6 +1,7 @@
 /* The listing engine's rules, without a network: which pages are planned, in
  * what batches, and when a walk stops (end, empty page, repeated cursor, pages
- * with nothing new, max_collections, a failed page). */
+ * with nothing new, max_collections, a failed page); pages given back out of
+ * order, offsets guessed ahead, and what a wrong guess or a gone walk drops. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,105 @@ int main(void)
     CHECK(walk_merge(w, &b) == -ETIMEDOUT);
     walk_batch_free(&b);
     CHECK(!walk_done(w) && walk_listing(w)->n == 0);
+    walk_free(w);
+
+    /* the pipeline: pages come back in any order and are folded in page order */
+    struct walk_slot *sl[8];
+    char why[512];
+    w = walk_new(&prov, 1000);
+    sl[0] = walk_take(w, 4);
+    CHECK(sl[0] && !walk_take(w, 4)); /* nothing starts before the first page is in */
+    fill(&sl[0]->pg, "q1-", 2, true, 5, NULL);
+    CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0);
+    for (int i = 0; i < 4; i++)
+        sl[i] = walk_take(w, 4);
+    CHECK(sl[3] && sl[3]->cur.page == 5 && !walk_take(w, 4) && walk_busy(w) == 4);
+    for (int i = 3; i >= 0; i--) {
+        char tag[16];
+        snprintf(tag, sizeof(tag), "q%d-", i + 2);
+        fill(&sl[i]->pg, tag, 2, true, 5, NULL);
+        CHECK(walk_give(w, sl[i], why, sizeof(why)) == 0);
+        CHECK(walk_listing(w)->n == (i ? 2u : 10u)); /* nothing folds before page 2 */
+    }
+    CHECK(walk_done(w) && walk_busy(w) == 0);
+    walk_free(w);
+
+    /* offsets without a count: fetched ahead by the last step, checked on arrival */
+    w = walk_new(&prov, 1000);
+    sl[0] = walk_take(w, 4);
+    fill(&sl[0]->pg, "o0-", 2, true, 0, NULL);
+    sl[0]->pg.next.page = 2;
+    walk_give(w, sl[0], why, sizeof(why));
+    for (int i = 0; i < 4; i++)
+        sl[i] = walk_take(w, 4);
+    CHECK(sl[0] && sl[0]->cur.page == 2 && sl[3] && sl[3]->cur.page == 8);
+    CHECK(!walk_take(w, 4));
+    /* page 8 is past the end: it failed, which costs nothing */
+    sl[3]->err = -EIO;
+    CHECK(walk_give(w, sl[3], why, sizeof(why)) == 0);
+    fill(&sl[1]->pg, "o4-", 2, true, 0, NULL);
+    sl[1]->pg.next.page = 6;
+    CHECK(walk_give(w, sl[1], why, sizeof(why)) == 0 && walk_listing(w)->n == 2);
+    fill(&sl[0]->pg, "o2-", 2, true, 0, NULL);
+    sl[0]->pg.next.page = 4;
+    CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0 && walk_listing(w)->n == 6);
+    /* page 6 is short and says where the next starts: the guess of 8 is void */
+    fill(&sl[2]->pg, "o6-", 1, true, 0, NULL);
+    sl[2]->pg.next.page = 7;
+    CHECK(walk_give(w, sl[2], why, sizeof(why)) == 0 && walk_listing(w)->n == 7);
+    sl[0] = walk_take(w, 4);
+    CHECK(sl[0] && sl[0]->cur.page == 7);
+    fill(&sl[0]->pg, "o7-", 1, false, 0, NULL);
+    CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0);
+    CHECK(walk_done(w) && walk_listing(w)->n == 8 && walk_busy(w) == 0);
+    walk_free(w);
+
+    /* a wrong guess voids the pages after it, those still in flight included */
+    w = walk_new(&prov, 1000);
+    sl[0] = walk_take(w, 3);
+    fill(&sl[0]->pg, "g0-", 2, true, 0, NULL);
+    sl[0]->pg.next.page = 2;
+    walk_give(w, sl[0], why, sizeof(why));
+    for (int i = 0; i < 3; i++)
+        sl[i] = walk_take(w, 3);
+    fill(&sl[2]->pg, "void6-", 2, true, 0, NULL);
+    walk_give(w, sl[2], why, sizeof(why));
+    fill(&sl[0]->pg, "g2-", 2, true, 0, NULL);
+    sl[0]->pg.next.page = 100; /* a jump */
+    CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0 && walk_listing(w)->n == 4);
+    sl[0] = walk_take(w, 3);
+    CHECK(sl[0] && sl[0]->cur.page == 100);
+    fill(&sl[1]->pg, "void4-", 2, true, 0, NULL);
+    CHECK(walk_give(w, sl[1], why, sizeof(why)) == 0 && walk_listing(w)->n == 4);
+    fill(&sl[0]->pg, "g100-", 2, false, 0, NULL);
+    CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0);
+    CHECK(walk_done(w) && walk_listing(w)->n == 6 && !listing_by_id(walk_listing(w), "void4-0"));
+    walk_free(w);
+
+    /* a failed page in its turn fails the walk; later pages are dropped */
+    w = walk_new(&prov, 1000);
+    sl[0] = walk_take(w, 2);
+    fill(&sl[0]->pg, "f0-", 2, true, 0, NULL);
+    sl[0]->pg.next.page = 2;
+    walk_give(w, sl[0], why, sizeof(why));
+    sl[0] = walk_take(w, 2);
+    sl[1] = walk_take(w, 2);
+    fill(&sl[1]->pg, "f4-", 2, true, 0, NULL);
+    walk_give(w, sl[1], why, sizeof(why));
+    sl[0]->err = -ECONNRESET;
+    snprintf(sl[0]->why, sizeof(sl[0]->why), "reset");
+    CHECK(walk_give(w, sl[0], why, sizeof(why)) == -ECONNRESET && strcmp(why, "reset") == 0);
+    CHECK(!walk_done(w) && walk_listing(w)->n == 2 && !walk_take(w, 2));
+    walk_free(w);
+
+    /* a page of a walk that is gone is no page of the next one */
+    struct walk *old = walk_new(&prov, 1000);
+    w = walk_new(&prov, 1000);
+    sl[0] = walk_take(old, 1);
+    walk_free(old);
+    fill(&sl[0]->pg, "stale-", 2, false, 0, NULL);
+    CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0 && walk_listing(w)->n == 0);
+    CHECK(walk_busy(w) == 0 && !walk_done(w));
     walk_free(w);
     return check_done();
 }
