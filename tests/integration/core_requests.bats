@@ -64,7 +64,12 @@ need_honcho() {
     run show_log
     echo "$output"
     for p in "${PROVIDERS[@]}"; do
-        [ "$(requests "$p")" -eq 3 ] || { echo "$p: $(requests "$p") requests for 2.5 pages"; false; }
+        # an offset API without a total is fetched ahead, guessing the next
+        # offsets: up to parallel - 1 (default 4 - 1) requests land past the end
+        local most=3
+        case $(provider_info "$p" paging) in offset | array) most=6 ;; esac
+        [ "$(requests "$p")" -ge 3 ] && [ "$(requests "$p")" -le $most ] ||
+            { echo "$p: $(requests "$p") requests for 2.5 pages"; false; }
         # with the largest page size the API allows
         size="$(provider_info "$p" page_param)=$(provider_info "$p" max_page)"
         printf '%s\n' "$output" | grep -Eq "^[A-Z]+ /$p/[^ ]*[?&]$size[& ]" ||
