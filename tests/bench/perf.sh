@@ -23,11 +23,15 @@
 # 200, for httpdirfs: at 20 ms they take minutes beyond).
 #
 #   tests/bench/perf.sh [--quick] [--sizes 10000,100000,1000000] [--latencies 20,0]
-#                       [--providers honcho,hivo,fount,scenario] [--peer-size 1000|0]
-#                       [--httpdirfs-size 200|0] [--out FILE]
+#                       [--providers honcho,hivo,fount,scenario] [--main honcho|none]
+#                       [--peer-size 1000|0]
+#                       [--httpdirfs-size 200|0] [--out FILE] [--merge EARLIER_RESULTS.md]
 #   CFS_BIN=/path/to/collectionsfs tests/bench/perf.sh ...
 #
-# --quick: N = 10,000 only. CFS_BIN defaults to this tree's release build
+# --quick: N = 10,000 only. --main: the provider that gets every case (none: only
+# the cold listings; the peers need one). --merge: the rows of an earlier RESULTS.md come first in the
+# table (a run split in parts, e.g. --quick then --sizes 100000,1000000 --peer-size 0
+# --httpdirfs-size 0). CFS_BIN defaults to this tree's release build
 # (build-rel/collectionsfs, built when missing). Installs jq, curl, rclone,
 # httpdirfs, rsync and time with apt-get when missing. Needs root (tmpfs, FUSE).
 set -uo pipefail
@@ -44,6 +48,7 @@ main=honcho
 peer_n=1000 # rclone mount
 hdf_n=200   # httpdirfs: about 0.15 s per request here, 3-4 requests per collection
 out=$here/RESULTS.md
+merge=
 op_bound=900 # `timeout` of one measured operation: turns a hang into "fail"
 while [ $# -gt 0 ]; do
     case $1 in
@@ -51,9 +56,11 @@ while [ $# -gt 0 ]; do
     --sizes) sizes=$2; shift 2 ;;
     --latencies) latencies=$2; shift 2 ;;
     --providers) provs=$2; shift 2 ;;
+    --main) main=$2; shift 2 ;;
     --peer-size) peer_n=$2; shift 2 ;;
     --httpdirfs-size) hdf_n=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --merge) merge=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "perf.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -297,7 +304,9 @@ everything() {
 first_entry() {
     local p=$1 n=$2 ms=$3
     cold "$p" "$ms"
-    row "$n" "$ms" "$p: cold \`ls -f | head -1\` (s)" "$(tsh "ls -f '$MNT/$p' | head -1")" "$(requests "$p")" \
+    local t
+    t=$(tsh "ls -f '$MNT/$p' | head -1")
+    row "$n" "$ms" "$p: cold \`ls -f\`, first entry (\`head -1\`) (s)" "$t" "$(requests "$p")" \
         "target" "1" "< 1 s"
     unmount_cfs >/dev/null 2>&1
 }
@@ -358,8 +367,10 @@ peers() {
 # ---------------------------------------------------------------- the table
 
 table() {
-    echo "| N | latency | case | collectionsfs | requests | reference | reference value | ratio | target |"
+    echo "| N | latency | case | collectionsfs | requests | reference | reference value | ratio |" \
+        "target |"
     echo "|---:|---:|---|---:|---:|---|---:|---:|---|"
+    [ -z "$merge" ] || grep -E '^\| [0-9]+ \| ' "$merge"
     awk -F'\t' '{
         r = ($4 ~ /^[0-9.]+$/ && $7 ~ /^[0-9.]+$/ && $7 + 0 > 0) ? sprintf("%.2f×", $4 / $7) : "–"
         printf "| %s | %s ms | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 == "" ? "–" : $5), $6, $7, r, $8
@@ -378,7 +389,9 @@ write_results() {
         echo "- commit: $commit$dirty; binary: $(basename "$(dirname "$CFS_BIN")")/$(basename "$CFS_BIN")"
         echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
         echo "- tools: $(curl --version | head -1 | cut -d' ' -f1-2), $(jq --version), rclone $(rclone version 2>/dev/null | head -1 | awk '{print $2}'), httpdirfs $(httpdirfs --version 2>&1 | head -1 | awk '{print $3}')"
-        echo "- sizes: ${SIZES[*]}; latencies: ${LATS[*]} ms per response; providers: ${BPROVS[*]} (full cases on $main); rclone at $peer_n, httpdirfs at $hdf_n collections"
+        echo "- load average (1, 5, 15 min) at the start: $load0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    [ -z "$merge" ] || echo "- rows before this run's: $(grep -m1 '^Written by' "$merge" | cut -d'`' -f2), $(grep -m1 '^- date' "$merge" | cut -c3-)"
+    echo "- sizes: ${SIZES[*]}; latencies: ${LATS[*]} ms per response; providers: ${BPROVS[*]} (full cases on $main); rclone at $peer_n, httpdirfs at $hdf_n collections"
         echo
         table
         echo
@@ -400,9 +413,17 @@ write_results() {
 # ---------------------------------------------------------------- the run
 
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ -n "$merge" ]; then # the earlier file may be $out itself
+    cp "$merge" "$BENCH/merge.md" || exit 1
+    merge=$BENCH/merge.md
+fi
 say "collectionsfs: $CFS_BIN"
 nonzero=
 for ms in "${LATS[@]}"; do [ "$ms" != 0 ] && { nonzero=$ms; break; }; done
+if [ "$main" = none ]; then
+    peer_n=0 hdf_n=0
+fi
 if [ "$peer_n" -gt 0 ] && [ "$peer_n" = "$hdf_n" ]; then
     say "peers at $peer_n collections, ${nonzero:-0} ms"
     peers "$peer_n" "${nonzero:-0}" rclone httpdirfs
