@@ -2,21 +2,26 @@
  *
  * State, all under c->lock:
  *   cur    the last complete listing, fresh until fresh_until, servable as stale
- *          for stale_ttl after it completed;
+ *          for stale_ttl after it completed; old is the one before it, kept to
+ *          carry a directory read's offset over a refresh;
  *   walk   the walk in progress (possibly paused when nobody needs more);
  *   worker whether a worker thread is driving the walk; thread is the last one
  *          started, joined before the next one starts and by cache_free, so no
- *          worker outlives the cache, the provider or libcurl;
+ *          worker outlives the cache, the provider or libcurl. The worker and
+ *          its parallel - 1 helpers (joined by the worker) each keep one page
+ *          in flight (pump): take a page under the lock, fetch it without,
+ *          give it back under the lock;
  *   waiters the callers waiting for the walk, each with what it needs (the whole
- *          listing, or one name or id); the worker fetches `parallel` pages at
- *          once while someone needs the whole listing, one page at a time while
- *          only lookups wait, and pauses as soon as every waiter is served, so
- *          a lookup costs only the pages up to its name;
+ *          listing, entries after a position, one name or one inode); the
+ *          pumps keep `parallel` pages in flight while someone needs the whole
+ *          listing or a directory read waits (or a SIGHUP refresh runs), one
+ *          page while only lookups wait, and pause as soon as every waiter is
+ *          served, so a lookup costs only the pages up to its name;
  *   fails  a counter bumped when a walk fails, so each waiter can tell that the
  *          walk it waited for is gone;
- *   gen    bumped by cache_drop, so a worker back from the network can tell that
- *          its batch belongs to a walk that no longer exists.
- * Only the worker merges pages; waiters only read, under the lock, and take a
+ *   gen    bumped by cache_drop, so a pump back from the network can tell that
+ *          its page belongs to a walk that no longer exists.
+ * Only pumps fold pages in; waiters only read, under the lock, and take a
  * reference before they leave, so entries stay valid while replies are built. */
 #include "cache.h"
 
