@@ -89,19 +89,34 @@ static void transport_reason(const struct provider *p, const struct http_req *re
  * a tenth of the limit, at least one request. The limit is the largest left + 1
  * seen, as no provider interface carries X-RateLimit-Limit.
  *
- * Requests in flight may or may not have been counted by the server when an
- * answer is read, so they count as spent; answers read out of order are told
- * by their `left` (the lowest in a window is the latest). A window starts anew
- * when it is over or `left` jumps up by more than the requests in flight can
- * explain; an answer to a request sent before the window's end and read after
- * it speaks of the old window and is not used for the new one. */
+ * Requests are numbered as they go. An answer counts the requests that reached
+ * the server before it, so what may still be sent is its `left` less the
+ * headroom less the requests sent after it, whatever order the answers come
+ * back in; each answer can only lower that. A window is taken to run until the
+ * end the server names (X-RateLimit-Reset, in whole seconds, so never earlier
+ * than the server's) or else a minute after its first answer (never earlier
+ * than a fixed window's); the first answer to a request sent after it opens the
+ * next one, and answers to requests sent before a window opened say nothing of
+ * it. A server whose window turns earlier than that is paced as if it had not:
+ * slower than it allows, never faster. */
 #define PACE_HEADROOM_DIV 10
 #define PACE_STREAK_MS 60000 /* a wait this long after the last one starts a new log streak */
+
+/* One request's place in its provider's pacing. */
+struct turn {
+    struct timespec at; /* when it was sent */
+    uint64_t n;         /* its number */
+};
 
 static long headroom(long limit)
 {
     long h = limit / PACE_HEADROOM_DIV;
     return h > 1 ? h : 1;
+}
+
+static struct timespec later(struct timespec a, struct timespec b)
+{
+    return clock_ms(&a, &b) > 0 ? b : a;
 }
 
 /* The end of the pause the server asked for (in the past when there is none). */
@@ -111,11 +126,6 @@ static struct timespec pause_get(const struct provider *p)
     struct timespec t = p->pace->until;
     pthread_mutex_unlock(&p->pace->lock);
     return t;
-}
-
-static struct timespec later(struct timespec a, struct timespec b)
-{
-    return clock_ms(&a, &b) > 0 ? b : a;
 }
 
 /* Say once per streak that requests are being paced, and why they are slower than pages. */
@@ -130,10 +140,9 @@ static void pace_log(const struct provider *p, long budget, long keep, long long
 /* Wait for this request's turn: the end of a pause the server asked for, and the
  * next paced send time, if both come within the budget; past it, fail at once
  * rather than retry into an announced block. `why` holds the last attempt's
- * reason when there was one; the wait is added to it. On 0 the request counts
- * as in flight until heed() and *sent is when it went. */
+ * reason when there was one; the wait is added to it. */
 static int pace(const struct provider *p, const struct http_req *req,
-                const struct timespec *deadline, int attempt, struct timespec *sent, char *why,
+                const struct timespec *deadline, int attempt, struct turn *turn, char *why,
                 size_t whylen)
 {
     struct provider_pace *pc = p->pace;
@@ -185,53 +194,43 @@ static int pace(const struct provider *p, const struct http_req *req,
             pc->waited = now;
         }
     }
-    pc->inflight++;
+    *turn = (struct turn){t, pc->sent++};
     pthread_mutex_unlock(&pc->lock);
     if (log_it)
         pace_log(p, budget, keep, window_ms, interval_ms);
-    *sent = t;
-    if (ms > 0 && !http_sleep_until(&t)) {
-        pthread_mutex_lock(&pc->lock);
-        pc->inflight--;
-        pthread_mutex_unlock(&pc->lock);
-        return -ECANCELED;
-    }
-    return 0;
+    return ms > 0 && !http_sleep_until(&t) ? -ECANCELED : 0;
 }
 
-/* The request sent at `sent` is answered (r: what the answer said about the
- * rate limit) or failed (r NULL). No requests left means a pause for all. */
-static void heed(const struct provider *p, const struct timespec *sent, const struct rate *r)
+/* Act on what the answer to the request at `turn` said about the rate limit. No
+ * requests left means a pause for all. */
+static void heed(const struct provider *p, const struct turn *turn, const struct rate *r)
 {
+    if (r->left < 0)
+        return;
     struct provider_pace *pc = p->pace;
-    struct timespec now = clock_now();
+    struct timespec now = clock_now(), end = clock_after(&now, (long long)(r->until * 1000));
     pthread_mutex_lock(&pc->lock);
-    pc->inflight--;
-    if (r && r->left >= 0) {
-        struct timespec end = clock_after(&now, (long long)(r->until * 1000));
-        if (r->left == 0 && clock_ms(&pc->until, &end) > 0)
-            pc->until = end;
-        if (r->left + 1 > pc->limit)
-            pc->limit = r->left + 1;
-        long others = pc->inflight, share = r->left - headroom(pc->limit) - others;
-        bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
-        bool old = over && clock_ms(sent, &pc->end) > 0; /* sent in the window that is over */
-        if (!pc->known || (over && !old) || r->left > pc->left + others) {
-            pc->known = true;
+    if (r->left == 0 && clock_ms(&pc->until, &end) > 0)
+        pc->until = end;
+    if (r->left + 1 > pc->limit)
+        pc->limit = r->left + 1;
+    long after = (long)(pc->sent - turn->n - 1); /* sent since: maybe not counted yet */
+    long share = r->left - headroom(pc->limit) - after;
+    bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
+    if (!pc->known || (over && clock_ms(&pc->end, &turn->at) >= 0)) {
+        /* the first window takes every answer; a later one those sent since the last ended */
+        pc->opened = pc->known ? pc->end : (struct timespec){0, 0};
+        pc->known = true;
+        pc->end = end;
+        pc->next = now;
+        pc->budget = share;
+    } else if (!over && clock_ms(&pc->opened, &turn->at) >= 0) {
+        /* a server that names the window's end keeps it; one that does not is
+         * taken to open a whole window at each answer, which is too late */
+        if (clock_ms(&end, &pc->end) > 0)
             pc->end = end;
-            pc->next = now;
-            pc->left = r->left;
+        if (share < pc->budget)
             pc->budget = share;
-        } else if (!over) {
-            /* a server that names the window's end keeps it; one that does not is
-             * taken to start a whole window at each answer, which is too late */
-            if (clock_ms(&end, &pc->end) > 0)
-                pc->end = end;
-            if (r->left < pc->left) {
-                pc->left = r->left;
-                pc->budget = share;
-            }
-        }
     }
     pthread_mutex_unlock(&pc->lock);
 }
@@ -251,13 +250,12 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
     *doc = NULL;
     for (int attempt = 1;; attempt++) {
         struct http_resp r;
-        struct timespec sent;
-        int err = pace(p, req, &deadline, attempt, &sent, why, whylen);
+        struct turn turn;
+        int err = pace(p, req, &deadline, attempt, &turn, why, whylen);
         if (err)
             return err;
         err = http_perform(req, &p->http, &deadline, &r);
         if (err) {
-            heed(p, &sent, NULL);
             transport_reason(p, req, err, attempt, why, whylen);
             if (err == -EFBIG || err == -ECANCELED || err == -ENOMEM)
                 return err == -EFBIG ? -EIO : err;
@@ -268,7 +266,7 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
                 ok ? json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr)) : body_json(&r);
             struct rate rate;
             provider_rate(p->ops, &r, body, &rate);
-            heed(p, &sent, &rate);
+            heed(p, &turn, &rate);
             if (ok) {
                 if (!body)
                     snprintf(why, whylen,
