@@ -52,7 +52,9 @@ void config_defaults(struct config_global *g)
     g->stale_ttl = 86400;
     g->timeout = 30;
     g->parallel = 4;
-    g->max_collections = 1000000;
+    /* serves accounts of millions of collections whole; about (metadata.json bytes + 256 B)
+     * each, so it still bounds what a server that never ends can make the daemon hold */
+    g->max_collections = 5000000;
     g->max_response = 16u << 20;
 }
 

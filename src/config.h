@@ -37,7 +37,7 @@ struct config_global {
     unsigned stale_ttl;       /* seconds a stale listing may be served (86400) */
     unsigned timeout;         /* request budget in seconds, retries included (30) */
     unsigned parallel;        /* pages fetched at once per provider (4) */
-    uint64_t max_collections; /* per provider (1000000) */
+    uint64_t max_collections; /* per provider (5000000) */
     uint64_t max_response;    /* bytes one HTTP response may hold (16 MiB) */
 };
 

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "http.h"
 #include "json.h"
+#include "log.h"
 #include "provider.h"
 
 #define BACKOFF_FIRST_MS 200
@@ -79,7 +80,46 @@ static void transport_reason(const struct provider *p, const struct http_req *re
              http_url_path(req->url), what, attempts, attempts == 1 ? "" : "s");
 }
 
-/* A rate limit is the provider's, not one request's: every request to it waits. */
+/* Pacing. A rate limit is the provider's, not one request's: every request to
+ * it takes its turn from p->pace. The server says "left requests remain until
+ * the window ends"; rather than spend them as fast as pages come and then stand
+ * still against the wall (where every request, a user's lookup too, would have
+ * to wait out the window), the remaining requests are spread evenly over the
+ * time left, less a headroom kept for the user's other clients of the same key:
+ * a tenth of the limit, at least one request. The limit is the largest left + 1
+ * seen, as no provider interface carries X-RateLimit-Limit.
+ *
+ * Requests are numbered as they go. An answer counts the requests that reached
+ * the server before it, so what may still be sent is its `left` less the
+ * headroom less the requests sent after it, whatever order the answers come
+ * back in; each answer can only lower that. A window is taken to run until the
+ * end the server names (X-RateLimit-Reset, in whole seconds, so never earlier
+ * than the server's) or else a minute after its first answer (never earlier
+ * than a fixed window's); the first answer to a request sent after it opens the
+ * next one, and answers to requests sent before a window opened say nothing of
+ * it. A server whose window turns earlier than that is paced as if it had not:
+ * slower than it allows, never faster. */
+#define PACE_HEADROOM_DIV 10
+#define PACE_STREAK_MS 60000 /* a wait this long after the last one starts a new log streak */
+
+/* One request's place in its provider's pacing. */
+struct turn {
+    struct timespec at; /* when it was sent */
+    uint64_t n;         /* its number */
+};
+
+static long headroom(long limit)
+{
+    long h = limit / PACE_HEADROOM_DIV;
+    return h > 1 ? h : 1;
+}
+
+static struct timespec later(struct timespec a, struct timespec b)
+{
+    return clock_ms(&a, &b) > 0 ? b : a;
+}
+
+/* The end of the pause the server asked for (in the past when there is none). */
 static struct timespec pause_get(const struct provider *p)
 {
     pthread_mutex_lock(&p->pace->lock);
@@ -88,44 +128,111 @@ static struct timespec pause_get(const struct provider *p)
     return t;
 }
 
-/* Act on what a response said: no requests left means a pause for all. */
-static void heed(const struct provider *p, const struct rate *r)
+/* Say once per streak that requests are being paced, and why they are slower than pages. */
+static void pace_log(const struct provider *p, long budget, long keep, long long window_ms,
+                     long long interval_ms)
 {
-    if (r->left != 0)
-        return; /* requests left: the pacing of the shared cache builds on this */
-    struct timespec now = clock_now(), t = clock_after(&now, (long long)(r->until * 1000));
-    pthread_mutex_lock(&p->pace->lock);
-    if (clock_ms(&p->pace->until, &t) > 0)
-        p->pace->until = t;
-    pthread_mutex_unlock(&p->pace->lock);
+    log_info("[%s] pacing requests to the rate limit: %ld left for the next %lld s, %ld kept for "
+             "other clients of the key; one request every %lld ms",
+             p->section, budget, (window_ms + 999) / 1000, keep, interval_ms);
 }
 
-/* Wait out a pause the server asked for if it ends within the budget; past
- * it, fail at once rather than retry into an announced block. `why` holds the
- * last attempt's reason when there was one; the pause is added to it. */
+/* Wait for this request's turn: the end of a pause the server asked for, and the
+ * next paced send time, if both come within the budget; past it, fail at once
+ * rather than retry into an announced block. `why` holds the last attempt's
+ * reason when there was one; the wait is added to it. */
 static int pace(const struct provider *p, const struct http_req *req,
-                const struct timespec *deadline, int attempt, char *why, size_t whylen)
+                const struct timespec *deadline, int attempt, struct turn *turn, char *why,
+                size_t whylen)
 {
-    struct timespec until = pause_get(p), now = clock_now();
-    long long ms = clock_ms(&now, &until);
-    if (ms <= 0)
-        return 0;
-    if (clock_ms(&until, deadline) <= 0) {
+    struct provider_pace *pc = p->pace;
+    pthread_mutex_lock(&pc->lock);
+    struct timespec now = clock_now(), t = later(now, pc->until);
+    bool paused = clock_ms(&now, &pc->until) > 0, paced = false, log_it = false;
+    long budget = 0, keep = 0;
+    long long window_ms = 0, interval_ms = 0;
+    struct timespec next = pc->next;
+    if (pc->known && clock_ms(&t, &pc->end) > 0) {
+        paced = true;
+        if (pc->budget > 0) {
+            t = later(t, pc->next);
+            window_ms = clock_ms(&t, &pc->end);
+            interval_ms = window_ms / pc->budget;
+            next = clock_after(&t, interval_ms);
+        } else {
+            t = pc->end; /* this window's share is spent: the next one starts afresh */
+        }
+        budget = pc->budget;
+        keep = headroom(pc->limit);
+    }
+    long long ms = clock_ms(&now, &t);
+    if (ms > 0 && clock_ms(&t, deadline) <= 0) {
+        pthread_mutex_unlock(&pc->lock);
         char when[32] = "";
-        time_t t = time(NULL) + (time_t)((ms + 999) / 1000);
+        time_t w = time(NULL) + (time_t)((ms + 999) / 1000);
         struct tm tm;
-        strftime(when, sizeof(when), "%H:%M:%S UTC", gmtime_r(&t, &tm));
+        strftime(when, sizeof(when), "%H:%M:%S UTC", gmtime_r(&w, &tm));
         if (attempt == 1)
             snprintf(why, whylen, "[%s] %s %s: rate limited", p->section, req->method,
                      http_url_path(req->url));
         size_t off = strnlen(why, whylen);
         snprintf(why + off, whylen - off,
-                 "; the provider asked for a pause until %s (%lld s), beyond the request budget: "
-                 "try again then",
+                 "; %s until %s (%lld s), beyond the request budget: try again then",
+                 paused && !paced ? "the provider asked for a pause"
+                                  : "the provider's rate limit leaves no request for this one",
                  when, (ms + 999) / 1000);
         return -EAGAIN;
     }
-    return http_sleep_until(&until) ? 0 : -ECANCELED;
+    if (paced) {
+        if (pc->budget > 0) {
+            pc->budget--;
+            pc->next = next;
+        }
+        if (ms > 0) {
+            log_it = !pc->streak || clock_ms(&pc->waited, &now) > PACE_STREAK_MS;
+            pc->streak = true;
+            pc->waited = now;
+        }
+    }
+    *turn = (struct turn){t, pc->sent++};
+    pthread_mutex_unlock(&pc->lock);
+    if (log_it)
+        pace_log(p, budget, keep, window_ms, interval_ms);
+    return ms > 0 && !http_sleep_until(&t) ? -ECANCELED : 0;
+}
+
+/* Act on what the answer to the request at `turn` said about the rate limit. No
+ * requests left means a pause for all. */
+static void heed(const struct provider *p, const struct turn *turn, const struct rate *r)
+{
+    if (r->left < 0)
+        return;
+    struct provider_pace *pc = p->pace;
+    struct timespec now = clock_now(), end = clock_after(&now, (long long)(r->until * 1000));
+    pthread_mutex_lock(&pc->lock);
+    if (r->left == 0 && clock_ms(&pc->until, &end) > 0)
+        pc->until = end;
+    if (r->left + 1 > pc->limit)
+        pc->limit = r->left + 1;
+    long after = (long)(pc->sent - turn->n - 1); /* sent since: maybe not counted yet */
+    long share = r->left - headroom(pc->limit) - after;
+    bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
+    if (!pc->known || (over && clock_ms(&pc->end, &turn->at) >= 0)) {
+        /* the first window takes every answer; a later one those sent since the last ended */
+        pc->opened = pc->known ? pc->end : (struct timespec){0, 0};
+        pc->known = true;
+        pc->end = end;
+        pc->next = now;
+        pc->budget = share;
+    } else if (!over && clock_ms(&pc->opened, &turn->at) >= 0) {
+        /* a server that names the window's end keeps it; one that does not is
+         * taken to open a whole window at each answer, which is too late */
+        if (clock_ms(&end, &pc->end) > 0)
+            pc->end = end;
+        if (share < pc->budget)
+            pc->budget = share;
+    }
+    pthread_mutex_unlock(&pc->lock);
 }
 
 /* The body of a response as JSON, quietly NULL when it is not. */
@@ -143,7 +250,8 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
     *doc = NULL;
     for (int attempt = 1;; attempt++) {
         struct http_resp r;
-        int err = pace(p, req, &deadline, attempt, why, whylen);
+        struct turn turn;
+        int err = pace(p, req, &deadline, attempt, &turn, why, whylen);
         if (err)
             return err;
         err = http_perform(req, &p->http, &deadline, &r);
@@ -158,7 +266,7 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
                 ok ? json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr)) : body_json(&r);
             struct rate rate;
             provider_rate(p->ops, &r, body, &rate);
-            heed(p, &rate);
+            heed(p, &turn, &rate);
             if (ok) {
                 if (!body)
                     snprintf(why, whylen,

@@ -83,10 +83,21 @@ struct provider_ops {
     void (*destroy)(struct provider *p);
 };
 
-/* A pause the server asked for, shared by every request to one provider. */
+/* A pause the server asked for, and the pacing of requests on its rate-limit
+ * signal (fetch.c), shared by every request to one provider. All zero is the
+ * state before any signal: no pacing. */
 struct provider_pace {
     pthread_mutex_t lock;
-    struct timespec until; /* monotonic: no request before this */
+    struct timespec until;  /* monotonic: no request before this */
+    uint64_t sent;          /* requests sent so far; a request's number is its place */
+    bool known;             /* a window is known: the fields below mean something */
+    struct timespec opened; /* monotonic: answers to requests sent before say nothing of it */
+    struct timespec end;    /* monotonic: when the server's window ends, as far as known */
+    struct timespec next;   /* monotonic: the next paced request's earliest send time */
+    long limit;             /* the largest left + 1 seen: the limit, as far as known */
+    long budget;            /* requests still to send in the window, headroom kept */
+    bool streak;            /* a pacing line was logged for the current streak */
+    struct timespec waited; /* monotonic: the last time a request waited for its turn */
 };
 
 struct provider {

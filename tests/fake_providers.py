@@ -52,14 +52,31 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                                   be set), "wire": [credential text as sent]}]
   GET  /_fake/stats    {"requests": {provider: n}, "paths": {"METHOD /path": n},
                         "log": ["METHOD /path?query STATUS", ... last 200],
-                        "timed_log": [[arrived, answered, "METHOD /path?query STATUS"], ...]}
+                        "timed_log": [[arrived, answered, "METHOD /path?query STATUS"], ...],
+                        "wire_bytes": {provider: n}, "raw_bytes": {provider: n},
+                        "connections": n, "connections_by": {provider: n},
+                        "windows": {provider: [[window start (unix s), requests], ...]}}
                        (STATUS 0: the request arrived and is held by a stall/hold/reset;
-                       times in seconds of a monotonic clock, answered = when logged)
+                       times in seconds of a monotonic clock, answered = when logged;
+                       wire_bytes: response body bytes as sent, gzipped or not;
+                       raw_bytes: the same bodies uncompressed; connections: TCP
+                       connections that carried a provider request, connections_by:
+                       those that carried one for the provider (both since the reset); windows: requests per rate-limit
+                       window, for providers with a rate limit)
   POST /_fake/reset    zero counters, clear faults; {"data": true} also restores
-                       the data sets given on the command line
+                       the data sets and the wire settings given at start
   POST /_fake/config   {"provider": P, "count", "seed", "hostile", "sample"} regenerates;
                        "delete": [ids], "rename": {id: name}, "add": {"name": ..},
-                       "credentials": {key: value} (null: not required)
+                       "credentials": {key: value} (null: not required);
+                       wire settings: "gzip": false answers uncompressed (default: gzip
+                       when the client accepts it, at "gzip_level" 6, zlib's default);
+                       "rate_limit": N, "rate_window": S make the limit real: N
+                       requests per window of S seconds (default 60, fixed windows
+                       aligned to the unix clock), past N a 429 with the provider's
+                       retry hint, and every answer carries X-RateLimit-Limit,
+                       -Remaining and -Reset (unix time the window ends); rate_limit 0
+                       removes it.  Without it, Fount only reports 500 per minute in
+                       X-RateLimit-Limit/-Remaining and never refuses.
   POST /_fake/fault    {"provider": P, "mode": M, "status", "k", "seconds", "retry_after"}
   GET  /_fake/expect?provider=P   same as --expect, for the data served now
 Fault modes: none stall hold latency status every 429 reset truncate html wrongtypes
@@ -386,7 +403,7 @@ class Provider:
     states_more = False     # an empty page contradicts the page itself (a total, a next link)
     style = (False, ",", ":", False)      # ensure_ascii, item sep, key sep, PHP "\/" escapes
     content_type = "application/json"
-    gzip = False            # gzip the body when the client accepts it
+    gzip = True             # gzip the body when the client accepts it (/_fake/config "gzip")
     rate_limit = 0          # X-RateLimit-Limit/Remaining per minute; 0: no such headers
     creds = ()              # Cred objects, in config order
     name_fallback = (None, MISSING)       # what a hostile None / MISSING name becomes
@@ -587,7 +604,6 @@ class Hivo(Provider):
     max_page, page_param, paging, states_more = 256, "limit", "offset", True
     style = (False, ",", ":", False)       # Node JSON.stringify
     content_type = "application/json; charset=utf-8"
-    gzip = True
     creds = (Cred("user_id", "u1", secret=False, aliases=("--hivo-user",)),
              Cred("api_key", "hivo-secret-key", aliases=("--hivo-key",)))
     sample = [("Product shots", None), ("Team headshots", None), ("Trade show 2024", None),
@@ -1141,11 +1157,20 @@ class State:
         a = self.args
         for p in PROVIDERS:
             self.data[p] = Data(p, a.counts[p], a.seed, a.hostile, a.sample)
+        # wire settings (/_fake/config): gzip, and a rate limit that is real or only reported
+        self.wire = {p: {"gzip": PROV[p].gzip, "gzip_level": 6, "rate_limit": PROV[p].rate_limit,
+                         "rate_window": 60.0, "enforce": False} for p in PROVIDERS}
 
     def reset_counters(self):
         self.requests = {p: 0 for p in PROVIDERS}
         self.paths, self.log = {}, deque(maxlen=200)
-        self.used = {}                       # provider -> (minute, requests in it)
+        self.used = {}                       # provider -> (window, requests answered in it)
+        self.windows = {p: {} for p in PROVIDERS}    # window -> requests that arrived in it
+        self.wire_bytes = {p: 0 for p in PROVIDERS}
+        self.raw_bytes = {p: 0 for p in PROVIDERS}
+        self.conns_by = {p: 0 for p in PROVIDERS}
+        self.connections = 0
+        self.generation = getattr(self, "generation", 0) + 1   # connections count anew
 
     @staticmethod
     def _fault(spec):
@@ -1163,7 +1188,8 @@ class State:
 
     def arrive(self, prov, method, path):
         """Count one provider request and decide what its fault does to it.
-        Returns (fault, rate-limit requests left this minute, credentials)."""
+        Returns (fault, rate limit: None or {"limit", "left", "reset", "over"},
+        credentials, wire settings)."""
         with self.lock:
             self.requests[prov] += 1
             key = "%s %s" % (method, path)
@@ -1173,11 +1199,39 @@ class State:
             hit = f["mode"] == "every" and f["n"] % f["k"] == 0
             if f["mode"] == "429" and f["left"] > 0:
                 f["left"], hit = f["left"] - 1, True
-            m = int(time.time() // 60)
-            minute, used = self.used.get(prov, (m, 0))
-            used = used + 1 if minute == m else 1
-            self.used[prov] = (m, used)
-            return dict(f, hit=hit), max(0, PROV[prov].rate_limit - used), dict(self.creds[prov])
+            w = self.wire[prov]
+            rate = None
+            if w["rate_limit"]:
+                now, win = time.time(), w["rate_window"]
+                m = int(now // win)
+                self.windows[prov][m] = self.windows[prov].get(m, 0) + 1
+                minute, used = self.used.get(prov, (m, 0))
+                if minute != m:
+                    used = 0
+                # an enforced limit refuses past it and does not count the refused
+                over = w["enforce"] and used >= w["rate_limit"]
+                used += not over
+                self.used[prov] = (m, used)
+                end = (m + 1) * win
+                rate = {"limit": w["rate_limit"], "left": max(0, w["rate_limit"] - used),
+                        "reset": int(math.ceil(end)) if w["enforce"] else None, "over": over,
+                        "wait": max(1, int(math.ceil(end - now)))}
+            return dict(f, hit=hit), rate, dict(self.creds[prov]), dict(w)
+
+    def sent(self, prov, wire, raw):
+        with self.lock:
+            self.wire_bytes[prov] += wire
+            self.raw_bytes[prov] += raw
+
+    def count_connection(self, h, prov):
+        """Count h's connection once per reset, and once per provider it carries."""
+        with self.lock:
+            if h.conn_gen != self.generation:
+                h.conn_gen, h.conn_provs = self.generation, set()
+                self.connections += 1
+            if prov not in h.conn_provs:
+                h.conn_provs.add(prov)
+                self.conns_by[prov] += 1
 
     def note(self, t_arrived, line):
         with self.lock:
@@ -1229,6 +1283,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):        # quiet: the stats endpoint has the log
         pass
 
+    def setup(self):                     # once per TCP connection
+        super().setup()
+        self.conn_gen, self.conn_provs = 0, set()
+
     def dispatch(self):
         try:
             self._dispatch()
@@ -1272,12 +1330,19 @@ class Handler(BaseHTTPRequestHandler):
         if p is None:
             return self.send(404, {"error": "unknown provider; use %s" % ", ".join("/" + n for n in PROVIDERS)})
         self.parts = [unquote(s) for s in segs[2:]]
-        f, remaining, self.creds = st.arrive(p.name, self.command, u.path)
-        extra = [("X-RateLimit-Limit", str(p.rate_limit)), ("X-RateLimit-Remaining", str(remaining))] \
-            if p.rate_limit else []
+        st.count_connection(self, p.name)
+        f, rate, self.creds, self.wire = st.arrive(p.name, self.command, u.path)
+        extra = []
+        if rate:
+            extra = [("X-RateLimit-Limit", str(rate["limit"])), ("X-RateLimit-Remaining", str(rate["left"]))]
+            if rate["reset"] is not None:
+                extra.append(("X-RateLimit-Reset", str(rate["reset"])))
         r = apply_fault(self, p, f)
         if r == "drop":
             return
+        if r is None and rate and rate["over"]:
+            body, headers = p.too_many(rate["wait"])
+            r = (429, body, [h for h in headers if h[0] != "X-RateLimit-Reset"])
         if r is None:
             try:
                 p.authorize(self, self.creds)
@@ -1285,7 +1350,7 @@ class Handler(BaseHTTPRequestHandler):
             except ApiError as e:
                 r = (e.status, e.body if e.body is not None else p.err_body(e.status, e.msg), e.headers)
         status, body, hd = r
-        if p.rate_limit and status == 429:
+        if rate and status == 429:
             extra[1] = ("X-RateLimit-Remaining", "0")
         self.send(status, body, p, hd + extra, truncate=f["mode"] == "truncate")
         self.note(status)
@@ -1300,9 +1365,13 @@ class Handler(BaseHTTPRequestHandler):
             data = to_json(body, p.style if p else CONTROL_STYLE).encode()
             ctype = p.content_type if p else "application/json"
         headers = list(headers)
-        if p and p.gzip and "gzip" in self.headers.get("Accept-Encoding", "") and not isinstance(body, bytes):
-            data = gzip.compress(data, mtime=0)
+        raw = len(data)
+        if p and self.wire["gzip"] and "gzip" in self.headers.get("Accept-Encoding", "") \
+                and not isinstance(body, bytes):
+            data = gzip.compress(data, compresslevel=self.wire["gzip_level"], mtime=0)
             headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+        if p:
+            self.server.state.sent(p.name, len(data) // 2 if truncate else len(data), raw)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -1327,7 +1396,12 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_fake/stats":
                 with st.lock:
                     out = {"requests": dict(st.requests), "paths": dict(st.paths),
-                           "log": [e[2] for e in st.log], "timed_log": [list(e) for e in st.log]}
+                           "log": [e[2] for e in st.log], "timed_log": [list(e) for e in st.log],
+                           "wire_bytes": dict(st.wire_bytes), "raw_bytes": dict(st.raw_bytes),
+                           "connections": st.connections, "connections_by": dict(st.conns_by),
+                           "windows": {p: [[m * st.wire[p]["rate_window"], n]
+                                           for m, n in sorted(w.items())]
+                                       for p, w in st.windows.items() if w}}
             elif path == "/_fake/expect":
                 prov = self.q.get("provider")
                 if prov not in PROVIDERS:
@@ -1383,6 +1457,21 @@ class Handler(BaseHTTPRequestHandler):
             if any(k in req for k in ("count", "seed", "hostile", "sample")):
                 d = st.data[prov] = Data(prov, int(req.get("count", d.count)), int(req.get("seed", d.seed)),
                                          bool(req.get("hostile", d.hostile)), bool(req.get("sample", d.sample)))
+            w = st.wire[prov]
+            if "gzip" in req:
+                w["gzip"] = bool(req["gzip"])
+            if "gzip_level" in req:
+                w["gzip_level"] = min(9, max(1, int(req["gzip_level"])))
+            if "rate_window" in req:
+                w["rate_window"] = float(req["rate_window"])
+                if not w["rate_window"] > 0:
+                    raise ValueError("rate_window must be > 0")
+            if "rate_limit" in req:
+                w["rate_limit"] = max(0, int(req["rate_limit"]))
+                w["enforce"] = w["rate_limit"] > 0
+            if "rate_limit" in req or "rate_window" in req:
+                st.used.pop(prov, None)
+                st.windows[prov] = {}
             for key, value in (req.get("credentials") or {}).items():
                 if key not in st.creds[prov]:
                     raise KeyError("%s has no credential %r" % (prov, key))

@@ -151,7 +151,9 @@ static void test_load(struct tmp *t)
     /* no [global]: the defaults */
     CHECK(load(t, "[a]\ntype = honcho\n", &cfg, err, sizeof(err)) == 0);
     CHECK(cfg.g.ttl == 60 && cfg.g.stale_ttl == 86400 && cfg.g.timeout == 30);
-    CHECK(cfg.g.parallel == 4 && cfg.g.max_collections == 1000000);
+    /* a 1,000,000-collection account is listed whole, not cut at its last collection */
+    CHECK(cfg.g.parallel == 4 && cfg.g.max_collections == 5000000);
+    CHECK(cfg.g.max_collections > 1000000);
     CHECK(cfg.g.max_response == 16u << 20);
     config_free(&cfg);
 
