@@ -535,6 +535,22 @@ int cache_by_ino(struct cache *c, uint64_t ino, struct cache_call *call, struct 
     return acquire(c, &w, call, l, e);
 }
 
+/* With the lock held: see cache_ttl. */
+static double ttl_of(const struct cache *c, const struct listing *l)
+{
+    struct timespec now = clock_now();
+    if (!l)
+        l = c->cur;
+    if (!l || c->failing)
+        return 0;
+    if (l == c->cur) {
+        long long ms = clock_ms(&now, &c->fresh_until);
+        return ms > 0 ? ms / 1000.0 : 0;
+    }
+    /* a walk's listing is fresh for ttl after it ends, so for ttl from now */
+    return c->walk && l == walk_listing(c->walk) ? c->g->ttl : 0;
+}
+
 /* Where a read after `after` goes on in l: the next index, or SIZE_MAX when
  * there is nothing after it. An entry gone in a new generation is found in the
  * one before, and the read goes on at the next entry that survived, so a
@@ -557,7 +573,7 @@ static size_t resume(const struct cache *c, const struct listing *l, uint64_t af
 }
 
 int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
-                  bool (*fill)(void *ctx, const struct entry *e), void *ctx)
+                  bool (*fill)(void *ctx, const struct entry *e, double ttl), void *ctx)
 {
     pthread_mutex_lock(&c->lock);
     int rc = 0;
@@ -568,11 +584,12 @@ int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
             break;
         bool partial = c->walk && l == walk_listing(c->walk) && !walk_done(c->walk);
         size_t i = resume(c, l, after), n = listing_count(l), filled = 0;
+        double ttl = ttl_of(c, l);
         for (; i < n; i++) {
             const struct entry *e = listing_at(l, i);
             if (!entry_name(e))
                 continue;
-            if (!fill(ctx, e))
+            if (!fill(ctx, e, ttl))
                 break;
             filled++;
         }
@@ -616,13 +633,12 @@ void cache_interrupt(struct cache *c, struct cache_call *call)
     pthread_mutex_unlock(&c->lock);
 }
 
-double cache_ttl_left(struct cache *c)
+double cache_ttl(struct cache *c, const struct listing *l)
 {
     pthread_mutex_lock(&c->lock);
-    struct timespec now = clock_now();
-    long long ms = c->cur && !c->failing ? clock_ms(&now, &c->fresh_until) : 0;
+    double t = ttl_of(c, l);
     pthread_mutex_unlock(&c->lock);
-    return ms > 0 ? ms / 1000.0 : 0;
+    return t;
 }
 
 void cache_drop(struct cache *c)

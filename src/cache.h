@@ -46,11 +46,11 @@ int cache_by_name(struct cache *c, const char *name, struct cache_call *call, st
 /** Entry by inode (a collection directory's or its metadata.json's), as cache_by_name. */
 int cache_by_ino(struct cache *c, uint64_t ino, struct cache_call *call, struct listing **l,
                  const struct entry **e);
-/** A directory read: fill() gets the shown entries after the one with inode `after` (0: from the
- *  start), as soon as their names are final, until it returns false (under the cache's lock: it
- *  must not block). None filled means the end. 0, or -errno as cache_by_name. */
+/** A directory read: fill() gets (with their cache_ttl) the shown entries after the one with inode
+ * `after` (0: from the start), as soon as their names are final, until it returns false (under the
+ * cache's lock: it must not block). None filled means the end. 0, or -errno as cache_by_name. */
 int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
-                  bool (*fill)(void *ctx, const struct entry *e), void *ctx);
+                  bool (*fill)(void *ctx, const struct entry *e, double ttl), void *ctx);
 /** When a refresh last changed the section's names (0: never) and how long the kernel may keep
  *  its entries; past the ttl, with wait, after the refresh. 0, or -EINTR once call is
  *  interrupted. */
@@ -58,8 +58,9 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
                    double *ttl);
 /** The access waiting with call gives up with -EINTR now; the walk goes on for the others. */
 void cache_interrupt(struct cache *c, struct cache_call *call);
-/** Seconds the kernel may keep what it was just told (0 when serving stale data). */
-double cache_ttl_left(struct cache *c);
+/** Seconds the kernel may keep what it was just told from listing l (NULL: the current one); 0
+ *  when serving stale data. */
+double cache_ttl(struct cache *c, const struct listing *l);
 /** Forget every listing (SIGHUP): the next access fetches again. */
 void cache_drop(struct cache *c);
 

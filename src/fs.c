@@ -329,11 +329,11 @@ static int resolve(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum inode_kin
     return rc;
 }
 
-static void reply_entry_of(fuse_req_t req, struct fs *fs, unsigned sec, const struct entry *e,
-                           bool file)
+static void reply_entry_of(fuse_req_t req, struct fs *fs, unsigned sec, const struct listing *l,
+                           const struct entry *e, bool file)
 {
     struct fuse_entry_param ep = {0};
-    double ttl = cache_ttl_left(fs->cache[sec]);
+    double ttl = cache_ttl(fs->cache[sec], l);
     entry_attr(fs, e, file, &ep.attr);
     ep.ino = ep.attr.st_ino;
     ep.attr_timeout = ep.entry_timeout = ttl;
@@ -401,9 +401,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (sec >= 0) {
         int rc = cache_get(req, fs->cache[sec], BY_NAME, name, 0, &l, &e);
         if (rc == 0)
-            reply_entry_of(req, fs, (unsigned)sec, e, false);
-        else if (rc == -ENOENT)
-            reply_negative(req, cache_ttl_left(fs->cache[sec]));
+            reply_entry_of(req, fs, (unsigned)sec, l, e, false);
+        else if (rc == -ENOENT) /* only a complete listing says so */
+            reply_negative(req, cache_ttl(fs->cache[sec], NULL));
         else
             fuse_reply_err(req, -rc);
         listing_unref(l);
@@ -415,9 +415,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (rc == 0 && kind != INODE_DIR)
         rc = -ENOTDIR;
     if (rc == 0 && strcmp(name, FS_FILE_NAME) == 0)
-        reply_entry_of(req, fs, s, e, true);
+        reply_entry_of(req, fs, s, l, e, true);
     else if (rc == 0)
-        reply_negative(req, cache_ttl_left(fs->cache[s]));
+        reply_negative(req, cache_ttl(fs->cache[s], l));
     else
         fuse_reply_err(req, -rc);
     listing_unref(l);
@@ -463,7 +463,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     int rc = resolve(req, fs, ino, &kind, &l, &e, &s);
     if (rc == 0) {
         entry_attr(fs, e, kind == INODE_FILE, &st);
-        fuse_reply_attr(req, &st, cache_ttl_left(fs->cache[s]));
+        fuse_reply_attr(req, &st, cache_ttl(fs->cache[s], l));
     } else {
         fuse_reply_err(req, -rc);
     }
@@ -491,7 +491,6 @@ struct dirbuf {
     size_t size, pos;
     bool plus;
     unsigned section;
-    double ttl;
 };
 
 /* Add one entry; false when the buffer is full. With plus, the kernel takes a
@@ -521,20 +520,20 @@ static off_t collection_off(uint64_t ino)
     return (off_t)(ino >> 1);
 }
 
-static bool fill_collection(void *ctx, const struct entry *e)
+static bool fill_collection(void *ctx, const struct entry *e, double ttl)
 {
     struct dirbuf *d = ctx;
     struct fuse_entry_param ep = {0};
     entry_attr(d->fs, e, false, &ep.attr);
     ep.ino = entry_ino(e);
-    ep.attr_timeout = ep.entry_timeout = d->ttl;
+    ep.attr_timeout = ep.entry_timeout = ttl;
     return add(d, entry_name(e), &ep, true, collection_off(entry_ino(e)));
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
     struct fs *fs = fs_of(req);
-    struct dirbuf d = {req, fs, malloc(size), size, 0, plus, 0, 0};
+    struct dirbuf d = {req, fs, malloc(size), size, 0, plus, 0};
     if (!d.buf) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -578,7 +577,6 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
     } else if (sec >= 0) {
         struct pending p = {fs->cache[sec], {false}};
         d.section = (unsigned)sec;
-        d.ttl = cache_ttl_left(p.c);
         fuse_req_interrupt_func(req, interrupted, &p);
         rc = cache_readdir(p.c, off > 2 ? (uint64_t)off << 1 : 0, &p.call, fill_collection, &d);
         fuse_req_interrupt_func(req, NULL, NULL);
@@ -591,7 +589,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
         memset(&ep, 0, sizeof(ep));
         entry_attr(fs, e, true, &ep.attr);
         ep.ino = entry_ino(e) | 1;
-        ep.attr_timeout = ep.entry_timeout = cache_ttl_left(fs->cache[d.section]);
+        ep.attr_timeout = ep.entry_timeout = cache_ttl(fs->cache[d.section], l);
         add(&d, FS_FILE_NAME, &ep, true, 3);
     }
 out:
