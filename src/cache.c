@@ -43,6 +43,9 @@
 
 enum want { WANT_ALL, WANT_NAME, WANT_INO, WANT_MORE };
 
+/* How long a failed walk's error answers new accesses (see decide). */
+#define CACHE_FAILURE_MEMORY_MS 1000
+
 struct waiter {
     enum want want;
     const char *name; /* WANT_NAME */
@@ -65,7 +68,9 @@ struct cache {
     struct walk *walk;
     struct timespec walk_start, progress;
     bool worker, stopping, failing;
-    bool refresh; /* walk to the end with nobody waiting (SIGHUP) */
+    bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
+    bool publishing; /* complete() waits for the kernel to forget changed inodes */
+    struct timespec failed_at;
     pthread_t thread;
     bool joinable; /* thread was started and not joined yet */
     struct waiter *waiters;
@@ -145,8 +150,10 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
         free(c.name); /* the kernel's timeouts still bound how long it keeps old data */
 }
 
-/* Returns whether the set of shown names changed. */
-static bool diff(const struct listing *old, const struct listing *new, struct buf *ch)
+/* Names go to ch, changed inodes to inos (a buf of uint64_t); returns whether
+ * the set of shown names changed. */
+static bool diff(const struct listing *old, const struct listing *new, struct buf *ch,
+                 struct buf *inos)
 {
     bool names = false;
     for (size_t i = 0; i < listing_count(old); i++) {
@@ -158,8 +165,8 @@ static bool diff(const struct listing *old, const struct listing *new, struct bu
             names = true;
         }
         if (n && !entry_same(o, n)) {
-            note(ch, entry_ino(o) | 1, NULL);
-            note(ch, entry_ino(o), NULL);
+            uint64_t v[2] = {entry_ino(o) | 1, entry_ino(o)};
+            buf_add(inos, v, sizeof(v)); /* on ENOMEM the timeouts still bound it */
         }
     }
     /* a name that is new may sit in the kernel as a cached "no such file" */
@@ -176,15 +183,36 @@ static bool diff(const struct listing *old, const struct listing *new, struct bu
 /* The walk finished: its listing becomes the current one. */
 static void complete(struct cache *c, struct buf *ch)
 {
-    struct listing *l = walk_listing(c->walk);
+    struct walk *w = c->walk;
+    struct listing *l = walk_listing(w);
+    struct listing *old = c->cur ? c->cur : c->prev;
+    struct buf inos;
+    buf_init(&inos, SIZE_MAX);
+    bool names = old && diff(old, l, ch, &inos);
+    if (inos.len && c->hooks.inodes_forget) {
+        /* The kernel may hold sizes and pages of the old generation: it must
+         * forget them before anything is answered from the new one, or a read
+         * could get new bytes cut to an old size. Reads by inode are answered
+         * from the old generation meanwhile, without waiting (answerable). */
+        uint64_t gen = c->gen;
+        c->publishing = true;
+        pthread_mutex_unlock(&c->lock);
+        c->hooks.inodes_forget(c->hooks.ctx, (const uint64_t *)inos.p, inos.len / sizeof(uint64_t));
+        pthread_mutex_lock(&c->lock);
+        c->publishing = false;
+        if (c->gen != gen || c->walk != w || c->stopping) { /* dropped meanwhile */
+            buf_free(&inos);
+            return;
+        }
+    }
+    buf_free(&inos);
     listing_ref(l);
     listing_set_base(l, NULL);
     walk_free(c->walk);
     c->walk = NULL;
-    struct listing *old = c->cur ? c->cur : c->prev;
     /* The kernel caches the directory's entries until told: tell it when the
      * names changed (a listing torn by a refresh mid-read is dropped too). */
-    if (old && diff(old, l, ch)) {
+    if (names) {
         note(ch, c->parent, NULL);
         clock_gettime(CLOCK_REALTIME, &c->changed);
     }
@@ -215,6 +243,7 @@ static void fail(struct cache *c, int err, const char *why)
     c->walk = NULL;
     c->refresh = false;
     c->fails++;
+    c->failed_at = clock_now();
     c->last_err = err;
     struct timespec now = clock_now();
     bool stale = stale_ok(c, &now);
@@ -331,7 +360,7 @@ static void *pump(void *arg)
         }
         if (err)
             fail(c, err, why);
-        else if (walk_done(w))
+        else if (walk_done(w) && !c->publishing)
             complete(c, &ch);
         pthread_cond_broadcast(&c->cond);
     }
@@ -378,6 +407,13 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
 {
     if (c->cur && (before(now, &c->fresh_until) || !before(&c->cur_done, &a->start)))
         return c->cur;
+    /* While a walk runs, an inode the last complete generation holds is
+     * answered from it, at once (with ttl 0): the kernel may hold its size and
+     * pages, and the walk's bytes must not reach it before complete() has made
+     * the kernel forget those. */
+    const struct listing *last = c->cur ? c->cur : c->prev;
+    if (a->me.want == WANT_INO && c->walk && last && listing_by_ino(last, a->me.ino))
+        return (struct listing *)last;
     /* A name already seen in an ordered walk is final: answer before it ends;
      * a directory read gets the entries already final. */
     if (c->walk && a->me.want != WANT_ALL && !walk_done(c->walk) && served(c, &a->me))
@@ -447,8 +483,12 @@ static bool wait_walk(struct cache *c, const struct timespec *now)
 static bool decide(struct cache *c, struct access *a, const struct timespec *now,
                    struct listing **out, int *rc)
 {
-    if ((*out = answerable(c, a, now)))
+    if ((*out = answerable(c, a, now))) {
+        /* a stale answer by inode: the walk must finish to bring it up to date */
+        if (c->walk && *out != walk_listing(c->walk) && !before(now, &c->fresh_until))
+            c->refresh = true;
         return true;
+    }
     if (c->stopping) {
         *rc = -EIO;
         return true;
@@ -459,6 +499,13 @@ static bool decide(struct cache *c, struct access *a, const struct timespec *now
     }
     if (a->call && a->call->interrupted) { /* the walk goes on: others may wait for it */
         *rc = -EINTR;
+        return true;
+    }
+    /* A failure is remembered for a moment: the kernel retries a failed
+     * READDIRPLUS as READDIR at once, and a burst of readers of a failing
+     * provider should cost one walk, not one each. */
+    if (!c->walk && c->fails && clock_ms(&c->failed_at, now) < CACHE_FAILURE_MEMORY_MS) {
+        *rc = fallback(c, now, c->last_err ? c->last_err : -EIO, out);
         return true;
     }
     return false;

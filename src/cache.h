@@ -21,6 +21,9 @@ struct cache_hooks {
     void *ctx;
     void (*entry_changed)(void *ctx, uint64_t parent, const char *name);
     void (*inode_changed)(void *ctx, uint64_t ino);
+    /* Synchronous: returns once the kernel has forgotten what it held of these
+     * inodes (attributes, pages, cached entries). Called without locks. */
+    void (*inodes_forget)(void *ctx, const uint64_t *ino, size_t n);
 };
 
 struct cache;

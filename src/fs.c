@@ -58,6 +58,8 @@ struct fs {
     bool no_open, no_opendir; /* the kernel can do without open / opendir */
     pthread_t notifier;
     bool notifier_up, stop;
+    pthread_mutex_t slock; /* synchronous invalidations; dead once detached */
+    bool dead;
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     struct notice *head, **tail;
@@ -90,6 +92,17 @@ static void hook_entry(void *ctx, uint64_t parent, const char *name)
 static void hook_inode(void *ctx, uint64_t ino)
 {
     enqueue(ctx, 0, NULL, ino);
+}
+
+/* Called by a cache worker, never by a request thread: the kernel may wait for
+ * a page lock that a read in progress holds, and reads never wait on a worker. */
+static void hook_forget(void *ctx, const uint64_t *ino, size_t n)
+{
+    struct fs *fs = ctx;
+    pthread_mutex_lock(&fs->slock);
+    for (size_t i = 0; i < n && !fs->dead && fs->se; i++)
+        fuse_lowlevel_notify_inval_inode(fs->se, ino[i], 0, 0); /* -ENOENT: nothing held */
+    pthread_mutex_unlock(&fs->slock);
 }
 
 static void *notifier(void *arg)
@@ -130,12 +143,13 @@ struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n)
     fs->gid = getgid();
     fs->tail = &fs->head;
     pthread_mutex_init(&fs->qlock, NULL);
+    pthread_mutex_init(&fs->slock, NULL);
     pthread_cond_init(&fs->qcond, NULL);
     fs->cache = calloc(n ? n : 1, sizeof(*fs->cache));
     fs->ino = calloc(n ? n : 1, sizeof(*fs->ino));
     if (!fs->cache || !fs->ino)
         goto fail;
-    struct cache_hooks hooks = {fs, hook_entry, hook_inode};
+    struct cache_hooks hooks = {fs, hook_entry, hook_inode, hook_forget};
     for (size_t i = 0; i < n; i++) {
         fs->ino[i] = inode_section(p[i]->section);
         if (!(fs->cache[i] = cache_new(p[i], &cfg->g, fs->ino[i], &hooks)))
@@ -192,7 +206,12 @@ void fs_stop(struct fs *fs)
 
 void fs_detach(struct fs *fs)
 {
-    if (!fs || !fs->notifier_up)
+    if (!fs)
+        return;
+    pthread_mutex_lock(&fs->slock); /* the session goes next: no more notices to it */
+    fs->dead = true;
+    pthread_mutex_unlock(&fs->slock);
+    if (!fs->notifier_up)
         return;
     pthread_mutex_lock(&fs->qlock);
     fs->stop = true;
