@@ -668,6 +668,10 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
     long long ms = c->cur && !c->failing ? clock_ms(&now, &c->fresh_until) : 0;
     *ttl = ms > 0 ? ms / 1000.0 : 0;
     *changed = c->changed;
+    /* Stale data must reach every reader through us (until stale_ttl ends
+     * it): an mtime that moves makes the kernel read the directory anew. */
+    if (c->failing)
+        clock_gettime(CLOCK_REALTIME, changed);
     pthread_mutex_unlock(&c->lock);
     return rc == -EINTR ? rc : 0; /* the directory is there whatever the provider says */
 }
