@@ -156,15 +156,7 @@ fake_up() {
     unset WORK
     WORK=$BENCH/w$RANDOM
     say "fake: $*"
-    # start_fake of tests/lib waits 15 s; a million collections take the fake about a minute
-    mkdir -p "$WORK"
-    python3 "$FAKE" --port 0 --port-file "$WORK/port" "$@" >"$WORK/fake.log" 2>&1 &
-    FAKE_PID=$!
-    wait_for 600 test -s "$WORK/port" || { cat "$WORK/fake.log"; exit 1; }
-    FAKE_PORT=$(cat "$WORK/port")
-    FAKE_URL="http://127.0.0.1:$FAKE_PORT"
-    export WORK FAKE_PID FAKE_PORT FAKE_URL
-    find_providers || exit 1
+    FAKE_START_WAIT=600 start_fake "$@" || exit 1
 }
 
 # latency P MS: every response of P's API delayed by MS (0: none); zeroes counters.

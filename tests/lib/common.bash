@@ -37,14 +37,15 @@ wait_for() {
 # ---------------------------------------------------------------- the fake
 
 # start_fake [fake_providers.py args...]: sets WORK (unless set), FAKE_PORT,
-# FAKE_PID, FAKE_URL and the providers under test.
+# FAKE_PID, FAKE_URL and the providers under test. FAKE_START_WAIT (15 s)
+# bounds its start: a million collections take the fake a minute or two.
 start_fake() {
     WORK="${WORK:-$(mktemp -d "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}/cfs.XXXXXX")}"
     mkdir -p "$WORK"
     rm -f "$WORK/port"
     python3 "$FAKE" --port 0 --port-file "$WORK/port" "$@" >"$WORK/fake.log" 2>&1 &
     FAKE_PID=$!
-    wait_for 15 test -s "$WORK/port" || { cat "$WORK/fake.log"; return 1; }
+    wait_for "${FAKE_START_WAIT:-15}" test -s "$WORK/port" || { cat "$WORK/fake.log"; return 1; }
     FAKE_PORT=$(cat "$WORK/port")
     FAKE_URL="http://127.0.0.1:$FAKE_PORT"
     export WORK FAKE_PID FAKE_PORT FAKE_URL
