@@ -136,6 +136,10 @@ listing_has() { timeout "$BOUND" ls -1 "$MNT/$1" | grep -qxF -- "$2"; }
     local p ids name
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
+        # more pages than a walk keeps in flight (parallel = 4), so that the
+        # request the fault hits is always one the listing needs, even when
+        # offsets are fetched ahead of the end (HIVO states no total)
+        set_count "$p" $(($(provider_info "$p" max_page) * 5 + 1))
         remount
         listing_snapshot "$p" "$WORK/before.$p"
         # change the data so that a half-new listing would show: one renamed,
@@ -143,7 +147,7 @@ listing_has() { timeout "$BOUND" ls -1 "$MNT/$1" | grep -qxF -- "$2"; }
         ids=$(fake_get "/_fake/expect?provider=$p" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["id"], d[-1]["id"])')
         set -- $ids
         fake_post /_fake/config "{\"provider\":\"$p\",\"rename\":{\"$1\":\"Renamed by the test\"},\"delete\":[\"$2\"],\"add\":{\"name\":\"Added by the test\"}}" >/dev/null
-        # page 1 of the refresh succeeds, page 2 gets a 400 (not retried)
+        # the second request of the refresh to arrive gets a 400 (not retried)
         fault "{\"provider\":\"$p\",\"mode\":\"every\",\"k\":2,\"status\":400}"
         stale_until_refreshed "$p" "$WORK/before.$p"
         stale_until_refreshed "$p" "$WORK/before.$p"
