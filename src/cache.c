@@ -68,6 +68,7 @@ struct cache {
     struct walk *walk;
     struct timespec walk_start, progress;
     bool worker, stopping, failing;
+    int stop_err;    /* what accesses get once stopping: -EIO, or -ECANCELED when retired */
     bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
     bool publishing; /* complete() waits for the kernel to forget changed inodes */
     struct timespec failed_at;
@@ -98,12 +99,23 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
     return c;
 }
 
-void cache_stop(struct cache *c)
+static void stop(struct cache *c, int err)
 {
     pthread_mutex_lock(&c->lock);
     c->stopping = true;
+    c->stop_err = err;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
+}
+
+void cache_stop(struct cache *c)
+{
+    stop(c, -EIO);
+}
+
+void cache_retire(struct cache *c)
+{
+    stop(c, -ECANCELED);
 }
 
 void cache_free(struct cache *c)
@@ -490,7 +502,7 @@ static bool decide(struct cache *c, struct access *a, const struct timespec *now
         return true;
     }
     if (c->stopping) {
-        *rc = -EIO;
+        *rc = c->stop_err ? c->stop_err : -EIO;
         return true;
     }
     if (c->fails != a->fails0) { /* the walk it waited for failed */
@@ -692,6 +704,40 @@ double cache_ttl(struct cache *c, const struct listing *l)
     return t;
 }
 
+/* Start the refresh a SIGHUP starts, with the listing to compare it with already in prev. */
+static void refresh_now(struct cache *c)
+{
+    struct timespec now = clock_now();
+    if (!c->stopping && c->prev) {
+        c->refresh = true;
+        if (drive(c, &now) < 0)
+            c->refresh = false;
+    }
+    pthread_cond_broadcast(&c->cond);
+}
+
+void cache_adopt(struct cache *c, struct cache *from)
+{
+    pthread_mutex_lock(&from->lock);
+    struct listing *last = from->cur ? from->cur : from->prev, *old = from->old;
+    struct timespec changed = from->changed;
+    if (last)
+        listing_ref(last);
+    if (old)
+        listing_ref(old);
+    pthread_mutex_unlock(&from->lock);
+    pthread_mutex_lock(&c->lock);
+    listing_unref(c->prev);
+    listing_unref(c->old);
+    c->prev = last;
+    c->old = old;
+    c->changed = changed;
+    refresh_now(c);
+    pthread_mutex_unlock(&c->lock);
+    if (c->hooks.inode_changed)
+        c->hooks.inode_changed(c->hooks.ctx, c->parent);
+}
+
 void cache_drop(struct cache *c)
 {
     pthread_mutex_lock(&c->lock);
@@ -706,13 +752,7 @@ void cache_drop(struct cache *c)
     /* The kernel keeps entries, pages and "no such file" answers without
      * asking while their timeouts last: only a refresh that tells it what
      * changed reaches them, so it starts now rather than on an access. */
-    struct timespec now = clock_now();
-    if (!c->stopping && c->prev) {
-        c->refresh = true;
-        if (drive(c, &now) < 0)
-            c->refresh = false;
-    }
-    pthread_cond_broadcast(&c->cond);
+    refresh_now(c);
     pthread_mutex_unlock(&c->lock);
     if (c->hooks.inode_changed)
         c->hooks.inode_changed(c->hooks.ctx, c->parent);

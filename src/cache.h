@@ -40,6 +40,11 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
                         const struct cache_hooks *hooks);
 /** Make every waiting and future access fail at once: the file system is going away. */
 void cache_stop(struct cache *c);
+/** As cache_stop, but accesses get -ECANCELED: a reload replaced the cache, ask the new one. */
+void cache_retire(struct cache *c);
+/** Carry what a replaced cache of the same account knew into a new one and refresh at once, as
+ * cache_drop does: the kernel is then told exactly what changed. */
+void cache_adopt(struct cache *c, struct cache *from);
 /** Join the worker (call http_shutdown first so its transfer ends at once), then free. */
 void cache_free(struct cache *c);
 /** Entry by directory name: 0 with a listing reference in *l, -ENOENT, -EINTR once call

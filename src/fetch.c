@@ -198,7 +198,7 @@ static int pace(const struct provider *p, const struct http_req *req,
     pthread_mutex_unlock(&pc->lock);
     if (log_it)
         pace_log(p, budget, keep, window_ms, interval_ms);
-    return ms > 0 && !http_sleep_until(&t) ? -ECANCELED : 0;
+    return ms > 0 && !http_sleep_until(&t, &p->http) ? -ECANCELED : 0;
 }
 
 /* Act on what the answer to the request at `turn` said about the rate limit. No
@@ -292,7 +292,7 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
         /* A wait that would end past the budget is not worth starting. */
         if (clock_ms(&wake, &deadline) <= 0)
             return err == -ECONNREFUSED || err == -ECONNRESET || err == -EHOSTUNREACH ? -EIO : err;
-        if (!http_sleep_until(&wake))
+        if (!http_sleep_until(&wake, &p->http))
             return -ECANCELED;
     }
 }

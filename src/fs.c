@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,12 +46,26 @@ struct notice {
     char name[];
 };
 
-struct fs {
-    const struct config *cfg;
+/* One configuration's sections: what a reload swaps whole. A request holds a
+ * reference while it runs; the reload that replaced it frees it after the last. */
+struct tree {
+    struct config *cfg; /* owned, as is everything below */
     struct provider **p;
     struct cache **cache;
     uint64_t *ino; /* section directory inodes */
+    unsigned *id;  /* section numbers: the inode table's, kept across reloads */
     size_t n;
+    int refs; /* under fs->tlock */
+};
+
+struct fs {
+    struct tree *tree; /* under tlock */
+    pthread_mutex_t tlock;
+    pthread_cond_t tcond; /* a reference to a replaced tree went */
+    char **names;         /* every section name seen: a name's index is its number */
+    size_t nnames;
+    pthread_mutex_t elock;
+    char reload_error[512]; /* why the last reload failed; "" when it did not */
     uid_t uid;
     gid_t gid;
     struct fuse_session *se;
@@ -58,7 +73,7 @@ struct fs {
     bool no_open, no_opendir; /* the kernel can do without open / opendir */
     pthread_t notifier;
     bool notifier_up, stop;
-    pthread_mutex_t slock; /* synchronous invalidations; dead once detached */
+    pthread_rwlock_t slock; /* read: a synchronous invalidation; write: detach (dead) */
     bool dead;
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
@@ -99,10 +114,10 @@ static void hook_inode(void *ctx, uint64_t ino)
 static void hook_forget(void *ctx, const uint64_t *ino, size_t n)
 {
     struct fs *fs = ctx;
-    pthread_mutex_lock(&fs->slock);
+    pthread_rwlock_rdlock(&fs->slock);
     for (size_t i = 0; i < n && !fs->dead && fs->se; i++)
         fuse_lowlevel_notify_inval_inode(fs->se, ino[i], 0, 0); /* -ENOENT: nothing held */
-    pthread_mutex_unlock(&fs->slock);
+    pthread_rwlock_unlock(&fs->slock);
 }
 
 static void *notifier(void *arg)
@@ -131,34 +146,102 @@ static void *notifier(void *arg)
     return NULL;
 }
 
-struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n)
+/* The number of a section name: the same for as long as the daemon runs. */
+static int name_id(struct fs *fs, const char *name, unsigned *id)
+{
+    for (size_t i = 0; i < fs->nnames; i++)
+        if (strcmp(fs->names[i], name) == 0)
+            return *id = (unsigned)i, 0;
+    if (fs->nnames >= INODE_SECTIONS_MAX)
+        return -ENOSPC;
+    char **v = realloc(fs->names, (fs->nnames + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    fs->names = v;
+    if (!(v[fs->nnames] = strdup(name)))
+        return -ENOMEM;
+    *id = (unsigned)fs->nnames++;
+    return 0;
+}
+
+/* Free a tree nobody uses any more: caches first (their workers use the providers). */
+static void tree_free(struct tree *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; t->cache && i < t->n; i++)
+        cache_free(t->cache[i]);
+    for (size_t i = 0; t->p && i < t->n; i++)
+        provider_free(t->p[i]);
+    free(t->cache);
+    free(t->p);
+    free(t->ino);
+    free(t->id);
+    config_free(t->cfg);
+    free(t->cfg);
+    free(t);
+}
+
+/* A tree over cfg and p[0..cfg->n), which it owns from now on, even on failure. */
+static struct tree *tree_new(struct fs *fs, struct config *cfg, struct provider **p)
+{
+    struct tree *t = calloc(1, sizeof(*t));
+    size_t n = cfg->n ? cfg->n : 1;
+    if (t) {
+        t->cache = calloc(n, sizeof(*t->cache));
+        t->ino = calloc(n, sizeof(*t->ino));
+        t->id = calloc(n, sizeof(*t->id));
+    }
+    if (!t || !t->cache || !t->ino || !t->id) {
+        for (size_t i = 0; i < cfg->n; i++)
+            provider_free(p[i]);
+        free(p);
+        config_free(cfg);
+        free(cfg);
+        tree_free(t);
+        return NULL;
+    }
+    t->cfg = cfg;
+    t->p = p;
+    t->n = cfg->n;
+    t->refs = 1;
+    struct cache_hooks hooks = {fs, hook_entry, hook_inode, hook_forget};
+    for (size_t i = 0; i < t->n; i++) {
+        t->ino[i] = inode_section(p[i]->section);
+        if (name_id(fs, p[i]->section, &t->id[i]) < 0 ||
+            !(t->cache[i] = cache_new(p[i], &cfg->g, t->ino[i], &hooks))) {
+            tree_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+struct fs *fs_new(struct config *cfg, struct provider **p)
 {
     struct fs *fs = calloc(1, sizeof(*fs));
-    if (!fs)
+    if (!fs) {
+        for (size_t i = 0; i < cfg->n; i++)
+            provider_free(p[i]);
+        free(p);
+        config_free(cfg);
+        free(cfg);
         return NULL;
-    fs->cfg = cfg;
-    fs->p = p;
-    fs->n = n;
+    }
     fs->uid = getuid();
     fs->gid = getgid();
     fs->tail = &fs->head;
+    pthread_mutex_init(&fs->tlock, NULL);
+    pthread_mutex_init(&fs->elock, NULL);
+    pthread_cond_init(&fs->tcond, NULL);
     pthread_mutex_init(&fs->qlock, NULL);
-    pthread_mutex_init(&fs->slock, NULL);
+    pthread_rwlock_init(&fs->slock, NULL);
     pthread_cond_init(&fs->qcond, NULL);
-    fs->cache = calloc(n ? n : 1, sizeof(*fs->cache));
-    fs->ino = calloc(n ? n : 1, sizeof(*fs->ino));
-    if (!fs->cache || !fs->ino)
-        goto fail;
-    struct cache_hooks hooks = {fs, hook_entry, hook_inode, hook_forget};
-    for (size_t i = 0; i < n; i++) {
-        fs->ino[i] = inode_section(p[i]->section);
-        if (!(fs->cache[i] = cache_new(p[i], &cfg->g, fs->ino[i], &hooks)))
-            goto fail;
+    if (!(fs->tree = tree_new(fs, cfg, p))) {
+        fs_free(fs);
+        return NULL;
     }
     return fs;
-fail:
-    fs_free(fs);
-    return NULL;
 }
 
 /* Every reply and request passes through here so that the INIT reply can get
@@ -191,26 +274,132 @@ int fs_attach(struct fs *fs, struct fuse_session *se)
     return -err;
 }
 
+void fs_set_reload_error(struct fs *fs, const char *msg)
+{
+    pthread_mutex_lock(&fs->elock);
+    snprintf(fs->reload_error, sizeof(fs->reload_error), "%s", msg ? msg : "");
+    pthread_mutex_unlock(&fs->elock);
+}
+
+static struct tree *tree_get(struct fs *fs)
+{
+    pthread_mutex_lock(&fs->tlock);
+    struct tree *t = fs->tree;
+    t->refs++;
+    pthread_mutex_unlock(&fs->tlock);
+    return t;
+}
+
+static void tree_put(struct fs *fs, struct tree *t)
+{
+    pthread_mutex_lock(&fs->tlock);
+    if (--t->refs == 0)
+        pthread_cond_broadcast(&fs->tcond);
+    pthread_mutex_unlock(&fs->tlock);
+}
+
 void fs_drop(struct fs *fs)
 {
-    for (size_t i = 0; i < fs->n; i++)
-        cache_drop(fs->cache[i]);
-    log_info("SIGHUP: dropped every cached listing");
+    struct tree *t = tree_get(fs);
+    for (size_t i = 0; i < t->n; i++)
+        cache_drop(t->cache[i]);
+    tree_put(fs, t);
 }
 
 void fs_stop(struct fs *fs)
 {
-    for (size_t i = 0; i < fs->n; i++)
-        cache_stop(fs->cache[i]);
+    struct tree *t = tree_get(fs);
+    for (size_t i = 0; i < t->n; i++)
+        cache_stop(t->cache[i]);
+    tree_put(fs, t);
+}
+
+/* Index of the section named name in t, or -1. */
+static long section_named(const struct tree *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->p[i]->section, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Make the kernel drop everything it holds of section number id (pages,
+ * attributes, directory entries): its inodes are about to stand for another
+ * account's collections. Synchronous, from a thread that serves no request. */
+static void forget_section(struct fs *fs, unsigned id, uint64_t dir)
+{
+    uint64_t *ino;
+    long n = inode_held(id, &ino);
+    if (n < 0) {
+        log_err("reload: out of memory listing the inodes of a changed section; the kernel may "
+                "show its old data until the ttl passes");
+        return;
+    }
+    hook_forget(fs, &dir, 1);
+    hook_forget(fs, ino, (size_t)n);
+    free(ino);
+}
+
+int fs_reload(struct fs *fs, struct config *cfg, struct provider **p)
+{
+    struct tree *t = tree_new(fs, cfg, p);
+    if (!t)
+        return -ENOMEM;
+    pthread_mutex_lock(&fs->tlock);
+    struct tree *old = fs->tree;
+    pthread_mutex_unlock(&fs->tlock);
+    /* A section of the same account keeps what it knew and refreshes now, as
+     * on SIGHUP; one whose account changed, or that is new, starts empty, and
+     * nothing of the old account may answer from then on: its cache is retired
+     * (waiting requests give up at once) and the kernel forgets its inodes
+     * before the new tree answers for them. */
+    for (size_t i = 0; i < t->n; i++) {
+        long j = section_named(old, t->p[i]->section);
+        if (j >= 0 && old->p[j]->account == t->p[i]->account) {
+            cache_adopt(t->cache[i], old->cache[j]);
+            continue;
+        }
+        if (j >= 0) {
+            cache_retire(old->cache[j]);
+            provider_cancel(old->p[j]);
+        }
+        forget_section(fs, t->id[i], t->ino[i]);
+    }
+    pthread_mutex_lock(&fs->tlock);
+    fs->tree = t;
+    pthread_mutex_unlock(&fs->tlock);
+    for (size_t j = 0; j < old->n; j++) {
+        cache_retire(old->cache[j]);
+        provider_cancel(old->p[j]);
+    }
+    /* Added and removed names, and the kernel's "no such name" answers in the
+     * root: from the notifier, as a lookup in the root may be waiting. */
+    for (size_t i = 0; i < t->n; i++)
+        if (section_named(old, t->p[i]->section) < 0)
+            hook_entry(fs, FUSE_ROOT_ID, t->p[i]->section);
+    for (size_t j = 0; j < old->n; j++) {
+        long i = section_named(t, old->p[j]->section);
+        if (i < 0 || old->p[j]->account != t->p[i]->account)
+            hook_entry(fs, FUSE_ROOT_ID, old->p[j]->section);
+    }
+    hook_inode(fs, FUSE_ROOT_ID);
+    /* Requests that were using the old tree end soon: its caches answer at once. */
+    pthread_mutex_lock(&fs->tlock);
+    old->refs--;
+    while (old->refs > 0)
+        pthread_cond_wait(&fs->tcond, &fs->tlock);
+    pthread_mutex_unlock(&fs->tlock);
+    tree_free(old);
+    return 0;
 }
 
 void fs_detach(struct fs *fs)
 {
     if (!fs)
         return;
-    pthread_mutex_lock(&fs->slock); /* the session goes next: no more notices to it */
+    pthread_rwlock_wrlock(&fs->slock); /* the session goes next: no more notices to it */
     fs->dead = true;
-    pthread_mutex_unlock(&fs->slock);
+    pthread_rwlock_unlock(&fs->slock);
     if (!fs->notifier_up)
         return;
     pthread_mutex_lock(&fs->qlock);
@@ -227,16 +416,16 @@ void fs_free(struct fs *fs)
         return;
     fs_detach(fs);
     /* cache_free joins the workers, which may still queue notices: drain after */
-    for (size_t i = 0; fs->cache && i < fs->n; i++)
-        cache_free(fs->cache[i]);
+    tree_free(fs->tree);
     log_debug("caches freed");
     while (fs->head) {
         struct notice *nt = fs->head;
         fs->head = nt->next;
         free(nt);
     }
-    free(fs->cache);
-    free(fs->ino);
+    for (size_t i = 0; i < fs->nnames; i++)
+        free(fs->names[i]);
+    free(fs->names);
     free(fs);
 }
 
@@ -246,15 +435,16 @@ static struct fs *fs_of(fuse_req_t req)
 }
 
 /* Index of the section whose directory is ino, or -1. */
-static long section_of(const struct fs *fs, fuse_ino_t ino)
+static long section_of(const struct tree *t, fuse_ino_t ino)
 {
-    for (size_t i = 0; i < fs->n; i++)
-        if (fs->ino[i] == ino)
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ino[i] == ino)
             return (long)i;
     return -1;
 }
 
-static void dir_attr(const struct fs *fs, fuse_ino_t ino, nlink_t nlink, struct stat *st)
+static void dir_attr(const struct fs *fs, const struct tree *t, fuse_ino_t ino, nlink_t nlink,
+                     struct stat *st)
 {
     memset(st, 0, sizeof(*st));
     st->st_ino = ino;
@@ -263,17 +453,18 @@ static void dir_attr(const struct fs *fs, fuse_ino_t ino, nlink_t nlink, struct 
     st->st_uid = fs->uid;
     st->st_gid = fs->gid;
     st->st_blksize = 4096;
-    st->st_mtim = st->st_ctim = st->st_atim = fs->cfg->mtime;
+    st->st_mtim = st->st_ctim = st->st_atim = t->cfg->mtime;
 }
 
 /* Attributes of a collection directory (file = false) or its metadata.json. */
-static void entry_attr(const struct fs *fs, const struct entry *e, bool file, struct stat *st)
+static void entry_attr(const struct fs *fs, const struct tree *t, const struct entry *e, bool file,
+                       struct stat *st)
 {
-    struct timespec t;
-    if (!entry_time(e, &t))
-        t = (struct timespec){FS_DEFAULT_TIME, 0};
-    dir_attr(fs, entry_ino(e), 2, st);
-    st->st_mtim = st->st_ctim = st->st_atim = t;
+    struct timespec tm;
+    if (!entry_time(e, &tm))
+        tm = (struct timespec){FS_DEFAULT_TIME, 0};
+    dir_attr(fs, t, entry_ino(e), 2, st);
+    st->st_mtim = st->st_ctim = st->st_atim = tm;
     if (file) {
         size_t len;
         entry_json(e, &len);
@@ -319,9 +510,10 @@ static int cache_get(fuse_req_t req, struct cache *c, enum by by, const char *na
 
 /* A section directory: its mtime is the last time a refresh changed its names,
  * so the kernel keeps its cached entries exactly while they are right. */
-static int section_attr(fuse_req_t req, struct fs *fs, size_t sec, struct stat *st, double *ttl)
+static int section_attr(fuse_req_t req, struct fs *fs, struct tree *t, size_t sec, struct stat *st,
+                        double *ttl)
 {
-    struct pending p = {fs->cache[sec], {false}};
+    struct pending p = {t->cache[sec], {false}};
     struct timespec changed;
     int rc;
     if (req) {
@@ -331,47 +523,84 @@ static int section_attr(fuse_req_t req, struct fs *fs, size_t sec, struct stat *
     } else { /* for a directory entry: what is known now */
         rc = cache_dir_attr(p.c, false, NULL, &changed, ttl);
     }
-    dir_attr(fs, fs->ino[sec], 1, st);
+    dir_attr(fs, t, t->ino[sec], 1, st);
     if (changed.tv_sec)
         st->st_mtim = st->st_ctim = changed;
     return rc;
 }
 
-/* Which collection a directory or file inode stands for, from the inode table. */
-static int resolve(fuse_req_t req, struct fs *fs, fuse_ino_t ino, enum inode_kind *kind,
-                   struct listing **l, const struct entry **e, unsigned *section)
+/* Which collection a directory or file inode stands for, from the inode table;
+ * *sec is the index of its section in t. */
+static int resolve(fuse_req_t req, struct tree *t, fuse_ino_t ino, enum inode_kind *kind,
+                   struct listing **l, const struct entry **e, unsigned *sec)
 {
-    int rc = inode_lookup(ino, kind, section);
-    if (rc == 0)
-        rc = *section < fs->n ? cache_get(req, fs->cache[*section], BY_INO, NULL, ino, l, e)
-                              : -ENOENT;
-    return rc;
+    unsigned id;
+    int rc = inode_lookup(ino, kind, &id);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->id[i] == id)
+            return *sec = (unsigned)i, cache_get(req, t->cache[i], BY_INO, NULL, ino, l, e);
+    return -ENOENT; /* its section is gone with a reload */
 }
 
-static void reply_entry_of(fuse_req_t req, struct fs *fs, unsigned sec, const struct listing *l,
-                           const struct entry *e, bool file)
+/* The arguments of one request, for serve(). */
+struct op {
+    fuse_ino_t ino;
+    const char *name;
+    size_t size;
+    off_t off;
+    bool plus;
+};
+
+typedef int handler(fuse_req_t req, struct fs *fs, struct tree *t, const struct op *o);
+
+/* Run h against the current sections. h replies and returns 0, or returns
+ * -errno for serve() to reply. A cache that a reload retired during the access
+ * answers -ECANCELED: h then runs again against the new sections. */
+static void serve(fuse_req_t req, handler *h, const struct op *o)
+{
+    struct fs *fs = fs_of(req);
+    int rc;
+    for (int tries = 0;; tries++) {
+        struct tree *t = tree_get(fs);
+        rc = h(req, fs, t, o);
+        pthread_mutex_lock(&fs->tlock);
+        bool again = rc == -ECANCELED && fs->tree != t && tries < 3;
+        pthread_mutex_unlock(&fs->tlock);
+        tree_put(fs, t);
+        if (!again)
+            break;
+    }
+    if (rc < 0) /* retired with nothing newer yet: the section is being replaced */
+        fuse_reply_err(req, rc == -ECANCELED ? EAGAIN : -rc);
+}
+
+static int reply_entry_of(fuse_req_t req, struct fs *fs, struct tree *t, unsigned sec,
+                          const struct listing *l, const struct entry *e, bool file)
 {
     struct fuse_entry_param ep = {0};
-    double ttl = cache_ttl(fs->cache[sec], l);
-    entry_attr(fs, e, file, &ep.attr);
+    double ttl = cache_ttl(t->cache[sec], l);
+    entry_attr(fs, t, e, file, &ep.attr);
     ep.ino = ep.attr.st_ino;
     ep.attr_timeout = ep.entry_timeout = ttl;
-    int rc = inode_remember(ep.ino, file ? INODE_FILE : INODE_DIR, sec);
+    int rc = inode_remember(ep.ino, file ? INODE_FILE : INODE_DIR, t->id[sec]);
     if (rc == -EEXIST)
         log_err("[%s] inode %llu stands for two collections; one cannot be shown",
-                fs->p[sec]->section, (unsigned long long)ep.ino);
+                t->p[sec]->section, (unsigned long long)ep.ino);
     if (rc < 0)
-        fuse_reply_err(req, rc == -EEXIST ? EIO : -rc);
-    else
-        fuse_reply_entry(req, &ep);
+        return rc == -EEXIST ? -EIO : rc;
+    fuse_reply_entry(req, &ep);
+    return 0;
 }
 
-static void reply_negative(fuse_req_t req, double ttl)
+static int reply_negative(fuse_req_t req, double ttl)
 {
     /* ino 0 with a timeout: the kernel remembers that the name does not exist */
     struct fuse_entry_param ep = {0};
     ep.entry_timeout = ttl;
     fuse_reply_entry(req, &ep);
+    return 0;
 }
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
@@ -393,53 +622,50 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
     fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 }
 
-static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static int do_lookup(fuse_req_t req, struct fs *fs, struct tree *t, const struct op *o)
 {
-    struct fs *fs = fs_of(req);
-    if (parent == FUSE_ROOT_ID) {
-        for (size_t i = 0; i < fs->n; i++) {
-            if (strcmp(fs->p[i]->section, name) == 0) {
-                struct fuse_entry_param ep = {0};
-                int rc = section_attr(req, fs, i, &ep.attr, &ep.attr_timeout);
-                if (rc < 0) {
-                    fuse_reply_err(req, -rc);
-                    return;
-                }
-                ep.ino = fs->ino[i];
-                ep.entry_timeout = FS_FIXED_TTL;
-                fuse_reply_entry(req, &ep);
-                return;
-            }
-        }
-        reply_negative(req, FS_FIXED_TTL);
-        return;
+    if (o->ino == FUSE_ROOT_ID) {
+        long i = section_named(t, o->name);
+        if (i < 0)
+            return reply_negative(req, FS_FIXED_TTL);
+        struct fuse_entry_param ep = {0};
+        int rc = section_attr(req, fs, t, (size_t)i, &ep.attr, &ep.attr_timeout);
+        if (rc < 0)
+            return rc;
+        ep.ino = t->ino[i];
+        ep.entry_timeout = FS_FIXED_TTL;
+        fuse_reply_entry(req, &ep);
+        return 0;
     }
     struct listing *l = NULL;
     const struct entry *e = NULL;
-    long sec = section_of(fs, parent);
+    long sec = section_of(t, o->ino);
+    int rc;
     if (sec >= 0) {
-        int rc = cache_get(req, fs->cache[sec], BY_NAME, name, 0, &l, &e);
+        rc = cache_get(req, t->cache[sec], BY_NAME, o->name, 0, &l, &e);
         if (rc == 0)
-            reply_entry_of(req, fs, (unsigned)sec, l, e, false);
+            rc = reply_entry_of(req, fs, t, (unsigned)sec, l, e, false);
         else if (rc == -ENOENT) /* only a complete listing says so */
-            reply_negative(req, cache_ttl(fs->cache[sec], NULL));
-        else
-            fuse_reply_err(req, -rc);
+            rc = reply_negative(req, cache_ttl(t->cache[sec], NULL));
         listing_unref(l);
-        return;
+        return rc;
     }
     enum inode_kind kind;
     unsigned s;
-    int rc = resolve(req, fs, parent, &kind, &l, &e, &s);
+    rc = resolve(req, t, o->ino, &kind, &l, &e, &s);
     if (rc == 0 && kind != INODE_DIR)
         rc = -ENOTDIR;
-    if (rc == 0 && strcmp(name, FS_FILE_NAME) == 0)
-        reply_entry_of(req, fs, s, l, e, true);
+    if (rc == 0 && strcmp(o->name, FS_FILE_NAME) == 0)
+        rc = reply_entry_of(req, fs, t, s, l, e, true);
     else if (rc == 0)
-        reply_negative(req, cache_ttl(fs->cache[s], l));
-    else
-        fuse_reply_err(req, -rc);
+        rc = reply_negative(req, cache_ttl(t->cache[s], l));
     listing_unref(l);
+    return rc;
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    serve(req, do_lookup, &(struct op){.ino = parent, .name = name});
 }
 
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -455,38 +681,39 @@ static void fs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
     fuse_reply_none(req);
 }
 
-static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static int do_getattr(fuse_req_t req, struct fs *fs, struct tree *t, const struct op *o)
 {
-    (void)fi;
-    struct fs *fs = fs_of(req);
     struct stat st;
-    long sec = section_of(fs, ino);
-    if (ino == FUSE_ROOT_ID) {
-        dir_attr(fs, ino, 2 + fs->n, &st);
+    long sec = section_of(t, o->ino);
+    if (o->ino == FUSE_ROOT_ID) {
+        dir_attr(fs, t, o->ino, 2 + t->n, &st);
         fuse_reply_attr(req, &st, FS_FIXED_TTL);
-        return;
+        return 0;
     }
     if (sec >= 0) {
         double ttl;
-        int rc = section_attr(req, fs, (size_t)sec, &st, &ttl);
-        if (rc < 0)
-            fuse_reply_err(req, -rc);
-        else
+        int rc = section_attr(req, fs, t, (size_t)sec, &st, &ttl);
+        if (rc == 0)
             fuse_reply_attr(req, &st, ttl);
-        return;
+        return rc;
     }
     enum inode_kind kind;
     unsigned s;
     struct listing *l = NULL;
     const struct entry *e;
-    int rc = resolve(req, fs, ino, &kind, &l, &e, &s);
+    int rc = resolve(req, t, o->ino, &kind, &l, &e, &s);
     if (rc == 0) {
-        entry_attr(fs, e, kind == INODE_FILE, &st);
-        fuse_reply_attr(req, &st, cache_ttl(fs->cache[s], l));
-    } else {
-        fuse_reply_err(req, -rc);
+        entry_attr(fs, t, e, kind == INODE_FILE, &st);
+        fuse_reply_attr(req, &st, cache_ttl(t->cache[s], l));
     }
     listing_unref(l);
+    return rc;
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    serve(req, do_getattr, &(struct op){.ino = ino});
 }
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -506,10 +733,11 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 struct dirbuf {
     fuse_req_t req;
     struct fs *fs;
+    struct tree *t;
     char *buf;
     size_t size, pos;
     bool plus;
-    unsigned section;
+    unsigned section; /* index in t */
 };
 
 /* Add one entry; false when the buffer is full. With plus, the kernel takes a
@@ -525,7 +753,8 @@ static bool add(struct dirbuf *d, const char *name, const struct fuse_entry_para
     if (n > room)
         return false;
     if (d->plus && ep->ino && counted &&
-        inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE, d->section) < 0)
+        inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE,
+                       d->t->id[d->section]) < 0)
         return false; /* the entry is in the buffer but unnamed in the table: stop here */
     d->pos += n;
     return true;
@@ -543,92 +772,87 @@ static bool fill_collection(void *ctx, const struct entry *e, double ttl)
 {
     struct dirbuf *d = ctx;
     struct fuse_entry_param ep = {0};
-    entry_attr(d->fs, e, false, &ep.attr);
+    entry_attr(d->fs, d->t, e, false, &ep.attr);
     ep.ino = entry_ino(e);
     ep.attr_timeout = ep.entry_timeout = ttl;
     return add(d, entry_name(e), &ep, true, collection_off(entry_ino(e)));
 }
 
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+static int do_readdir(fuse_req_t req, struct fs *fs, struct tree *t, const struct op *o)
 {
-    struct fs *fs = fs_of(req);
-    struct dirbuf d = {req, fs, malloc(size), size, 0, plus, 0};
-    if (!d.buf) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    long sec = section_of(fs, ino);
-    enum inode_kind kind = ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
+    off_t off = o->off;
+    struct dirbuf d = {req, fs, t, malloc(o->size), o->size, 0, o->plus, 0};
+    if (!d.buf)
+        return -ENOMEM;
+    long sec = section_of(t, o->ino);
+    enum inode_kind kind = o->ino == FUSE_ROOT_ID ? INODE_ROOT : INODE_SECTION;
     struct listing *l = NULL;
     const struct entry *e = NULL;
     int rc = 0;
     if (kind == INODE_SECTION && sec < 0) {
-        rc = resolve(req, fs, ino, &kind, &l, &e, &d.section);
+        rc = resolve(req, t, o->ino, &kind, &l, &e, &d.section);
         if (rc == 0 && kind != INODE_DIR)
             rc = -ENOTDIR;
     }
-    if (rc < 0) {
-        fuse_reply_err(req, -rc);
-        free(d.buf);
-        return;
-    }
+    if (rc < 0)
+        goto fail;
     struct fuse_entry_param ep = {0};
     /* "." and ".." carry no reference: ino 0 in the entry, only st_ino set */
     if (off < 1) {
-        dir_attr(fs, ino, 2, &ep.attr);
+        dir_attr(fs, t, o->ino, 2, &ep.attr);
         if (!add(&d, ".", &ep, false, 1))
             goto out;
     }
     if (off < 2) {
-        dir_attr(fs, kind == INODE_DIR ? fs->ino[d.section] : FUSE_ROOT_ID, 2, &ep.attr);
+        dir_attr(fs, t, kind == INODE_DIR ? t->ino[d.section] : FUSE_ROOT_ID, 2, &ep.attr);
         if (!add(&d, "..", &ep, false, 2))
             goto out;
     }
     if (kind == INODE_ROOT) {
-        for (off_t i = off < 2 ? 0 : off - 2; (size_t)i < fs->n; i++) {
+        for (off_t i = off < 2 ? 0 : off - 2; (size_t)i < t->n; i++) {
             memset(&ep, 0, sizeof(ep));
-            section_attr(NULL, fs, (size_t)i, &ep.attr, &ep.attr_timeout);
-            ep.ino = fs->ino[i];
+            section_attr(NULL, fs, t, (size_t)i, &ep.attr, &ep.attr_timeout);
+            ep.ino = t->ino[i];
             ep.entry_timeout = FS_FIXED_TTL;
-            if (!add(&d, fs->p[i]->section, &ep, false, i + 3))
+            if (!add(&d, t->p[i]->section, &ep, false, i + 3))
                 break;
         }
     } else if (sec >= 0) {
-        struct pending p = {fs->cache[sec], {false}};
+        struct pending p = {t->cache[sec], {false}};
         d.section = (unsigned)sec;
         fuse_req_interrupt_func(req, interrupted, &p);
         rc = cache_readdir(p.c, off > 2 ? (uint64_t)off << 1 : 0, &p.call, fill_collection, &d);
         fuse_req_interrupt_func(req, NULL, NULL);
-        if (rc < 0 && d.pos == 0) {
-            fuse_reply_err(req, -rc);
-            free(d.buf);
-            return;
-        }
+        if (rc < 0 && d.pos == 0)
+            goto fail;
     } else if (off < 3) {
         memset(&ep, 0, sizeof(ep));
-        entry_attr(fs, e, true, &ep.attr);
+        entry_attr(fs, t, e, true, &ep.attr);
         ep.ino = entry_ino(e) | 1;
-        ep.attr_timeout = ep.entry_timeout = cache_ttl(fs->cache[d.section], l);
+        ep.attr_timeout = ep.entry_timeout = cache_ttl(t->cache[d.section], l);
         add(&d, FS_FILE_NAME, &ep, true, 3);
     }
 out:
     fuse_reply_buf(req, d.buf, d.pos);
+    rc = 0;
+fail:
     listing_unref(l);
     free(d.buf);
+    return rc;
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
     (void)fi;
-    do_readdir(req, ino, size, off, false);
+    serve(req, do_readdir, &(struct op){.ino = ino, .size = size, .off = off});
 }
 
 static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                            struct fuse_file_info *fi)
 {
     (void)fi;
-    do_readdir(req, ino, size, off, true);
+    serve(req, do_readdir, &(struct op){.ino = ino, .size = size, .off = off, .plus = true});
 }
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -649,39 +873,47 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_open(req, fi);
 }
 
-static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi)
+static int do_read(fuse_req_t req, struct fs *fs, struct tree *t, const struct op *o)
 {
-    (void)fi;
-    struct fs *fs = fs_of(req);
+    (void)fs;
     enum inode_kind kind;
     unsigned s;
     struct listing *l = NULL;
     const struct entry *e;
-    int rc = resolve(req, fs, ino, &kind, &l, &e, &s);
+    int rc = resolve(req, t, o->ino, &kind, &l, &e, &s);
     if (rc == 0 && kind != INODE_FILE)
         rc = -EISDIR;
-    if (rc < 0) {
-        fuse_reply_err(req, -rc);
-        return;
+    if (rc == 0) {
+        size_t len;
+        const char *json = entry_json(e, &len);
+        if (o->off < 0 || (size_t)o->off >= len)
+            fuse_reply_buf(req, NULL, 0);
+        else
+            fuse_reply_buf(req, json + o->off,
+                           len - (size_t)o->off < o->size ? len - (size_t)o->off : o->size);
     }
-    size_t len;
-    const char *json = entry_json(e, &len);
-    if (off < 0 || (size_t)off >= len)
-        fuse_reply_buf(req, NULL, 0);
-    else
-        fuse_reply_buf(req, json + off, len - (size_t)off < size ? len - (size_t)off : size);
     listing_unref(l);
+    return rc;
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    (void)fi;
+    serve(req, do_read, &(struct op){.ino = ino, .size = size, .off = off});
 }
 
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
     (void)ino;
+    struct fs *fs = fs_of(req);
+    struct tree *t = tree_get(fs);
     struct statvfs sv = {0};
     sv.f_bsize = 4096;
     sv.f_frsize = 4096;
-    sv.f_files = inode_count() + 1 + fs_of(req)->n;
+    sv.f_files = inode_count() + 1 + t->n;
     sv.f_namemax = 255;
+    tree_put(fs, t);
     fuse_reply_statfs(req, &sv);
 }
 

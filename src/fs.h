@@ -11,8 +11,9 @@ struct config;
 struct provider;
 struct fs;
 
-/** The file system over providers p[0..n) (borrowed); NULL on ENOMEM. */
-struct fs *fs_new(const struct config *cfg, struct provider **p, size_t n);
+/** The file system over cfg (malloc'd) and its providers p[0..cfg->n) (malloc'd array), which it
+ * owns from now on, also when it fails; NULL on ENOMEM. */
+struct fs *fs_new(struct config *cfg, struct provider **p);
 /** The callback table for fuse_session_new. */
 const struct fuse_lowlevel_ops *fs_ops(void);
 /** Start telling the kernel about changes through this session. */
@@ -21,6 +22,11 @@ int fs_attach(struct fs *fs, struct fuse_session *se);
 void fs_detach(struct fs *fs);
 /** Drop every cached listing (SIGHUP). */
 void fs_drop(struct fs *fs);
+/** Replace the configuration with cfg and p (owned as by fs_new), telling the kernel what
+ * appeared, went or changed account; refreshes every listing; 0 or -ENOMEM (the old one stays). */
+int fs_reload(struct fs *fs, struct config *cfg, struct provider **p);
+/** Keep why the last reload failed (NULL: it did not), for the status. */
+void fs_set_reload_error(struct fs *fs, const char *msg);
 /** Answer every waiting request now (with EIO): the session is ending. */
 void fs_stop(struct fs *fs);
 /** Stop the notifier, join the workers (after http_shutdown), free everything. */

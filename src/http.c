@@ -88,14 +88,26 @@ void http_cleanup(void)
     curl_global_cleanup();
 }
 
-bool http_sleep_until(const struct timespec *t)
+void http_wake(void)
 {
     pthread_mutex_lock(&sleep_lock);
-    while (!http_stopping()) {
+    pthread_cond_broadcast(&sleep_cond);
+    pthread_mutex_unlock(&sleep_lock);
+}
+
+bool http_cancelled(const struct http_opts *o)
+{
+    return http_stopping() || (o && o->cancel && __atomic_load_n(o->cancel, __ATOMIC_SEQ_CST));
+}
+
+bool http_sleep_until(const struct timespec *t, const struct http_opts *o)
+{
+    pthread_mutex_lock(&sleep_lock);
+    while (!http_cancelled(o)) {
         if (pthread_cond_timedwait(&sleep_cond, &sleep_lock, t) == ETIMEDOUT)
             break;
     }
-    bool ok = !http_stopping();
+    bool ok = !http_cancelled(o);
     pthread_mutex_unlock(&sleep_lock);
     return ok;
 }
@@ -175,8 +187,8 @@ static double retry_after(const struct http_resp *r)
 
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-    (void)arg, (void)dt, (void)dn, (void)ut, (void)un;
-    return http_stopping(); /* non-zero aborts the transfer */
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return http_cancelled(arg); /* non-zero aborts the transfer */
 }
 
 const char *http_url_path(const char *url)
@@ -219,7 +231,7 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     long long left = clock_ms(&start, deadline);
     if (left <= 0)
         return -ETIMEDOUT;
-    if (http_stopping())
+    if (http_cancelled(o))
         return -ECANCELED;
     CURL *h = curl_easy_init();
     if (!h)
@@ -244,6 +256,7 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, o);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     if (o->ca_file) {

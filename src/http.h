@@ -35,6 +35,7 @@ struct http_opts {
     const char *section; /* for log lines */
     const char *ca_file; /* extra CA, or NULL */
     size_t max_response; /* bytes */
+    const int *cancel;   /* non-zero (atomic) ends transfers and sleeps at once, or NULL */
 };
 
 /** Set up libcurl and the shared connection cache; 0 or -errno. */
@@ -49,8 +50,12 @@ void http_cleanup(void);
  * failures. */
 int http_perform(const struct http_req *req, const struct http_opts *o,
                  const struct timespec *deadline, struct http_resp *resp);
-/** Sleep until t or shutdown; false when woken by shutdown. */
-bool http_sleep_until(const struct timespec *t);
+/** Wake every sleeper to look at its cancel flag again (see http_opts). */
+void http_wake(void);
+/** True once http_shutdown was called or o's cancel flag is set. */
+bool http_cancelled(const struct http_opts *o);
+/** Sleep until t, shutdown or o's cancel; false when woken by one of those. */
+bool http_sleep_until(const struct timespec *t, const struct http_opts *o);
 /** The part of a URL that may be logged: path and query, never host or userinfo. */
 const char *http_url_path(const char *url);
 /** The errno a file operation reports for an HTTP status. */

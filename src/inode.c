@@ -211,3 +211,24 @@ uint64_t inode_count(void)
     pthread_mutex_unlock(&lock);
     return c;
 }
+
+long inode_held(unsigned section, uint64_t **out)
+{
+    long n = 0;
+    *out = NULL;
+    pthread_mutex_lock(&lock);
+    uint64_t *v = count ? malloc(count * sizeof(*v)) : NULL;
+    for (size_t i = 0; v && i < cap; i++) {
+        if (!tab[i].ino || (tab[i].meta & SECTION_MASK) != section)
+            continue;
+        if ((tab[i].meta >> SHIFT_DIR) & COUNT_MAX)
+            v[n++] = tab[i].ino;
+        if ((tab[i].meta >> SHIFT_FILE) & COUNT_MAX)
+            v[n++] = tab[i].ino | 1;
+    }
+    pthread_mutex_unlock(&lock);
+    if (count && !v)
+        return -ENOMEM;
+    *out = v;
+    return n;
+}

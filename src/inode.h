@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 enum inode_kind { INODE_ROOT, INODE_SECTION, INODE_DIR, INODE_FILE };
+/* Section numbers the table can hold (0 .. INODE_SECTIONS_MAX - 1). */
+#define INODE_SECTIONS_MAX 0xffff
 
 /** Inode of a section directory (even, never 0 or 1). */
 uint64_t inode_section(const char *section);
@@ -22,8 +24,10 @@ void inode_cleanup(void);
 int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section);
 /** Drop n kernel references. */
 void inode_forget(uint64_t ino, uint64_t n);
-/** What ino is: kind and section index; 0 or -ENOENT. The listing finds the collection by ino. */
+/** What ino is: kind and section number; 0 or -ENOENT. The listing finds the collection by ino. */
 int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section);
+/** The inodes of a section the kernel references, in *out (malloc'd); their number or -ENOMEM. */
+long inode_held(unsigned section, uint64_t **out);
 /** Number of inodes the kernel references (for statfs). */
 uint64_t inode_count(void);
 

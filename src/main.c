@@ -66,13 +66,81 @@ static void usage(const char *prog)
            prog, prog, prog, prog);
 }
 
+/* Free what load() made. */
+static void unload(struct config *cfg, struct provider **prov)
+{
+    for (size_t i = 0; prov && cfg && i < cfg->n; i++)
+        provider_free(prov[i]);
+    free(prov);
+    if (cfg)
+        config_free(cfg);
+    free(cfg);
+}
+
+/* Read the config and make its providers (running *_command for secrets);
+ * 0, or -errno with the message for the user in err. */
+static int load(const struct cli *cli, struct config **cfgp, struct provider ***prov, char *err,
+                size_t errlen)
+{
+    struct config *cfg = calloc(1, sizeof(*cfg));
+    char *path = cli->config ? strdup(cli->config) : config_default_path();
+    int rc = path && cfg ? config_load(path, cfg, err, errlen) : -ENOMEM;
+    free(path);
+    *cfgp = cfg;
+    *prov = NULL;
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory reading the configuration");
+    if (rc == 0 && cli->ttl)
+        rc = config_set_global(&cfg->g, "ttl", cli->ttl, err, errlen);
+    if (rc == 0 && cli->timeout)
+        rc = config_set_global(&cfg->g, "timeout", cli->timeout, err, errlen);
+    if (rc == 0 && !(*prov = calloc(cfg->n ? cfg->n : 1, sizeof(**prov)))) {
+        snprintf(err, errlen, "out of memory reading the configuration");
+        rc = -ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < cfg->n; i++)
+        rc = provider_create(&cfg->sections[i], &cfg->g, &(*prov)[i], err, errlen);
+    return rc;
+}
+
 struct hup {
     struct fs *fs;
+    const struct cli *cli;
     int stop;
 };
 
-/* SIGHUP is blocked in every thread and taken here, where dropping caches is
- * safe. run() stops it (flag, then one more SIGHUP) before the caches go. */
+/* SIGHUP: read the config again and resolve its secrets again; on any error
+ * the running configuration stays. Either way every listing is fetched anew. */
+static void reload(struct hup *h)
+{
+    char err[1024];
+    struct config *cfg;
+    struct provider **prov;
+    int rc = load(h->cli, &cfg, &prov, err, sizeof(err));
+    if (rc == 0) {
+        size_t n = cfg->n;
+        rc = fs_reload(h->fs, cfg, prov); /* owns them now */
+        if (rc == 0) {
+            fs_set_reload_error(h->fs, NULL);
+            log_info("SIGHUP: configuration read again (%zu provider%s); every listing is "
+                     "fetched anew",
+                     n, n == 1 ? "" : "s");
+            return;
+        }
+        snprintf(err, sizeof(err), "out of memory setting up the new configuration");
+    } else {
+        unload(cfg, prov);
+    }
+    fs_set_reload_error(h->fs, err);
+    fs_drop(h->fs);
+    log_err("SIGHUP: %s; the previous configuration keeps running (every cached listing was "
+            "dropped); fix the file and send SIGHUP again",
+            err);
+}
+
+/* SIGHUP is blocked in every thread and taken here, where replacing the
+ * configuration is safe. run() stops it (flag, then one more SIGHUP) before
+ * the caches go. */
 static void *signal_thread(void *arg)
 {
     struct hup *h = arg;
@@ -85,7 +153,7 @@ static void *signal_thread(void *arg)
             continue;
         if (__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
             break;
-        fs_drop(h->fs);
+        reload(h);
     }
     return NULL;
 }
@@ -131,43 +199,18 @@ static void watch_init(struct watch *w, struct fuse_session *se, struct fs *fs)
     pthread_condattr_destroy(&ca);
 }
 
-static int load(struct cli *cli, struct config *cfg, struct provider ***prov)
-{
-    char err[1024];
-    char *path = cli->config ? strdup(cli->config) : config_default_path();
-    int rc = path ? config_load(path, cfg, err, sizeof(err)) : -ENOMEM;
-    free(path);
-    if (rc == 0 && cli->ttl)
-        rc = config_set_global(&cfg->g, "ttl", cli->ttl, err, sizeof(err));
-    if (rc == 0 && cli->timeout)
-        rc = config_set_global(&cfg->g, "timeout", cli->timeout, err, sizeof(err));
-    if (rc < 0) {
-        fprintf(stderr, "collectionsfs: %s\n", err);
-        return rc;
-    }
-    *prov = calloc(cfg->n ? cfg->n : 1, sizeof(**prov));
-    if (!*prov)
-        return -ENOMEM;
-    for (size_t i = 0; i < cfg->n; i++) {
-        rc = provider_create(&cfg->sections[i], &cfg->g, &(*prov)[i], err, sizeof(err));
-        if (rc < 0) {
-            fprintf(stderr, "collectionsfs: %s\n", err);
-            return rc;
-        }
-    }
-    return 0;
-}
-
-static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct config *cfg,
-               struct provider **prov)
+/* Mount and serve; owns cfg and prov. */
+static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct cli *cli,
+               struct config *cfg, struct provider **prov)
 {
     int rc = 1;
     struct fuse_session *se = NULL;
     struct fuse_loop_config *loop = NULL;
     pthread_t sig;
     bool sig_up = false;
-    struct hup hup = {NULL, 0};
-    struct fs *fs = fs_new(cfg, prov, cfg->n);
+    struct hup hup = {NULL, cli, 0};
+    size_t n = cfg->n;
+    struct fs *fs = fs_new(cfg, prov);
     if (!fs)
         goto out;
     /* read-only in the kernel too; the kernel checks the 0555/0444 modes */
@@ -191,7 +234,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
     watch_init(&watch, se, fs);
     pthread_t watcher;
     bool watching = pthread_create(&watcher, NULL, watch_thread, &watch) == 0;
-    log_info("mounted %zu provider%s on %s", cfg->n, cfg->n == 1 ? "" : "s", o->mountpoint);
+    log_info("mounted %zu provider%s on %s", n, n == 1 ? "" : "s", o->mountpoint);
     if (o->singlethread) {
         rc = fuse_session_loop(se);
     } else {
@@ -243,8 +286,9 @@ int main(int argc, char *argv[])
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct cli cli = {0};
     struct fuse_cmdline_opts o = {0};
-    struct config cfg = {0};
+    struct config *cfg = NULL;
     struct provider **prov = NULL;
+    char err[1024];
     int rc = 1;
 
     /* Block SIGHUP before any thread exists so only signal_thread receives it. */
@@ -284,12 +328,23 @@ int main(int argc, char *argv[])
         fprintf(stderr, "collectionsfs: cannot initialise libcurl\n");
         goto out;
     }
-    if (load(&cli, &cfg, &prov) == 0)
-        rc = cli.check ? check_providers(prov, cfg.n) : run(&args, &o, &cfg, prov);
-    for (size_t i = 0; prov && i < cfg.n; i++)
-        provider_free(prov[i]);
-    free(prov);
-    config_free(&cfg);
+    /* a reload reads it again after fuse_daemonize has moved to / */
+    if (cli.config && cli.config[0] != '/') {
+        char *abs = realpath(cli.config, NULL);
+        if (abs) {
+            free(cli.config);
+            cli.config = abs;
+        }
+    }
+    if (load(&cli, &cfg, &prov, err, sizeof(err)) < 0) {
+        fprintf(stderr, "collectionsfs: %s\n", err);
+        unload(cfg, prov);
+    } else if (cli.check) {
+        rc = check_providers(prov, cfg->n);
+        unload(cfg, prov);
+    } else {
+        rc = run(&args, &o, &cli, cfg, prov);
+    }
     inode_cleanup();
     http_cleanup();
 out:

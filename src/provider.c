@@ -16,6 +16,7 @@
 #include "isotime.h"
 #include "json.h"
 #include "render.h"
+#include "secret.h"
 
 /* The registry: CFS_PROVIDERS is PROVIDER(name) for each name in
  * src/providers/meson.build. */
@@ -161,6 +162,41 @@ int provider_opt(const struct config_section *s, const char *key, char **out)
     return v && !*out ? -ENOMEM : 0;
 }
 
+/* A key that gives a secret, in any of its forms. */
+static bool secret_key(const struct provider_ops *ops, const char *key)
+{
+    for (const struct config_key *k = ops->keys; k && k->name; k++) {
+        size_t n = strlen(k->name);
+        if (!k->secret || strncmp(key, k->name, n) != 0)
+            continue;
+        for (size_t i = 0; config_secret_forms[i]; i++)
+            if (strcmp(key + n, config_secret_forms[i]) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* Whose data the section shows: its URL and keys, with the secrets as resolved
+ * rather than where they come from (a rotated token may belong to someone
+ * else). Only ever compared across a reload, never shown. FNV-1a. */
+static uint64_t account_of(const struct provider *p, const struct config_section *s)
+{
+    uint64_t h = secret_digest();
+    const char *parts[2];
+    for (size_t i = 0; i <= s->n; i++) {
+        parts[0] = i < s->n ? s->kv[i].key : "url";
+        parts[1] = i < s->n ? s->kv[i].value : p->url;
+        if (i < s->n && (secret_key(p->ops, parts[0]) || strcmp(parts[0], "url") == 0))
+            continue;
+        for (int j = 0; j < 2; j++) {
+            for (const unsigned char *c = (const unsigned char *)parts[j]; *c; c++)
+                h = (h ^ *c) * 0x100000001b3ULL;
+            h = (h ^ 0xff) * 0x100000001b3ULL;
+        }
+    }
+    return h;
+}
+
 int provider_create(const struct config_section *s, const struct config_global *g,
                     struct provider **out, char *err, size_t errlen)
 {
@@ -200,9 +236,12 @@ int provider_create(const struct config_section *s, const struct config_global *
     while (n > 0 && p->url[n - 1] == '/')
         p->url[--n] = '\0';
     err[0] = '\0';
+    p->http.cancel = &p->cancelled;
+    secret_digest(); /* start afresh: what configure resolves is this section's */
     if ((rc = check_transport(p, s, err, errlen)) < 0 ||
         (rc = ops->configure(p, s, err, errlen)) < 0)
         goto fail;
+    p->account = account_of(p, s);
     *out = p;
     return 0;
 fail:
@@ -210,6 +249,12 @@ fail:
         snprintf(err, errlen, "config: [%s]: %s", s->name, strerror(-rc));
     provider_free(p);
     return rc;
+}
+
+void provider_cancel(struct provider *p)
+{
+    __atomic_store_n(&p->cancelled, 1, __ATOMIC_SEQ_CST);
+    http_wake();
 }
 
 void provider_free(struct provider *p)

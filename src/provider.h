@@ -107,7 +107,9 @@ struct provider {
     struct http_opts http;
     unsigned timeout_ms; /* budget of one request, retries included */
     struct provider_pace *pace;
-    int page_size; /* ops->page_size */
+    int page_size;    /* ops->page_size */
+    uint64_t account; /* a digest of whose data it is: equal across a reload, same data */
+    int cancelled;    /* atomic; set once by provider_cancel */
     void *priv;
 };
 
@@ -116,6 +118,8 @@ const char *provider_type(size_t i);
 /** Make a provider for a config section; 0 or -errno with a message in err. */
 int provider_create(const struct config_section *s, const struct config_global *g,
                     struct provider **out, char *err, size_t errlen);
+/** End its transfers and waits at once, for good (a reload replaced it). */
+void provider_cancel(struct provider *p);
 /** Free a provider. */
 void provider_free(struct provider *p);
 /** base + api prefix (unless the base already ends in it) + rest; malloc'd. */

@@ -4,6 +4,7 @@
 #define CFS_SECRET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config_section;
 
@@ -11,6 +12,9 @@ struct config_section;
  * unset; 0 or -errno with message in err. */
 int secret_resolve(const struct config_section *s, const char *name, char **out, char *err,
                    size_t errlen);
+/** A digest of the secrets this thread resolved since the last call, then start again: tells a
+ * reload whether a section's credentials changed without keeping them. */
+uint64_t secret_digest(void);
 /** Overwrite and free a secret. */
 void secret_free(char *secret);
 

@@ -26,14 +26,17 @@ ops_on() {
 }
 
 # hups: how many SIGHUPs the daemon has handled.
-hups() { grep -c 'SIGHUP: dropped' "$WORK/daemon.log" || true; }
+hups() { grep -c 'SIGHUP: configuration read again' "$WORK/daemon.log" || true; }
+
+# hups_past N: more than N SIGHUPs are handled.
+hups_past() { [ "$(hups)" -gt "$1" ]; }
 
 # hup: SIGHUP, and wait until the daemon has dropped its listings.
 hup() {
     local n
     n=$(hups)
     kill -HUP "$CFS_PID"
-    wait_for "$BOUND" test "$(hups)" -gt "$n" || { echo "SIGHUP not handled"; return 1; }
+    wait_for "$BOUND" hups_past "$n" || { echo "SIGHUP not handled"; return 1; }
 }
 
 warm() { timeout 60 find "$MNT" -name metadata.json -exec cat {} + >/dev/null; }
