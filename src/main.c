@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "check.h"
 #include "clock.h"
 #include "config.h"
@@ -192,6 +194,15 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
     pthread_t watcher;
     bool watching = pthread_create(&watcher, NULL, watch_thread, &watch) == 0;
     log_info("mounted %zu provider%s on %s", cfg->n, cfg->n == 1 ? "" : "s", o->mountpoint);
+    /* Type=notify: ready once the kernel has the mount and every thread runs.
+     * Without -f this comes from the forked child after the started process has
+     * exited, which systemd counts as a failed start: the units use -f. */
+    int nrc = sd_notifyf(0, "READY=1\nSTATUS=mounted %zu provider%s on %s", cfg->n,
+                         cfg->n == 1 ? "" : "s", o->mountpoint);
+    if (nrc < 0)
+        log_warn("cannot tell systemd the mount is ready (NOTIFY_SOCKET): %s; "
+                 "systemd will time the service out",
+                 strerror(-nrc));
     if (o->singlethread) {
         rc = fuse_session_loop(se);
     } else {
@@ -204,6 +215,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, struct confi
         fuse_loop_cfg_set_max_threads(loop, max);
         rc = fuse_session_loop_mt(se, loop);
     }
+    sd_notify(0, "STOPPING=1\nSTATUS=unmounting");
     /* libfuse reports the signal that ended the loop; SIGTERM/SIGINT are a clean stop */
     if (rc == SIGTERM || rc == SIGINT)
         rc = 0;
