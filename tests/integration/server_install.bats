@@ -90,6 +90,20 @@ EOF
     [ "$output" = "mount.fuse.collectionsfs: collectionsfs -c /etc/cfs.conf -o allow_other /mnt/c" ]
 }
 
+@test "install: -Dmount_helper_dir= (empty) installs no helper, the rest stays" {
+    local got
+    # the same question of the default build names the helper (the check can fail)
+    meson introspect --installed "$T/build" | grep -q '"/sbin/mount.collectionsfs"'
+    timeout 120 meson setup "$T/build-nohelper" "$REPO_DIR" --prefix="$PREFIX" -Dmount_helper_dir= \
+        -Dsystemd_user_unit_dir="$T/units" >/dev/null
+    got=$(meson introspect --installed "$T/build-nohelper" |
+        python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin).values())))')
+    echo "$got"
+    ! grep -q "/mount\." <<<"$got" || false
+    grep -qx "$T/units/collectionsfs@.service" <<<"$got"
+    grep -qx "$PREFIX/bin/collectionsfs" <<<"$got"
+}
+
 @test "install: the units name the installed binary and pass systemd-analyze verify" {
     local u
     for u in collectionsfs.service collectionsfs@.service; do
