@@ -4,12 +4,15 @@
 set -eu
 
 pkgs="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev
-libyajl-dev libinih-dev uthash-dev python3 curl ca-certificates"
+libyajl-dev libinih-dev uthash-dev libsystemd-dev python3 curl ca-certificates"
 if [ "${1:-}" = "--test" ]; then
     # clang-format: tests/run checks the tree against .clang-format
     pkgs="$pkgs bats rsync attr clang clang-format libclang-rt-14-dev"
     # Prism (contract tests) comes from npm; any node >= 18 will do
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
+    # server_install.bats: systemd-analyze verify (which asks man for the
+    # units' Documentation= pages) and mandoc -T lint
+    pkgs="$pkgs systemd man-db mandoc"
 fi
 
 missing=""

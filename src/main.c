@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "check.h"
 #include "clock.h"
 #include "config.h"
@@ -122,6 +124,7 @@ static void reload(struct hup *h)
         rc = fs_reload(h->fs, cfg, prov); /* owns them now */
         if (rc == 0) {
             fs_set_reload_error(h->fs, NULL);
+            sd_notifyf(0, "STATUS=configuration read again: %zu provider%s", n, n == 1 ? "" : "s");
             log_info("SIGHUP: configuration read again (%zu provider%s); every listing is "
                      "fetched anew",
                      n, n == 1 ? "" : "s");
@@ -132,6 +135,7 @@ static void reload(struct hup *h)
         unload(cfg, prov);
     }
     fs_set_reload_error(h->fs, err);
+    sd_notifyf(0, "STATUS=reload failed, the previous configuration runs: %s", err);
     fs_drop(h->fs);
     log_err("SIGHUP: %s; the previous configuration keeps running (every cached listing was "
             "dropped); fix the file and send SIGHUP again",
@@ -235,6 +239,15 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct
     pthread_t watcher;
     bool watching = pthread_create(&watcher, NULL, watch_thread, &watch) == 0;
     log_info("mounted %zu provider%s on %s", n, n == 1 ? "" : "s", o->mountpoint);
+    /* Type=notify: ready once the kernel has the mount and every thread runs.
+     * Without -f this comes from the forked child after the started process has
+     * exited, which systemd counts as a failed start: the units use -f. */
+    int nrc = sd_notifyf(0, "READY=1\nSTATUS=mounted %zu provider%s on %s", n, n == 1 ? "" : "s",
+                         o->mountpoint);
+    if (nrc < 0)
+        log_warn("cannot tell systemd the mount is ready (NOTIFY_SOCKET): %s; "
+                 "systemd will time the service out",
+                 strerror(-nrc));
     if (o->singlethread) {
         rc = fuse_session_loop(se);
     } else {
@@ -247,6 +260,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct
         fuse_loop_cfg_set_max_threads(loop, max);
         rc = fuse_session_loop_mt(se, loop);
     }
+    sd_notify(0, "STOPPING=1\nSTATUS=unmounting");
     /* libfuse reports the signal that ended the loop; SIGTERM/SIGINT are a clean stop */
     if (rc == SIGTERM || rc == SIGINT)
         rc = 0;
