@@ -222,6 +222,9 @@ XML
     quiet 3
     shot thunar-collection
     report "Thunar: open $P, then $COLL"
+    # Thunar asked tumbler about thumbnails (its D-Bus activation is logged)
+    grep -q "activated service 'org.freedesktop.thumbnails.Thumbnailer1'" "$WORK/dbus.log" ||
+        { echo "tumbler was never asked for thumbnails"; cat "$WORK/dbus.log"; return 1; }
     only_the_walk
     # what Thunar showed was read from the mount (the kernel answers these stats)
     listed "$(stat -c %i "$MNT/$P")" || { echo "Thunar never listed $P"; return 1; }
