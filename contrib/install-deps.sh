@@ -8,6 +8,8 @@ libyajl-dev libinih-dev uthash-dev libsystemd-dev python3 curl ca-certificates"
 if [ "${1:-}" = "--test" ]; then
     # clang-format: tests/run checks the tree against .clang-format
     pkgs="$pkgs bats rsync attr clang clang-format libclang-rt-14-dev"
+    # desktop_filemanager.bats: Thunar with tumbler under Xvfb, and GIO
+    pkgs="$pkgs thunar tumbler xvfb xauth xdotool imagemagick dbus dbus-x11 libglib2.0-bin shared-mime-info"
     # Prism (contract tests) comes from npm; any node >= 18 will do
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
     # server_install.bats: systemd-analyze verify (which asks man for the
