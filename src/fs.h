@@ -21,6 +21,10 @@ int fs_attach(struct fs *fs, struct fuse_session *se);
 void fs_detach(struct fs *fs);
 /** Drop every cached listing (SIGHUP). */
 void fs_drop(struct fs *fs);
+/** Show msg (one line, copied; NULL clears) as the root's user.collectionsfs.reload_error. */
+void fs_set_reload_error(struct fs *fs, const char *msg);
+/** Log one line per provider: its listing, counters and pacing (SIGUSR1). */
+void fs_log_status(struct fs *fs);
 /** Answer every waiting request now (with EIO): the session is ending. */
 void fs_stop(struct fs *fs);
 /** Stop the notifier, join the workers (after http_shutdown), free everything. */
