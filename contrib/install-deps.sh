@@ -8,6 +8,8 @@ libyajl-dev libinih-dev uthash-dev python3 curl ca-certificates"
 if [ "${1:-}" = "--test" ]; then
     # clang-format: tests/run checks the tree against .clang-format
     pkgs="$pkgs bats rsync attr clang clang-format libclang-rt-14-dev"
+    # python3-xattr: desktop_xattr.bats reads attributes as `xattr -l` does
+    pkgs="$pkgs python3-xattr"
     # Prism (contract tests) comes from npm; any node >= 18 will do
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
