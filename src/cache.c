@@ -258,9 +258,9 @@ static bool stale_ok(const struct cache *c, const struct timespec *now)
 static void fail(struct cache *c, int err, const char *why)
 {
     struct timespec t = clock_now();
+    const char *line = why[0] ? why : "listing failed";
     ended(c, &t);
-    snprintf(c->last_why, sizeof(c->last_why), "%.*s", (int)strcspn(why, "\n"),
-             why[0] ? why : "listing failed");
+    snprintf(c->last_why, sizeof(c->last_why), "%.*s", (int)strcspn(line, "\n"), line);
     walk_free(c->walk);
     c->walk = NULL;
     c->refresh = false;
