@@ -10,6 +10,8 @@ if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs bats rsync attr clang clang-format libclang-rt-14-dev"
     # desktop_filemanager.bats: Thunar with tumbler under Xvfb, and GIO
     pkgs="$pkgs thunar tumbler xvfb xauth xdotool imagemagick dbus dbus-x11 libglib2.0-bin shared-mime-info"
+    # python3-xattr: desktop_xattr.bats reads attributes as `xattr -l` does
+    pkgs="$pkgs python3-xattr"
     # Prism (contract tests) comes from npm; any node >= 18 will do
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
     # server_install.bats: systemd-analyze verify (which asks man for the

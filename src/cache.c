@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
+#include "fetch.h"
 #include "listing.h"
 #include "log.h"
 #include "provider.h"
@@ -77,7 +78,20 @@ struct cache {
     struct waiter *waiters;
     uint64_t fails, gen;
     int last_err;
+    /* for cache_status */
+    time_t fetched_wall, refreshed_wall;
+    long long refresh_ms;
+    bool doubtful; /* cur's walk stopped early or saw something odd */
+    uint64_t hits;
+    char last_why[512];
 };
+
+/* A walk ended, done or failed: when, and how long it took. */
+static void ended(struct cache *c, const struct timespec *now)
+{
+    c->refreshed_wall = time(NULL);
+    c->refresh_ms = clock_ms(&c->walk_start, now);
+}
 
 struct cache *cache_new(struct provider *p, const struct config_global *g, uint64_t parent,
                         const struct cache_hooks *hooks)
@@ -220,6 +234,7 @@ static void complete(struct cache *c, struct buf *ch)
     buf_free(&inos);
     listing_ref(l);
     listing_set_base(l, NULL);
+    c->doubtful = walk_doubtful(w);
     walk_free(c->walk);
     c->walk = NULL;
     /* The kernel caches the directory's entries until told: tell it when the
@@ -237,6 +252,9 @@ static void complete(struct cache *c, struct buf *ch)
     c->refresh = false;
     c->cur_done = clock_now();
     c->fresh_until = clock_after(&c->cur_done, (long long)c->g->ttl * 1000);
+    c->fetched_wall = time(NULL);
+    ended(c, &c->cur_done);
+    c->last_why[0] = '\0';
     if (c->failing)
         log_info("[%s] listing fetched again (%zu collections); the provider is back",
                  c->p->section, listing_count(l));
@@ -251,6 +269,10 @@ static bool stale_ok(const struct cache *c, const struct timespec *now)
 
 static void fail(struct cache *c, int err, const char *why)
 {
+    struct timespec t = clock_now();
+    const char *line = why[0] ? why : "listing failed";
+    ended(c, &t);
+    snprintf(c->last_why, sizeof(c->last_why), "%.*s", (int)strcspn(line, "\n"), line);
     walk_free(c->walk);
     c->walk = NULL;
     c->refresh = false;
@@ -534,9 +556,13 @@ static int await(struct cache *c, const struct waiter *want, struct cache_call *
     a.fails0 = c->fails;
     a.me.next = c->waiters; /* the worker serves what the waiters need */
     c->waiters = &a.me;
-    for (;;) {
+    for (bool first = true;; first = false) {
         struct timespec now = clock_now();
-        if (decide(c, &a, &now, out, &rc) || (rc = drive(c, &now)) < 0)
+        if (decide(c, &a, &now, out, &rc)) {
+            c->hits += first && *out;
+            break;
+        }
+        if ((rc = drive(c, &now)) < 0)
             break;
         /* A walk that moves but has not reached what this caller wants within
          * its budget (a paced walk of a million collections takes minutes):
@@ -756,4 +782,45 @@ void cache_drop(struct cache *c)
     pthread_mutex_unlock(&c->lock);
     if (c->hooks.inode_changed)
         c->hooks.inode_changed(c->hooks.ctx, c->parent);
+}
+
+void cache_status(struct cache *c, struct cache_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&c->lock);
+    struct timespec now = clock_now();
+    if (c->cur) {
+        out->fetched_at = c->fetched_wall;
+        out->count = listing_count(c->cur);
+        out->complete = !c->doubtful;
+        if (c->failing) {
+            struct timespec end = clock_after(&c->cur_done, (long long)c->g->ttl * 1000);
+            long long ms = clock_ms(&end, &now);
+            out->stale = ms > 0 ? ms / 1000 : 0;
+        }
+    }
+    memcpy(out->last_error, c->last_why, sizeof(out->last_error));
+    out->refreshed_at = c->refreshed_wall;
+    out->refresh_ms = c->refresh_ms;
+    out->cache_hits = c->hits;
+    pthread_mutex_unlock(&c->lock);
+    const struct provider_pace *pc = c->p->pace;
+    out->requests = __atomic_load_n(&pc->requests, __ATOMIC_RELAXED);
+    out->retries = __atomic_load_n(&pc->retries, __ATOMIC_RELAXED);
+    out->errors = __atomic_load_n(&pc->errors, __ATOMIC_RELAXED);
+    out->paused_until = fetch_paused_until(c->p);
+}
+
+int cache_peek(struct cache *c, uint64_t ino, struct listing **l, const struct entry **e)
+{
+    pthread_mutex_lock(&c->lock);
+    /* newest first: the current listing, the walk filling the next one, the ones before */
+    struct listing *v[] = {c->cur, c->walk ? walk_listing(c->walk) : NULL, c->prev, c->old};
+    *l = NULL;
+    *e = NULL;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]) && !*e; i++)
+        if (v[i] && (*e = listing_by_ino(v[i], ino)))
+            listing_ref(*l = v[i]);
+    pthread_mutex_unlock(&c->lock);
+    return *e ? 0 : -ENOENT;
 }

@@ -72,4 +72,26 @@ double cache_ttl(struct cache *c, const struct listing *l);
 /** Forget every listing (SIGHUP): the next access fetches again. */
 void cache_drop(struct cache *c);
 
+/* What a section's cache knows now, for its xattrs and the status line. */
+struct cache_status {
+    time_t fetched_at;    /* wall clock: when the listing served was complete; 0: none held */
+    size_t count;         /* collections in it */
+    bool complete;        /* its walk reached the end and found nothing odd */
+    long long stale;      /* seconds past the ttl while serving stale data, else 0 */
+    char last_error[512]; /* why the last refresh failed (one line); "" once one succeeds */
+    time_t refreshed_at;  /* wall clock: when the last walk ended, done or failed; 0: never */
+    long long refresh_ms; /* how long that walk took */
+    uint64_t cache_hits;  /* accesses answered at once, without waiting for a walk */
+    uint64_t requests;    /* requests sent to the provider */
+    uint64_t retries;     /* of them, retries */
+    uint64_t errors;      /* fetches that failed in the end */
+    time_t paused_until;  /* wall clock: no request before this (rate limit); 0: none */
+};
+
+/** A snapshot of the facts above; never waits for a walk, never starts one. */
+void cache_status(struct cache *c, struct cache_status *out);
+/** The entry whose directory or file inode is ino in whatever listing is in memory, without
+ * waiting or fetching: 0 with a listing reference in *l, or -ENOENT. */
+int cache_peek(struct cache *c, uint64_t ino, struct listing **l, const struct entry **e);
+
 #endif

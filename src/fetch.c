@@ -242,8 +242,13 @@ static struct json *body_json(const struct http_resp *r)
     return r->body && r->len ? json_parse(r->body, r->len, perr, sizeof(perr)) : NULL;
 }
 
-int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
-               size_t whylen)
+static void count(uint64_t *n)
+{
+    __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+}
+
+static int fetch(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
+                 size_t whylen)
 {
     struct timespec start = clock_now();
     struct timespec deadline = clock_after(&start, p->timeout_ms);
@@ -254,6 +259,9 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
         int err = pace(p, req, &deadline, attempt, &turn, why, whylen);
         if (err)
             return err;
+        count(&p->pace->requests);
+        if (attempt > 1)
+            count(&p->pace->retries);
         err = http_perform(req, &p->http, &deadline, &r);
         if (err) {
             transport_reason(p, req, err, attempt, why, whylen);
@@ -295,4 +303,26 @@ int fetch_json(const struct provider *p, const struct http_req *req, struct json
         if (!http_sleep_until(&wake, &p->http))
             return -ECANCELED;
     }
+}
+
+int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
+               size_t whylen)
+{
+    int rc = fetch(p, req, doc, why, whylen);
+    if (rc)
+        count(&p->pace->errors);
+    return rc;
+}
+
+time_t fetch_paused_until(const struct provider *p)
+{
+    struct provider_pace *pc = p->pace;
+    pthread_mutex_lock(&pc->lock);
+    struct timespec now = clock_now(), t = pc->until;
+    /* a window whose share is spent holds every request until it ends */
+    if (pc->known && pc->budget <= 0 && clock_ms(&t, &pc->end) > 0)
+        t = pc->end;
+    pthread_mutex_unlock(&pc->lock);
+    long long ms = clock_ms(&now, &t);
+    return ms > 0 ? time(NULL) + (time_t)((ms + 999) / 1000) : 0;
 }

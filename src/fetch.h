@@ -11,10 +11,14 @@ struct provider;
 struct http_req;
 
 #include <stddef.h>
+#include <time.h>
 
 /** Perform req within p->timeout_ms; *doc is the parsed 2xx body; 0 or -errno with the reason in
  * why (not logged). */
 int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
                size_t whylen);
+/** Wall-clock second until which no request to p may go (a pause or a spent rate window); 0 when
+ * none. */
+time_t fetch_paused_until(const struct provider *p);
 
 #endif

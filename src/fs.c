@@ -35,6 +35,9 @@
 #include "listing.h"
 #include "log.h"
 #include "provider.h"
+#include "record.h"
+#include "status.h"
+#include "xattr.h"
 
 #define FS_FILE_NAME "metadata.json"
 #define FS_FIXED_TTL 86400.0      /* the root and section directories change only with the config */
@@ -64,8 +67,6 @@ struct fs {
     pthread_cond_t tcond; /* a reference to a replaced tree went */
     char **names;         /* every section name seen: a name's index is its number */
     size_t nnames;
-    pthread_mutex_t elock;
-    char reload_error[512]; /* why the last reload failed; "" when it did not */
     uid_t uid;
     gid_t gid;
     struct fuse_session *se;
@@ -78,6 +79,8 @@ struct fs {
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     struct notice *head, **tail;
+    pthread_mutex_t rlock;
+    char reload_error[512]; /* fs_set_reload_error; "" when none */
 };
 
 /* The kernel must hear about changes from a thread that serves no request:
@@ -232,7 +235,7 @@ struct fs *fs_new(struct config *cfg, struct provider **p)
     fs->gid = getgid();
     fs->tail = &fs->head;
     pthread_mutex_init(&fs->tlock, NULL);
-    pthread_mutex_init(&fs->elock, NULL);
+    pthread_mutex_init(&fs->rlock, NULL);
     pthread_cond_init(&fs->tcond, NULL);
     pthread_mutex_init(&fs->qlock, NULL);
     pthread_rwlock_init(&fs->slock, NULL);
@@ -272,13 +275,6 @@ int fs_attach(struct fs *fs, struct fuse_session *se)
     int err = pthread_create(&fs->notifier, NULL, notifier, fs);
     fs->notifier_up = err == 0;
     return -err;
-}
-
-void fs_set_reload_error(struct fs *fs, const char *msg)
-{
-    pthread_mutex_lock(&fs->elock);
-    snprintf(fs->reload_error, sizeof(fs->reload_error), "%s", msg ? msg : "");
-    pthread_mutex_unlock(&fs->elock);
 }
 
 static struct tree *tree_get(struct fs *fs)
@@ -426,6 +422,7 @@ void fs_free(struct fs *fs)
     for (size_t i = 0; i < fs->nnames; i++)
         free(fs->names[i]);
     free(fs->names);
+    pthread_mutex_destroy(&fs->rlock);
     free(fs);
 }
 
@@ -1001,17 +998,135 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t o, off_
     erofs(req);
 }
 
-/* No extended attributes: ENOSYS makes the kernel stop asking for good. */
-static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *n, size_t s)
+void fs_set_reload_error(struct fs *fs, const char *msg)
 {
-    (void)ino, (void)n, (void)s;
-    fuse_reply_err(req, ENOSYS);
+    pthread_mutex_lock(&fs->rlock);
+    snprintf(fs->reload_error, sizeof(fs->reload_error), "%.*s", msg ? (int)strcspn(msg, "\n") : 0,
+             msg ? msg : "");
+    pthread_mutex_unlock(&fs->rlock);
 }
 
-static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t s)
+void fs_log_status(struct fs *fs)
 {
-    (void)ino, (void)s;
-    fuse_reply_err(req, ENOSYS);
+    struct tree *t = tree_get(fs);
+    for (size_t i = 0; i < t->n; i++) {
+        struct cache_status st;
+        char line[1024];
+        cache_status(t->cache[i], &st);
+        status_line(t->p[i]->section, &st, line, sizeof(line));
+        log_info("%s", line);
+    }
+    tree_put(fs, t);
+}
+
+/* The attributes of a node, from what is in memory: nothing here waits for a
+ * walk or starts one, so reading them never costs a request. */
+static int node_xattrs(struct fs *fs, struct tree *t, fuse_ino_t ino, struct xattr_set *s)
+{
+    if (ino == FUSE_ROOT_ID) {
+        char err[sizeof(fs->reload_error)];
+        pthread_mutex_lock(&fs->rlock);
+        memcpy(err, fs->reload_error, sizeof(err));
+        pthread_mutex_unlock(&fs->rlock);
+        struct xattr_section *sec = calloc(t->n ? t->n : 1, sizeof(*sec));
+        if (!sec)
+            return -ENOMEM;
+        for (size_t i = 0; i < t->n; i++) {
+            sec[i].section = t->p[i]->section;
+            sec[i].type = t->p[i]->ops->type;
+            cache_status(t->cache[i], &sec[i].st);
+        }
+        int rc = xattr_root(s, CFS_VERSION, err, sec, t->n);
+        free(sec);
+        return rc;
+    }
+    long sec = section_of(t, ino);
+    if (sec >= 0) {
+        struct cache_status st;
+        cache_status(t->cache[sec], &st);
+        return xattr_section(s, t->p[sec]->section, t->p[sec]->ops->type, &st);
+    }
+    enum inode_kind kind;
+    unsigned id;
+    size_t si = 0;
+    int rc = inode_lookup(ino, &kind, &id);
+    while (rc == 0 && si < t->n && t->id[si] != id)
+        si++;
+    if (rc < 0 || si >= t->n)
+        return -ENOENT;
+    const struct provider *p = t->p[si];
+    struct xattr_collection c = {.section = p->section, .type = p->ops->type};
+    struct listing *l = NULL;
+    const struct entry *e;
+    char *url = NULL;
+    if (cache_peek(t->cache[si], ino, &l, &e) == 0) {
+        /* gone from every listing in memory: provider and type are all there is */
+        const struct record *r = entry_record(e);
+        c.id = record_id(r);
+        c.name = record_name(r, &c.name_len);
+        c.has_created = record_created(r, &c.created);
+        c.has_updated = record_updated(r, &c.updated);
+        c.url = url = p->ops->collection_url ? p->ops->collection_url(p, c.id) : NULL;
+    }
+    rc = xattr_collection(s, &c);
+    free(url);
+    listing_unref(l);
+    return rc;
+}
+
+/* Only user.collectionsfs.* exist. Other namespaces answer EOPNOTSUPP, which
+ * coreutils caches per file system (SELinux labels, ACLs) so that `ls -l`
+ * asks once, not once per file; the kernel itself caches no xattr answer. */
+static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    if (strncmp(name, "user.", 5) != 0) {
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
+    if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0) {
+        fuse_reply_err(req, ENODATA);
+        return;
+    }
+    struct fs *fs = fs_of(req);
+    struct tree *t = tree_get(fs);
+    struct xattr_set s = {0};
+    int rc = node_xattrs(fs, t, ino, &s);
+    tree_put(fs, t);
+    const struct xattr *x = rc == 0 ? xattr_find(&s, name) : NULL;
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else if (!x)
+        fuse_reply_err(req, ENODATA);
+    else if (size == 0)
+        fuse_reply_xattr(req, x->len);
+    else if (size < x->len)
+        fuse_reply_err(req, ERANGE);
+    else
+        fuse_reply_buf(req, x->value, x->len);
+    xattr_set_free(&s);
+}
+
+static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    struct fs *fs = fs_of(req);
+    struct tree *t = tree_get(fs);
+    struct xattr_set s = {0};
+    int rc = node_xattrs(fs, t, ino, &s);
+    tree_put(fs, t);
+    size_t n = rc == 0 ? xattr_names(&s, NULL, 0) : 0;
+    char *buf = rc == 0 && size >= n ? malloc(n ? n : 1) : NULL;
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else if (size == 0)
+        fuse_reply_xattr(req, n);
+    else if (size < n)
+        fuse_reply_err(req, ERANGE);
+    else if (!buf)
+        fuse_reply_err(req, ENOMEM);
+    else
+        fuse_reply_buf(req, buf, xattr_names(&s, buf, n));
+    free(buf);
+    xattr_set_free(&s);
 }
 
 static const struct fuse_lowlevel_ops ops = {

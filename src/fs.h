@@ -25,8 +25,10 @@ void fs_drop(struct fs *fs);
 /** Replace the configuration with cfg and p (owned as by fs_new), telling the kernel what
  * appeared, went or changed account; refreshes every listing; 0 or -ENOMEM (the old one stays). */
 int fs_reload(struct fs *fs, struct config *cfg, struct provider **p);
-/** Keep why the last reload failed (NULL: it did not), for the status. */
+/** Show msg (one line, copied; NULL clears) as the root's user.collectionsfs.reload_error. */
 void fs_set_reload_error(struct fs *fs, const char *msg);
+/** Log one line per provider: its listing, counters and pacing (SIGUSR1). */
+void fs_log_status(struct fs *fs);
 /** Answer every waiting request now (with EIO): the session is ending. */
 void fs_stop(struct fs *fs);
 /** Stop the notifier, join the workers (after http_shutdown), free everything. */

@@ -2,6 +2,7 @@
  *
  *   collectionsfs [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT
  *   collectionsfs --check [-c CONFIG]
+ *   collectionsfs --status MOUNTPOINT
  *   collectionsfs --list-types
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "inode.h"
 #include "log.h"
 #include "provider.h"
+#include "status.h"
 
 struct cli {
     char *config;
@@ -32,6 +34,7 @@ struct cli {
     char *timeout;
     int check;
     int list_types;
+    char *status;
 };
 
 static const struct fuse_opt cli_opts[] = {
@@ -39,6 +42,8 @@ static const struct fuse_opt cli_opts[] = {
     {"--config=%s", offsetof(struct cli, config), 0},
     {"--check", offsetof(struct cli, check), 1},
     {"--list-types", offsetof(struct cli, list_types), 1},
+    {"--status %s", offsetof(struct cli, status), 0},
+    {"--status=%s", offsetof(struct cli, status), 0},
     {"ttl=%s", offsetof(struct cli, ttl), 0},
     {"timeout=%s", offsetof(struct cli, timeout), 0},
     FUSE_OPT_END,
@@ -48,6 +53,7 @@ static void usage(const char *prog)
 {
     printf("usage: %s [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT\n"
            "       %s --check [-c CONFIG]\n"
+           "       %s --status MOUNTPOINT\n"
            "       %s --list-types\n"
            "       %s --help | --version\n\n"
            "Shows the collections of remote services (--list-types) as a read-only\n"
@@ -60,12 +66,13 @@ static void usage(const char *prog)
            "    --check                     check the config, resolve secrets, fetch page 1 of "
            "each provider\n"
            "    --list-types                print the provider types this build knows\n"
+           "    --status MOUNTPOINT         print the status of the daemon serving MOUNTPOINT\n"
            "    -o ttl=SECONDS              how long a listing is fresh (config: ttl)\n"
            "    -o timeout=SECONDS          request budget, retries included (config: timeout)\n"
            "    -d, -o debug                foreground, one log line per HTTP request\n"
            "Unmount with: fusermount3 -u MOUNTPOINT. See collectionsfs(1), "
            "collectionsfs.conf(5).\n\n",
-           prog, prog, prog, prog);
+           prog, prog, prog, prog, prog);
 }
 
 /* Free what load() made. */
@@ -142,18 +149,26 @@ static void reload(struct hup *h)
             err);
 }
 
-/* SIGHUP is blocked in every thread and taken here, where replacing the
- * configuration is safe. run() stops it (flag, then one more SIGHUP) before
- * the caches go. */
+/* SIGHUP and SIGUSR1 are blocked in every thread and taken here, where
+ * replacing the configuration is safe. run() stops it (flag, then one more
+ * SIGHUP) before the caches go. */
 static void *signal_thread(void *arg)
 {
     struct hup *h = arg;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     for (;;) {
         int sig;
-        if (sigwait(&set, &sig) != 0 || sig != SIGHUP)
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGUSR1) {
+            if (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
+                fs_log_status(h->fs);
+            continue;
+        }
+        if (sig != SIGHUP)
             continue;
         if (__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
             break;
@@ -305,10 +320,11 @@ int main(int argc, char *argv[])
     char err[1024];
     int rc = 1;
 
-    /* Block SIGHUP before any thread exists so only signal_thread receives it. */
+    /* Block SIGHUP and SIGUSR1 before any thread exists so only signal_thread receives them. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -325,6 +341,10 @@ int main(int argc, char *argv[])
         printf("collectionsfs %s\n", CFS_VERSION);
         fuse_lowlevel_version();
         rc = 0;
+        goto out;
+    }
+    if (cli.status) {
+        rc = status_print(cli.status, stdout, stderr);
         goto out;
     }
     if (cli.list_types) {
@@ -366,6 +386,7 @@ out:
     free(cli.config);
     free(cli.ttl);
     free(cli.timeout);
+    free(cli.status);
     fuse_opt_free_args(&args);
     return rc;
 }

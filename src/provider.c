@@ -285,6 +285,21 @@ char *provider_url(const struct provider *p, const char *prefix, const char *res
     return u;
 }
 
+char *provider_collection_url(const struct provider *p, const char *prefix, const char *dir,
+                              const char *id)
+{
+    char *e = provider_escape(id), *rest = NULL, *u = NULL;
+    if (e && asprintf(&rest, "%s/%s", dir, e) >= 0)
+        u = provider_url(p, prefix, rest);
+    free(e);
+    free(rest);
+    /* a user:password@ in the configured url is a credential: never shown */
+    char *s = u ? strstr(u, "://") : NULL, *at = s ? strchr(s + 3, '@') : NULL;
+    if (at && at < s + 3 + strcspn(s + 3, "/?#"))
+        memmove(s + 3, at + 1, strlen(at + 1) + 1);
+    return u;
+}
+
 char *provider_escape(const char *s)
 {
     char *e = curl_easy_escape(NULL, s, 0);

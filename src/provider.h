@@ -80,6 +80,9 @@ struct provider_ops {
     /* Optional: the rate-limit signal of a response of any status (body parsed, or NULL);
      * default provider_rate_default. */
     void (*rate)(const struct http_resp *r, const struct json *body, struct rate *out);
+    /* Optional: the API URL of the collection with this id, for its xattrs; never holds a
+     * secret and reads only what configure() set (it runs beside the walk); malloc'd. */
+    char *(*collection_url)(const struct provider *p, const char *id);
     void (*destroy)(struct provider *p);
 };
 
@@ -98,6 +101,9 @@ struct provider_pace {
     long budget;            /* requests still to send in the window, headroom kept */
     bool streak;            /* a pacing line was logged for the current streak */
     struct timespec waited; /* monotonic: the last time a request waited for its turn */
+    /* For status (xattrs, SIGUSR1): requests sent, of them retries, and fetches that failed
+     * in the end. Changed and read with __atomic builtins, without the lock. */
+    uint64_t requests, retries, errors;
 };
 
 struct provider {
@@ -124,6 +130,9 @@ void provider_cancel(struct provider *p);
 void provider_free(struct provider *p);
 /** base + api prefix (unless the base already ends in it) + rest; malloc'd. */
 char *provider_url(const struct provider *p, const char *prefix, const char *rest);
+/** provider_url of dir + "/" + the escaped id, without any user:password@; malloc'd. */
+char *provider_collection_url(const struct provider *p, const char *prefix, const char *dir,
+                              const char *id);
 /** Percent-encode a string for a URL path segment or query value; malloc'd. */
 char *provider_escape(const char *s);
 /** Copy an optional key's value into *out (NULL when unset); 0 or -ENOMEM. */

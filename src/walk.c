@@ -61,6 +61,7 @@ struct walk {
     size_t skipped, dupes, repeats;
     const char *odd;
     bool capped, contradicted;
+    bool cut; /* stopped on a stop rule before the server's end */
     struct seen_token *tokens;
 };
 
@@ -120,6 +121,11 @@ bool walk_done(const struct walk *w)
 bool walk_contradicted(const struct walk *w)
 {
     return w->contradicted;
+}
+
+bool walk_doubtful(const struct walk *w)
+{
+    return w->cut || w->capped || w->contradicted || w->skipped || w->dupes || w->repeats || w->odd;
 }
 
 int walk_busy(const struct walk *w)
@@ -194,6 +200,7 @@ void walk_run(struct provider *p, struct walk_slot *s)
 static void stop(struct walk *w, const char *why)
 {
     w->done = true;
+    w->cut = why != NULL;
     if (why)
         log_warn("[%s] listing stopped after %zu collections: %s", w->p->section,
                  listing_count(w->l), why);

@@ -47,6 +47,8 @@ struct listing *walk_listing(const struct walk *w);
 bool walk_done(const struct walk *w);
 /** True when the first page was empty yet claimed more: an empty result not to be trusted. */
 bool walk_contradicted(const struct walk *w);
+/** True when the walk stopped early or saw something odd: the listing may not be all there is. */
+bool walk_doubtful(const struct walk *w);
 /** The next page to fetch while at most `window` are out, or NULL when none may start now. */
 struct walk_slot *walk_take(struct walk *w, int window);
 /** Fetch a slot's page (prepare, request, parse); network I/O, call without locks. */

@@ -124,6 +124,11 @@ static void destroy(struct provider *p)
     free(f);
 }
 
+static char *collection_url(const struct provider *p, const char *id)
+{
+    return provider_collection_url(p, "/api/v2", "/collections", id);
+}
+
 const struct provider_ops fount_ops = {
     .type = "fount",
     .default_url = "https://fount.wppbav.com",
@@ -135,5 +140,6 @@ const struct provider_ops fount_ops = {
     .parse = parse,
     .error_text = error_text,
     .rate = rate,
+    .collection_url = collection_url,
     .destroy = destroy,
 };

@@ -146,6 +146,11 @@ static void destroy(struct provider *p)
     free(h);
 }
 
+static char *collection_url(const struct provider *p, const char *id)
+{
+    return provider_collection_url(p, "/v1", "/collections", id);
+}
+
 const struct provider_ops hivo_ops = {
     .type = "hivo",
     .default_url = "https://app.hivo.com.au/api/rest",
@@ -157,5 +162,6 @@ const struct provider_ops hivo_ops = {
     .parse = parse,
     .error_text = error_text,
     .rate = rate,
+    .collection_url = collection_url,
     .destroy = destroy,
 };

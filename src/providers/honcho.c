@@ -198,6 +198,21 @@ static void destroy(struct provider *p)
     free(h);
 }
 
+/* Only ids from the config: resolved ones are written by prepare() during a walk. */
+static char *collection_url(const struct provider *p, const char *id)
+{
+    const struct honcho *h = p->priv;
+    char *ids =
+        h->app_name || h->user_name ? NULL : route("/apps/%s/users/%s", h->app_id, h->user_id);
+    char *u = NULL;
+    if (ids && asprintf(&u, "%s/collections", ids) < 0)
+        u = NULL;
+    char *url = u ? provider_collection_url(p, "/v1", u, id) : NULL;
+    free(ids);
+    free(u);
+    return url;
+}
+
 const struct provider_ops honcho_ops = {
     .type = "honcho",
     .default_url = "https://api.honcho.dev",
@@ -209,5 +224,6 @@ const struct provider_ops honcho_ops = {
     .request = request,
     .parse = parse,
     .error_text = error_text,
+    .collection_url = collection_url,
     .destroy = destroy,
 };

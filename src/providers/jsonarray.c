@@ -59,6 +59,11 @@ static void destroy(struct provider *p)
     secret_free(p->priv);
 }
 
+static char *collection_url(const struct provider *p, const char *id)
+{
+    return provider_collection_url(p, "/v1", "/collections", id);
+}
+
 const struct provider_ops jsonarray_ops = {
     .type = "jsonarray",
     .default_url = "http://127.0.0.1:8080",
@@ -68,5 +73,6 @@ const struct provider_ops jsonarray_ops = {
     .configure = configure,
     .request = request,
     .parse = parse,
+    .collection_url = collection_url,
     .destroy = destroy,
 };

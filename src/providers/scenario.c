@@ -125,6 +125,11 @@ static void destroy(struct provider *p)
     free(sc);
 }
 
+static char *collection_url(const struct provider *p, const char *id)
+{
+    return provider_collection_url(p, "/v1", "/collections", id);
+}
+
 const struct provider_ops scenario_ops = {
     .type = "scenario",
     .default_url = "https://api.cloud.scenario.com",
@@ -136,5 +141,6 @@ const struct provider_ops scenario_ops = {
     .parse = parse,
     .error_text = error_text,
     .rate = rate,
+    .collection_url = collection_url,
     .destroy = destroy,
 };

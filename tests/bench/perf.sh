@@ -8,7 +8,7 @@
 # For every size N (default 10,000, 100,000 and 1,000,000) and per-response
 # latency of the fake (default 20 ms and 0 ms) it measures, on the main
 # provider (Honcho): cold `ls -f`, cold `ls -R`, cold find+cat, warm find,
-# warm find+cat, warm `ls -lR`, the second `rsync -a`; on the other providers
+# warm find+cat, warm `ls -lR`, the second `rsync -a`, warm `cp -a`; on the other providers
 # the cold listing. References, in the same run: one sequential curl and one
 # `curl --parallel --parallel-max 4` over the same pages (tests/bench/pages.py),
 # the same tree on tmpfs (a `cp -a` of the warm mount), `jq` over the same
@@ -313,6 +313,13 @@ everything() {
     row "$n" "$ms" "$p: second \`rsync -a\` (s)" "$t" "$req" "tmpfs" \
         "$(tm rsync -a "$d/$p/" "$TMPFS/rs2/")" "≤ 2×"
     rm -rf "$TMPFS/rs1" "$TMPFS/rs2"
+    # cp -a also copies every user.collectionsfs.* attribute: one listxattr and
+    # one getxattr per attribute per node reach the daemon
+    r0=$(requests "$p")
+    t=$(tm cp -a "$MNT/$p" "$TMPFS/cp1")
+    req=$(($(requests "$p") - r0))
+    row "$n" "$ms" "$p: warm \`cp -a\` (s)" "$t" "$req" "tmpfs" "$(tm cp -a "$d/$p" "$TMPFS/cp2")" "–"
+    rm -rf "$TMPFS/cp1" "$TMPFS/cp2"
     hwm=$(hwm_kb "$CFS_PID")
     row "$n" "$ms" "$p: peak RSS after all cases (MiB)" "$(mib "$hwm")" "" \
         "json + 256 B/coll + 32 MiB" "$(budget "$JSONB" "$n")" "≤ 1×"
