@@ -157,10 +157,16 @@ PY
     [ "$(ls "$MNT" | sort)" = "$before" ]
     run timeout "$BOUND" ls "$MNT/$p"
     [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq "$(expected_count "$p")" ]
+    # the reason stays visible to anyone who can see the mount
+    getfattr --only-values -n user.collectionsfs.reload_error "$MNT" | grep -q 'broken'
+    run timeout "$BOUND" "$CFS_BIN" --status "$MNT"
+    echo "$output"
+    [[ $output == *broken* ]]
     # fixed, and read again: the error is gone
     cp "$WORK/config.good" "$CONFIG"
     hup
     grep -q 'SIGHUP: configuration read again' "$WORK/daemon.log"
+    ! getfattr --only-values -n user.collectionsfs.reload_error "$MNT" 2>/dev/null | grep -q .
 }
 
 @test "reload: during a stalled walk, waiting readers get an answer, nothing hangs or leaks" {
