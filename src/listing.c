@@ -85,23 +85,37 @@ static size_t next(size_t s, size_t cap)
     return s + 1 == cap ? 0 : s + 1;
 }
 
-/* A slot holds entry index + 1 in its low half (0: empty) and the top half of
- * the key's hash in its high half: a probe compares that first and only reads
- * the entry (a cache miss into a record) when it matches, and a table grows
- * without reading any entry. */
-static uint64_t slot_of(uint64_t h, uint32_t i)
+static uint64_t ino_key(const struct listing *l, uint32_t i)
 {
-    return (h & 0xffffffff00000000ULL) | ((uint64_t)i + 1);
+    return record_ino(at(l, i)->r);
 }
 
-static uint32_t slot_entry(uint64_t s)
+static uint64_t name_key(const struct listing *l, uint32_t i)
 {
-    return (uint32_t)s - 1;
+    return hash_str(at(l, i)->name);
 }
 
-static bool slot_hash_is(uint64_t s, uint64_t h)
+/* A slot holds entry index + 1 in its low IDX_BITS (0: empty) and a few other
+ * bits of the key's hash above them: a probe compares those first and reads
+ * the entry (a cache miss into a record) only when they match, so a lookup
+ * that finds nothing, the common case while a walk adds entries, seldom leaves
+ * the slot array. IDX_BITS covers the largest max_collections (10^8). */
+#define IDX_BITS 27
+#define IDX_MAX ((1u << IDX_BITS) - 2) /* the most entries a listing holds */
+
+static uint32_t slot_of(uint64_t h, uint32_t i)
 {
-    return (s >> 32) == (h >> 32);
+    return (uint32_t)((h >> 16) << IDX_BITS) | (i + 1);
+}
+
+static uint32_t slot_entry(uint32_t s)
+{
+    return (s & ((1u << IDX_BITS) - 1)) - 1;
+}
+
+static bool slot_hash_is(uint32_t s, uint64_t h)
+{
+    return (s >> IDX_BITS) == (slot_of(h, 0) >> IDX_BITS);
 }
 
 /* Put entry i into x (which has room); its key is h. */
@@ -115,9 +129,10 @@ static void put(struct listing_index *x, uint64_t h, uint32_t i)
 }
 
 /* Make room for one more, keeping the load at most 0.8: the probes stay short
- * and a million entries cost about 10 bytes each per index. by_name holds the
- * entries that have a name, by_ino all of them. */
-static int reserve(struct listing_index *x)
+ * and a million entries cost about 5 bytes each per index. Entries go into the
+ * new table in list order, so of two with one inode the first is still found
+ * first. by_name holds the entries that have a name, by_ino all of them. */
+static int reserve(const struct listing *l, struct listing_index *x, bool names)
 {
     if ((x->used + 1) * 5 <= x->cap * 4)
         return 0;
@@ -127,28 +142,18 @@ static int reserve(struct listing_index *x)
     struct listing_index y = {calloc(cap, sizeof(*y.slot)), cap, 0};
     if (!y.slot)
         return -ENOMEM;
-    /* Runs are walked from an empty slot on, so of two slots with one key the
-     * older (earlier in its run) still comes first. */
-    uint64_t *old = x->slot;
-    size_t start = 0;
-    while (start < x->cap && old[start])
-        start++;
-    for (size_t k = 0; k < x->cap; k++) {
-        uint64_t v = old[(start + k) % x->cap];
-        if (!v)
-            continue;
-        size_t s = home(v, cap);
-        while (y.slot[s])
-            s = next(s, cap);
-        y.slot[s] = v;
-        y.used++;
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (!names)
+            put(&y, ino_key(l, i), i);
+        else if (at(l, i)->name)
+            put(&y, name_key(l, i), i);
     }
-    free(old);
+    free(x->slot);
     *x = y;
     return 0;
 }
 
-/* Remove entry i (whose key hashes to h) from the name index (linear probing:
+/* Remove entry i (whose name hashes to h) from the name index (linear probing:
  * later members of the run move back so no lookup stops early at the hole). */
 static void unname(struct listing *l, uint32_t i, uint64_t h)
 {
@@ -159,7 +164,7 @@ static void unname(struct listing *l, uint32_t i, uint64_t h)
     x->slot[s] = 0;
     x->used--;
     for (size_t j = next(s, x->cap); x->slot[j]; j = next(j, x->cap)) {
-        size_t hj = home(x->slot[j], x->cap);
+        size_t hj = home(name_key(l, slot_entry(x->slot[j])), x->cap);
         /* j's entry may fill the hole at s unless its home lies cyclically in (s, j] */
         bool stays = s <= j ? (s < hj && hj <= j) : (s < hj || hj <= j);
         if (!stays) {
@@ -284,7 +289,7 @@ static int set_name(struct listing *l, uint32_t i, const char *name, bool own)
     }
     if (own && !name)
         return -ENOMEM;
-    if (reserve(&l->by_name) < 0) {
+    if (reserve(l, &l->by_name, true) < 0) {
         if (own)
             free((char *)name);
         return -ENOMEM;
@@ -435,7 +440,7 @@ long listing_add(struct listing *l, struct item *items, size_t n)
             provider_item_free(it);
             continue; /* a page that repeats an earlier item: keep the first copy */
         }
-        if (l->n >= (size_t)UINT32_MAX - 1 || reserve(&l->by_ino) < 0)
+        if (l->n >= IDX_MAX || reserve(l, &l->by_ino, false) < 0)
             return -ENOMEM;
         if ((l->n & (CHUNK - 1)) == 0 && (l->n >> CHUNK_BITS) == l->nchunk) {
             struct entry **v = realloc(l->chunk, (l->nchunk + 1) * sizeof(*v));

@@ -17,10 +17,10 @@ struct record;
 struct entry; /* one collection: its record and directory name; listing.c's own */
 struct listing_group;
 
-/* An open-addressing index: a slot holds entry index + 1 (0 is empty) and the
- * top half of the key's hash above it. */
+/* An open-addressing index: a slot holds entry index + 1 (0 is empty) and a
+ * few bits of the key's hash above it (listing.c). */
 struct listing_index {
-    uint64_t *slot;
+    uint32_t *slot;
     size_t cap, used;
 };
 
