@@ -95,13 +95,36 @@ static uint64_t name_key(const struct listing *l, uint32_t i)
     return hash_str(at(l, i)->name);
 }
 
+/* A slot holds entry index + 1 in its low IDX_BITS (0: empty) and a few other
+ * bits of the key's hash above them: a probe compares those first and reads
+ * the entry (a cache miss into a record) only when they match, so a lookup
+ * that finds nothing, the common case while a walk adds entries, seldom leaves
+ * the slot array. IDX_BITS covers the largest max_collections (10^8). */
+#define IDX_BITS 27
+#define IDX_MAX ((1u << IDX_BITS) - 2) /* the most entries a listing holds */
+
+static uint32_t slot_of(uint64_t h, uint32_t i)
+{
+    return (uint32_t)((h >> 16) << IDX_BITS) | (i + 1);
+}
+
+static uint32_t slot_entry(uint32_t s)
+{
+    return (s & ((1u << IDX_BITS) - 1)) - 1;
+}
+
+static bool slot_hash_is(uint32_t s, uint64_t h)
+{
+    return (s >> IDX_BITS) == (slot_of(h, 0) >> IDX_BITS);
+}
+
 /* Put entry i into x (which has room); its key is h. */
 static void put(struct listing_index *x, uint64_t h, uint32_t i)
 {
     size_t s = home(h, x->cap);
     while (x->slot[s])
         s = next(s, x->cap);
-    x->slot[s] = i + 1;
+    x->slot[s] = slot_of(h, i);
     x->used++;
 }
 
@@ -116,7 +139,7 @@ static int reserve(const struct listing *l, struct listing_index *x, bool names)
     size_t cap = x->cap < 64 ? 128 : x->cap + x->cap / 2;
     if (cap > (size_t)UINT32_MAX)
         return -ENOMEM;
-    struct listing_index y = {calloc(cap, sizeof(uint32_t)), cap, 0};
+    struct listing_index y = {calloc(cap, sizeof(*y.slot)), cap, 0};
     if (!y.slot)
         return -ENOMEM;
     for (uint32_t i = 0; i < l->n; i++) {
@@ -130,20 +153,20 @@ static int reserve(const struct listing *l, struct listing_index *x, bool names)
     return 0;
 }
 
-/* Remove entry i from the name index (linear probing: later members of the
- * run move back so no lookup stops early at the hole). */
-static void unname(struct listing *l, uint32_t i)
+/* Remove entry i (whose name hashes to h) from the name index (linear probing:
+ * later members of the run move back so no lookup stops early at the hole). */
+static void unname(struct listing *l, uint32_t i, uint64_t h)
 {
     struct listing_index *x = &l->by_name;
-    size_t s = home(name_key(l, i), x->cap);
-    while (x->slot[s] != i + 1)
+    size_t s = home(h, x->cap);
+    while (x->slot[s] != slot_of(h, i))
         s = next(s, x->cap);
     x->slot[s] = 0;
     x->used--;
     for (size_t j = next(s, x->cap); x->slot[j]; j = next(j, x->cap)) {
-        size_t h = home(name_key(l, x->slot[j] - 1), x->cap);
+        size_t hj = home(name_key(l, slot_entry(x->slot[j])), x->cap);
         /* j's entry may fill the hole at s unless its home lies cyclically in (s, j] */
-        bool stays = s <= j ? (s < h && h <= j) : (s < h || h <= j);
+        bool stays = s <= j ? (s < hj && hj <= j) : (s < hj || hj <= j);
         if (!stays) {
             x->slot[s] = x->slot[j];
             x->slot[j] = 0;
@@ -152,15 +175,21 @@ static void unname(struct listing *l, uint32_t i)
     }
 }
 
-static uint32_t find_name(const struct listing *l, const char *name)
+/* The entry shown as name, whose hash is h. */
+static uint32_t find_name_h(const struct listing *l, const char *name, uint64_t h)
 {
     const struct listing_index *x = &l->by_name;
     if (!x->cap)
         return NONE;
-    for (size_t s = home(hash_str(name), x->cap); x->slot[s]; s = next(s, x->cap))
-        if (strcmp(at(l, x->slot[s] - 1)->name, name) == 0)
-            return x->slot[s] - 1;
+    for (size_t s = home(h, x->cap); x->slot[s]; s = next(s, x->cap))
+        if (slot_hash_is(x->slot[s], h) && strcmp(at(l, slot_entry(x->slot[s]))->name, name) == 0)
+            return slot_entry(x->slot[s]);
     return NONE;
+}
+
+static uint32_t find_name(const struct listing *l, const char *name)
+{
+    return find_name_h(l, name, hash_str(name));
 }
 
 /* The first entry with inode ino and, when id is given, that id. */
@@ -170,9 +199,11 @@ static uint32_t find_ino(const struct listing *l, uint64_t ino, const char *id)
     if (!x->cap)
         return NONE;
     for (size_t s = home(ino, x->cap); x->slot[s]; s = next(s, x->cap)) {
-        const struct record *r = at(l, x->slot[s] - 1)->r;
+        if (!slot_hash_is(x->slot[s], ino))
+            continue;
+        const struct record *r = at(l, slot_entry(x->slot[s]))->r;
         if (record_ino(r) == ino && (!id || strcmp(record_id(r), id) == 0))
-            return x->slot[s] - 1;
+            return slot_entry(x->slot[s]);
     }
     return NONE;
 }
@@ -251,7 +282,7 @@ static int set_name(struct listing *l, uint32_t i, const char *name, bool own)
 {
     struct entry *e = at(l, i);
     if (e->name) {
-        unname(l, i);
+        unname(l, i, hash_str(e->name));
         if (owned(e))
             free((char *)e->name);
         e->name = NULL;
@@ -265,17 +296,18 @@ static int set_name(struct listing *l, uint32_t i, const char *name, bool own)
     }
     const char *id = record_id(e->r);
     char tag[24];
-    snprintf(tag, sizeof(tag), "#%016llx", (unsigned long long)inode_collection("", id));
-    const char *suffixes[] = {id, tag};
     for (size_t tries = 0; name; tries++) {
-        if (find_name(l, name) == NONE) {
+        uint64_t h = hash_str(name);
+        if (find_name_h(l, name, h) == NONE) {
             e->name = name;
-            put(&l->by_name, hash_str(name), i);
+            put(&l->by_name, h, i);
             return 0;
         }
         if (tries == 2)
             break;
-        char *again = names_with_id(name, suffixes[tries]);
+        if (tries == 1)
+            snprintf(tag, sizeof(tag), "#%016llx", (unsigned long long)inode_collection("", id));
+        char *again = names_with_id(name, tries == 0 ? id : tag);
         if (own)
             free((char *)name);
         name = again;
@@ -408,7 +440,7 @@ long listing_add(struct listing *l, struct item *items, size_t n)
             provider_item_free(it);
             continue; /* a page that repeats an earlier item: keep the first copy */
         }
-        if (l->n >= (size_t)UINT32_MAX - 1 || reserve(l, &l->by_ino, false) < 0)
+        if (l->n >= IDX_MAX || reserve(l, &l->by_ino, false) < 0)
             return -ENOMEM;
         if ((l->n & (CHUNK - 1)) == 0 && (l->n >> CHUNK_BITS) == l->nchunk) {
             struct entry **v = realloc(l->chunk, (l->nchunk + 1) * sizeof(*v));

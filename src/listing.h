@@ -17,7 +17,8 @@ struct record;
 struct entry; /* one collection: its record and directory name; listing.c's own */
 struct listing_group;
 
-/* An open-addressing index: slots hold entry index + 1 (0 is empty). */
+/* An open-addressing index: a slot holds entry index + 1 (0 is empty) and a
+ * few bits of the key's hash above it (listing.c). */
 struct listing_index {
     uint32_t *slot;
     size_t cap, used;
