@@ -517,6 +517,12 @@ static bool wait_walk(struct cache *c, const struct timespec *now)
 static bool decide(struct cache *c, struct access *a, const struct timespec *now,
                    struct listing **out, int *rc)
 {
+    /* retired by a reload: its data may be another account's, the new cache answers */
+    if (c->stopping && c->stop_err == -ECANCELED) {
+        *out = NULL;
+        *rc = -ECANCELED;
+        return true;
+    }
     if ((*out = answerable(c, a, now))) {
         /* a stale answer by inode: the walk must finish to bring it up to date */
         if (c->walk && *out != walk_listing(c->walk) && !before(now, &c->fresh_until))
