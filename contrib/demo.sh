@@ -46,6 +46,9 @@ echo
 echo "\$ grep -rl moodboard $mnt"
 timeout 30 grep -rli moodboard "$mnt" || true
 echo
+echo "\$ collectionsfs --status $mnt"
+timeout 30 build/collectionsfs --status "$mnt" || true
+echo
 if [ "$keep" = "--keep" ]; then
     echo "left mounted: fusermount3 -u $mnt; kill $fake  (providers)"
 else
