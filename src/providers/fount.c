@@ -101,8 +101,14 @@ static void rate(const struct http_resp *r, const struct json *body, struct rate
     char v[64];
     double reset = -1;
     if (http_resp_header(r, "x-ratelimit-reset", v, sizeof(v))) {
-        double d = strtod(v, NULL) - difftime(time(NULL), 0);
-        reset = d > 0 && d < 3600 ? d : -1;
+        /* to the sub-second: a whole-second "now" puts the end up to a second late,
+         * and requests paced into that second land in the server's next window */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        char *end;
+        double d = strtod(v, &end) - ((double)now.tv_sec + now.tv_nsec / 1e9);
+        /* a reset just past is a window that ended while the answer travelled */
+        reset = end == v || d >= 3600 || d <= -3600 ? -1 : d > 0 ? d : 0;
     }
     if (r->status == 429 && out->left < 0 && reset >= 0)
         *out = (struct rate){0, reset};

@@ -385,7 +385,11 @@ static void rates(void)
     int n = snprintf(reset, sizeof(reset), "X-RateLimit-Remaining: 0%cX-RateLimit-Reset: %lld%c", 0,
                      (long long)time(NULL) + 30, 0);
     r = rate_of("fount", 429, reset, (size_t)n, -1, "{}");
-    CHECK(r.left == 0 && r.until > 25 && r.until <= 31);
+    CHECK(r.left == 0 && r.until > 29 && r.until <= 30); /* to the sub-second, not late */
+    n = snprintf(reset, sizeof(reset), "X-RateLimit-Remaining: 3%cX-RateLimit-Reset: %lld%c", 0,
+                 (long long)time(NULL) - 1, 0);
+    r = rate_of("fount", 200, reset, (size_t)n, -1, "{}");
+    CHECK(r.left == 3 && r.until == 0); /* the window ended in flight: not a whole minute */
     r = rate_of("fount", 429, zero, sizeof(zero) - 1, 5, "{}"); /* Retry-After wins */
     CHECK(r.left == 0 && r.until == 5);
     static const char junk[] = "X-RateLimit-Remaining: lots\0";
