@@ -1,7 +1,7 @@
 /* collectionsfs: command line, configuration, signals and the FUSE session.
  *
  *   collectionsfs [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT
- *   collectionsfs --check [-c CONFIG]
+ *   collectionsfs --check [-c CONFIG] [SECTION...]
  *   collectionsfs --status MOUNTPOINT
  *   collectionsfs --list-types
  */
@@ -35,6 +35,8 @@ struct cli {
     int check;
     int list_types;
     char *status;
+    char **words; /* the words that are not options: a mount point, or sections to check */
+    size_t nwords;
 };
 
 static const struct fuse_opt cli_opts[] = {
@@ -52,7 +54,7 @@ static const struct fuse_opt cli_opts[] = {
 static void usage(const char *prog)
 {
     printf("usage: %s [-f] [-d] [-c CONFIG] [-o OPTION[,OPTION...]] MOUNTPOINT\n"
-           "       %s --check [-c CONFIG]\n"
+           "       %s --check [-c CONFIG] [SECTION...]\n"
            "       %s --status MOUNTPOINT\n"
            "       %s --list-types\n"
            "       %s --help | --version\n\n"
@@ -63,8 +65,9 @@ static void usage(const char *prog)
            "collectionsfs/config,\n"
            "                                ~/.config/collectionsfs/config, "
            "/etc/collectionsfs.conf)\n"
-           "    --check                     check the config, resolve secrets, fetch page 1 of "
+           "    --check [SECTION...]        check the config, resolve secrets, fetch page 1 of "
            "each provider\n"
+           "                                (of the sections named, when any are)\n"
            "    --list-types                print the provider types this build knows\n"
            "    --status MOUNTPOINT         print the status of the daemon serving MOUNTPOINT\n"
            "    -o ttl=SECONDS              how long a listing is fresh (config: ttl)\n"
@@ -73,6 +76,50 @@ static void usage(const char *prog)
            "Unmount with: fusermount3 -u MOUNTPOINT. See collectionsfs(1), "
            "collectionsfs.conf(5).\n\n",
            prog, prog, prog, prog, prog);
+}
+
+/* Keep the words that are not options aside: which of them is the mount point
+ * depends on --check, which may come after them. */
+static int cli_word(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+    (void)outargs;
+    struct cli *cli = data;
+    if (key != FUSE_OPT_KEY_NONOPT)
+        return 1;
+    char **w = realloc(cli->words, (cli->nwords + 1) * sizeof(*w));
+    if (!w || !(w[cli->nwords] = strdup(arg))) {
+        cli->words = w ? w : cli->words;
+        return -1;
+    }
+    cli->words = w;
+    cli->nwords++;
+    return 0;
+}
+
+/* The providers of the sections named on the command line, in the order named
+ * (all of them when none is); NULL with a message when one is not in the file. */
+static struct provider **chosen(const struct cli *cli, const struct config *cfg,
+                                struct provider **prov, size_t *n)
+{
+    size_t want = cli->nwords ? cli->nwords : cfg->n;
+    struct provider **out = calloc(want ? want : 1, sizeof(*out));
+    for (size_t i = 0; out && i < want; i++) {
+        size_t j = 0;
+        while (cli->nwords && j < cfg->n && strcmp(cfg->sections[j].name, cli->words[i]) != 0)
+            j++;
+        if (cli->nwords && j == cfg->n) {
+            fprintf(stderr, "collectionsfs: no section [%s] in %s; its sections:", cli->words[i],
+                    cfg->path);
+            for (j = 0; j < cfg->n; j++)
+                fprintf(stderr, " %s", cfg->sections[j].name);
+            fprintf(stderr, "%s\n", cfg->n ? "" : " none");
+            free(out);
+            return NULL;
+        }
+        out[i] = prov[cli->nwords ? j : i];
+    }
+    *n = want;
+    return out;
 }
 
 /* Free what load() made. */
@@ -328,7 +375,16 @@ int main(int argc, char *argv[])
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (fuse_opt_parse(&args, &cli, cli_opts, NULL) != 0 || fuse_parse_cmdline(&args, &o) != 0)
+    if (fuse_opt_parse(&args, &cli, cli_opts, cli_word) != 0)
+        goto out;
+    if (!cli.check && cli.nwords > 1) {
+        fprintf(stderr, "collectionsfs: one mount point only, not '%s' and '%s' (try --help)\n",
+                cli.words[0], cli.words[1]);
+        goto out;
+    }
+    if (!cli.check && cli.nwords == 1 && fuse_opt_add_arg(&args, cli.words[0]) != 0)
+        goto out;
+    if (fuse_parse_cmdline(&args, &o) != 0)
         goto out;
     if (o.show_help) {
         usage(argv[0]);
@@ -374,7 +430,11 @@ int main(int argc, char *argv[])
         fprintf(stderr, "collectionsfs: %s\n", err);
         unload(cfg, prov);
     } else if (cli.check) {
-        rc = check_providers(prov, cfg->n);
+        size_t n;
+        struct provider **some = chosen(&cli, cfg, prov, &n);
+        if (some)
+            rc = check_providers(some, n);
+        free(some);
         unload(cfg, prov);
     } else {
         rc = run(&args, &o, &cli, cfg, prov);
@@ -387,6 +447,9 @@ out:
     free(cli.ttl);
     free(cli.timeout);
     free(cli.status);
+    for (size_t i = 0; i < cli.nwords; i++)
+        free(cli.words[i]);
+    free(cli.words);
     fuse_opt_free_args(&args);
     return rc;
 }

@@ -139,6 +139,30 @@ print(*[(s["section"], s["secrets"][0][0]) for s in json.load(open(sys.argv[1]))
     [[ "$output" != *"$bad"* ]]
 }
 
+@test "check: --check SECTION... checks those only, in that order; an unknown one is named" {
+    local first=${PROVIDERS[0]} last=${PROVIDERS[-1]}
+    [ "$first" != "$last" ]
+    fake_reset
+    daemon --check -c "$CONFIG" "$last" "$first"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [[ "${lines[0]}" == "$last: ok "* ]] && [[ "${lines[1]}" == "$first: ok "* ]]
+    # only the providers named were asked
+    [ "$(requests_besides "$first" "$last")" -eq 0 ]
+    seen "$first" && seen "$last"
+    # --check may come after the sections
+    daemon -c "$CONFIG" "$first" --check
+    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 1 ] && [[ "${lines[0]}" == "$first: ok "* ]]
+    fake_reset
+    daemon --check -c "$CONFIG" "$first" nosuch
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"no section [nosuch] in $CONFIG; its sections: ${PROVIDERS[*]}"* ]]
+    [ "$(requests "$first")" -eq 0 ] # nothing fetched before every name is known
+    # a mount takes one mount point, not two words
+    daemon -f -c "$CONFIG" "$WORK/mnt" "$first"
+    [ "$status" -eq 1 ] && [[ "$output" == *"one mount point only"* ]]
+}
+
 @test "cli: -o ttl=1 overrides ttl = 60 in the config" {
     local p=${PROVIDERS[-1]} id
     grep -q '^ttl = 60' "$CONFIG"

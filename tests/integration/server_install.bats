@@ -169,6 +169,21 @@ EOF
     [ "$(complete_line 'collectionsfs -o ttl=60,ti')" = 60,timeout= ] # bash's word is after "="
 }
 
+@test "completion: after --check, the sections of the config file in use" {
+    mkdir -p "$BATS_TEST_TMPDIR/home/.config/collectionsfs" "$BATS_TEST_TMPDIR/d/honcho-dir"
+    printf '[global]\nttl = 60\n[honcho-work]\ntype = honcho\n [hivo]\n[honcho-lab] ; note\n' \
+        >"$BATS_TEST_TMPDIR/d/my.conf"
+    printf '[global]\n[fount]\ntype = fount\n' >"$BATS_TEST_TMPDIR/home/.config/collectionsfs/config"
+    cd "$BATS_TEST_TMPDIR/d"
+    [ "$(complete_line 'collectionsfs -c my.conf --check ' | tr '\n' ' ')" = "honcho-work hivo honcho-lab " ]
+    [ "$(complete_line 'collectionsfs --check --config=my.conf honcho-w')" = honcho-work ]
+    [ "$(complete_line 'collectionsfs --check -c my.conf hivo honcho-' | tr '\n' ' ')" = "honcho-work honcho-lab " ]
+    # without -c, the file collectionsfs itself would read
+    [ "$(HOME=$BATS_TEST_TMPDIR/home XDG_CONFIG_HOME= complete_line 'collectionsfs --check ')" = fount ]
+    # without --check, a word is still a mount point
+    [ "$(complete_line 'collectionsfs -c my.conf honcho' | tr '\n' ' ')" = "honcho-dir " ]
+}
+
 @test "completion: offers every option and -o value that collectionsfs --help lists" {
     local help offered o missing=()
     help=$("$PREFIX/bin/collectionsfs" --help)
