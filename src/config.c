@@ -56,6 +56,7 @@ void config_defaults(struct config_global *g)
      * each, so it still bounds what a server that never ends can make the daemon hold */
     g->max_collections = 5000000;
     g->max_response = 16u << 20;
+    g->xattrs = true;
 }
 
 char *config_default_path(void)
@@ -85,10 +86,11 @@ char *config_default_path(void)
 
 static const struct {
     const char *key;
-    uint64_t min, max;
+    uint64_t min, max; /* max 0: yes or no */
 } global_keys[] = {
     {"ttl", 0, 31536000}, {"stale_ttl", 0, 31536000},        {"timeout", 1, 3600},
     {"parallel", 1, 64},  {"max_collections", 1, 100000000}, {"max_response", 1024, 1073741824},
+    {"xattrs", 0, 0},
 };
 #define N_GLOBAL (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -101,8 +103,15 @@ int config_set_global(struct config_global *g, const char *key, const char *valu
     if (i == N_GLOBAL)
         return errmsg(err, errlen, -EINVAL,
                       "unknown key '%s' in [global]; known keys: ttl, stale_ttl, timeout, "
-                      "parallel, max_collections, max_response",
+                      "parallel, max_collections, max_response, xattrs",
                       key);
+    if (global_keys[i].max == 0) {
+        bool yes = strcmp(value, "yes") == 0;
+        if (!yes && strcmp(value, "no") != 0)
+            return errmsg(err, errlen, -EINVAL, "%s = %s: expected yes or no", key, value);
+        g->xattrs = yes;
+        return 0;
+    }
     uint64_t v = 0;
     const char *s = value;
     for (; *s >= '0' && *s <= '9'; s++) {

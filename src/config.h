@@ -39,6 +39,7 @@ struct config_global {
     unsigned parallel;        /* pages fetched at once per provider (4) */
     uint64_t max_collections; /* per provider (5000000) */
     uint64_t max_response;    /* bytes one HTTP response may hold (16 MiB) */
+    bool xattrs;              /* answer user.collectionsfs.* (yes); no: ENOSYS, never asked again */
 };
 
 struct config {
@@ -56,8 +57,8 @@ void config_defaults(struct config_global *g);
 char *config_default_path(void);
 /** Read and check a config file; 0, or -errno with a user-facing message in err. */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
-/** Apply "ttl", "stale_ttl", "timeout", "parallel", "max_collections", "max_response"; 0 or
- * -EINVAL. */
+/** Apply "ttl", "stale_ttl", "timeout", "parallel", "max_collections", "max_response" or
+ * "xattrs" (yes or no); 0 or -EINVAL. */
 int config_set_global(struct config_global *g, const char *key, const char *value, char *err,
                       size_t errlen);
 /** The key/value pair of key in a section, or NULL. */

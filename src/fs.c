@@ -1074,11 +1074,26 @@ static int node_xattrs(struct fs *fs, struct tree *t, fuse_ino_t ino, struct xat
     return rc;
 }
 
+/* xattrs = no: ENOSYS, after which the kernel asks no more for the life of
+ * the mount (so a reload can turn them off, not on again). */
+static bool xattrs_off(fuse_req_t req)
+{
+    struct fs *fs = fs_of(req);
+    struct tree *t = tree_get(fs);
+    bool off = !t->cfg->g.xattrs;
+    tree_put(fs, t);
+    if (off)
+        fuse_reply_err(req, ENOSYS);
+    return off;
+}
+
 /* Only user.collectionsfs.* exist. Other namespaces answer EOPNOTSUPP, which
  * coreutils caches per file system (SELinux labels, ACLs) so that `ls -l`
  * asks once, not once per file; the kernel itself caches no xattr answer. */
 static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+    if (xattrs_off(req))
+        return;
     if (strncmp(name, "user.", 5) != 0) {
         fuse_reply_err(req, EOPNOTSUPP);
         return;
@@ -1108,6 +1123,8 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 
 static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+    if (xattrs_off(req))
+        return;
     struct fs *fs = fs_of(req);
     struct tree *t = tree_get(fs);
     struct xattr_set s = {0};

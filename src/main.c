@@ -32,6 +32,7 @@ struct cli {
     char *config;
     char *ttl;
     char *timeout;
+    char *xattrs;
     int check;
     int list_types;
     char *status;
@@ -48,6 +49,7 @@ static const struct fuse_opt cli_opts[] = {
     {"--status=%s", offsetof(struct cli, status), 0},
     {"ttl=%s", offsetof(struct cli, ttl), 0},
     {"timeout=%s", offsetof(struct cli, timeout), 0},
+    {"xattrs=%s", offsetof(struct cli, xattrs), 0},
     FUSE_OPT_END,
 };
 
@@ -72,6 +74,7 @@ static void usage(const char *prog)
            "    --status MOUNTPOINT         print the status of the daemon serving MOUNTPOINT\n"
            "    -o ttl=SECONDS              how long a listing is fresh (config: ttl)\n"
            "    -o timeout=SECONDS          request budget, retries included (config: timeout)\n"
+           "    -o xattrs=no                answer no extended attributes (config: xattrs)\n"
            "    -d, -o debug                foreground, one log line per HTTP request\n"
            "Unmount with: fusermount3 -u MOUNTPOINT. See collectionsfs(1), "
            "collectionsfs.conf(5).\n\n",
@@ -150,6 +153,8 @@ static int load(const struct cli *cli, struct config **cfgp, struct provider ***
         rc = config_set_global(&cfg->g, "ttl", cli->ttl, err, errlen);
     if (rc == 0 && cli->timeout)
         rc = config_set_global(&cfg->g, "timeout", cli->timeout, err, errlen);
+    if (rc == 0 && cli->xattrs)
+        rc = config_set_global(&cfg->g, "xattrs", cli->xattrs, err, errlen);
     if (rc == 0 && !(*prov = calloc(cfg->n ? cfg->n : 1, sizeof(**prov)))) {
         snprintf(err, errlen, "out of memory reading the configuration");
         rc = -ENOMEM;
@@ -446,6 +451,7 @@ out:
     free(cli.config);
     free(cli.ttl);
     free(cli.timeout);
+    free(cli.xattrs);
     free(cli.status);
     for (size_t i = 0; i < cli.nwords; i++)
         free(cli.words[i]);

@@ -119,14 +119,20 @@ int status_print(const char *path, FILE *out, FILE *err)
     char v[512];
     if (!attr(path, XATTR_PREFIX "version", v, sizeof(v)) || !v[0]) {
         int e = errno;
-        fprintf(err,
-                "collectionsfs: %s is not a collectionsfs mount (%s); give the mount point "
-                "itself\n",
-                path,
-                e == ENOTCONN ? "its daemon is gone: unmount it with fusermount3 -u"
-                : !v[0] && (e == ENODATA || e == ENOTSUP || e == 0)
-                    ? "no user.collectionsfs.version attribute"
-                    : strerror(e));
+        if (e == ENOTSUP)
+            fprintf(err,
+                    "collectionsfs: %s has no extended attributes: it is not a collectionsfs "
+                    "mount, or one mounted with xattrs = no (then kill -USR1 its daemon for the "
+                    "status in its log)\n",
+                    path);
+        else
+            fprintf(err,
+                    "collectionsfs: %s is not a collectionsfs mount (%s); give the mount point "
+                    "itself\n",
+                    path,
+                    e == ENOTCONN ? "its daemon is gone: unmount it with fusermount3 -u"
+                    : !v[0] && (e == ENODATA || e == 0) ? "no user.collectionsfs.version attribute"
+                                                        : strerror(e));
         return 1;
     }
     char reload[512];

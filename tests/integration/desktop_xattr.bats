@@ -297,3 +297,29 @@ PY
         ! grep -qF -- "$s" "$WORK/all.txt" || { echo "a secret shows in an xattr"; false; }
     done <"$WORK/secrets.txt"
 }
+
+@test "xattr: with xattrs = no, one ENOSYS and the kernel asks no more; cp -a copies no attribute" {
+    setup_fake --count 20
+    sed -i 's/^\[global\]$/[global]\nxattrs = no/' "$CONFIG"
+    grep -qx 'xattrs = no' "$CONFIG"
+    mount_cfs -d
+    local p=${PROVIDERS[0]} d n
+    d=$(timeout "$BOUND" ls "$MNT/$p" | head -n 1)
+    [ -n "$d" ]
+    run timeout "$BOUND" getfattr -n user.collectionsfs.id "$MNT/$p/$d"
+    [ "$status" -ne 0 ] && [[ "$output" == *"Operation not supported"* ]] || { echo "$output"; false; }
+    timeout "$BOUND" cp -a "$MNT/$p" "$WORK/copy"
+    [ "$(find "$WORK/copy" -name metadata.json | wc -l)" -eq "$(expected_count "$p")" ]
+    ! getfattr -R -d --absolute-names "$WORK/copy" 2>/dev/null | grep -q collectionsfs || false
+    # the first GETXATTR and the first LISTXATTR answered ENOSYS (the kernel keeps
+    # one flag for each); it sent no other, cp -a's included
+    local get list
+    get=$(grep -c 'opcode: GETXATTR' "$WORK/daemon.log" || true)
+    list=$(grep -c 'opcode: LISTXATTR' "$WORK/daemon.log" || true)
+    [ "$get" -eq 1 ] && [ "$list" -eq 1 ] || { echo "$get GETXATTR, $list LISTXATTR"; false; }
+    run timeout "$BOUND" "$CFS_BIN" --status "$MNT"
+    [ "$status" -ne 0 ] && [[ "$output" == *"xattrs = no"* ]] || { echo "$output"; false; }
+    # and -o xattrs=yes on the command line wins over the file
+    remount -o xattrs=yes
+    [ "$(timeout "$BOUND" getfattr --only-values -n user.collectionsfs.provider "$MNT/$p/$d")" = "$p" ]
+}

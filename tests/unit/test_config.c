@@ -155,6 +155,7 @@ static void test_load(struct tmp *t)
     CHECK(cfg.g.parallel == 4 && cfg.g.max_collections == 5000000);
     CHECK(cfg.g.max_collections > 1000000);
     CHECK(cfg.g.max_response == 16u << 20);
+    CHECK(cfg.g.xattrs);
     config_free(&cfg);
 
     /* a byte order mark and lines longer than inih's 200-byte buffer */
@@ -301,6 +302,11 @@ static void test_globals(void)
     CHECK(g.max_response == 1073741824);
     CHECK(config_set_global(&g, "max_response", "1023", err, sizeof(err)) == -EINVAL);
     CHECK(config_set_global(&g, "max_response", "1073741825", err, sizeof(err)) == -EINVAL);
+    CHECK(config_set_global(&g, "xattrs", "no", err, sizeof(err)) == 0 && !g.xattrs);
+    CHECK(config_set_global(&g, "xattrs", "yes", err, sizeof(err)) == 0 && g.xattrs);
+    CHECK(config_set_global(&g, "xattrs", "0", err, sizeof(err)) == -EINVAL && g.xattrs);
+    CHECK(has(err, "xattrs = 0") && has(err, "yes or no"));
+    CHECK(config_set_global(&g, "xattrs", "", err, sizeof(err)) == -EINVAL);
     CHECK(config_set_global(&g, "ttl", "99999999999999999999999", err, sizeof(err)) == -EINVAL);
     CHECK(config_set_global(&g, "ttl", "18446744073709551617", err, sizeof(err)) == -EINVAL);
     CHECK(config_set_global(&g, "ttl", "+5", err, sizeof(err)) == -EINVAL);
