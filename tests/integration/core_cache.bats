@@ -60,7 +60,7 @@ holds_name() {
     gone "$p" "$NEW_NAME"
     holds_name "$p" "$old" "$old"
     [ "$(requests "$p")" -eq 0 ]
-    kill -HUP "$CFS_PID"
+    hup
     wait_for 10 listed "$p" "$NEW_NAME"
     unlisted "$p" "$old"
     gone "$p" "$old"

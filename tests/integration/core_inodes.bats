@@ -28,8 +28,7 @@ stat_snapshot() {
 hup_and_relist() {
     local p
     fake_reset
-    kill -HUP "$CFS_PID"
-    wait_for 10 grep -q 'SIGHUP' "$WORK/daemon.log" || { cat "$WORK/daemon.log"; return 1; }
+    hup || return 1
     for p in "${PROVIDERS[@]}"; do
         timeout 60 ls "$MNT/$p" >/dev/null || return 1
         [ "$(requests "$p")" -gt 0 ] || { echo "SIGHUP did not make the daemon list $p again"; return 1; }

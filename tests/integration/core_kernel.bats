@@ -30,20 +30,6 @@ ops_on() {
     tail -n +"$MARK" "$WORK/daemon.log" | grep -E "opcode: .*($pat)" || true
 }
 
-# hups: how many SIGHUPs the daemon has handled.
-hups() { grep -c 'SIGHUP: configuration read again' "$WORK/daemon.log" || true; }
-
-# hups_past N: more than N SIGHUPs are handled.
-hups_past() { [ "$(hups)" -gt "$1" ]; }
-
-# hup: SIGHUP, and wait until the daemon has dropped its listings.
-hup() {
-    local n
-    n=$(hups)
-    kill -HUP "$CFS_PID"
-    wait_for "$BOUND" hups_past "$n" || { echo "SIGHUP not handled"; return 1; }
-}
-
 warm() { timeout 60 find "$MNT" -name metadata.json -exec cat {} + >/dev/null; }
 
 @test "kernel: a warm find, find+cat and ls -lR send no request to the daemon" {

@@ -17,20 +17,6 @@ teardown() {
     teardown_mount
 }
 
-# reloads: how many reloads the daemon has finished, good or failed.
-reloads() { grep -cE 'SIGHUP: (configuration read again|.*previous configuration keeps running)' "$WORK/daemon.log" || true; }
-
-# reloads_past N: more than N reloads are done.
-reloads_past() { [ "$(reloads)" -gt "$1" ]; }
-
-# hup: SIGHUP, and wait until the daemon has finished the reload.
-hup() {
-    local n
-    n=$(reloads)
-    kill -HUP "$CFS_PID"
-    wait_for "$BOUND" reloads_past "$n" || { echo "SIGHUP not handled"; tail -n 20 "$WORK/daemon.log"; return 1; }
-}
-
 # keep_sections FILE SECTION...: write $CONFIG's [global] and the named sections to FILE.
 keep_sections() {
     python3 - "$CONFIG" "$@" <<'PY'

@@ -33,8 +33,7 @@ teardown() {
     run timeout 120 rsync -a "$MNT/" "$DEST/"
     [ "$status" -eq 0 ]
     fake_reset
-    kill -HUP "$CFS_PID"
-    wait_for 10 grep -q 'SIGHUP' "$WORK/daemon.log"
+    hup
     run timeout 120 rsync -a --itemize-changes "$MNT/" "$DEST/"
     echo "$output" | head -20
     [ "$status" -eq 0 ]

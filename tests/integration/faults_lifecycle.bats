@@ -142,8 +142,7 @@ clean_mountpoint() {
     timeout 60 ls "$MNT/$stalled" >/dev/null 2>&1 &
     pid=$!
     wait_seen "$stalled"
-    kill -HUP "$CFS_PID"
-    wait_for "$BOUND" grep -q SIGHUP "$WORK/daemon.log" || { echo "no log line for the SIGHUP"; false; }
+    hup
     daemon_alive
     provider_ok "$ok"
     [ "$(requests "$ok")" -gt "$before" ] || { echo "SIGHUP did not drop $ok's listing"; false; }

@@ -267,6 +267,29 @@ unmount_cfs() {
     CFS_PID=
 }
 
+# reloads: how many SIGHUPs the daemon has handled to the end, the config read
+# again or, on an error, kept.
+reloads() {
+    grep -cE 'SIGHUP: (configuration read again|.*previous configuration keeps running)' \
+        "$WORK/daemon.log" || true
+}
+
+# reloads_past N: more than N reloads are done.
+reloads_past() { [ "$(reloads)" -gt "$1" ]; }
+
+# hup: SIGHUP the daemon and wait until it has handled it (a second SIGHUP
+# counts only once the first is done: the count, not a log line, is waited on).
+hup() {
+    local n
+    n=$(reloads)
+    kill -HUP "$CFS_PID"
+    wait_for "$BOUND" reloads_past "$n" || {
+        echo "SIGHUP not handled"
+        tail -n 20 "$WORK/daemon.log"
+        return 1
+    }
+}
+
 # remount [collectionsfs args...]: unmount, zero the fake's counters and faults, mount again.
 remount() {
     unmount_cfs
