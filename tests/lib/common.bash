@@ -72,9 +72,11 @@ stop_fake() {
     FAKE_PID=
 }
 
-# fake_get PATH / fake_post PATH JSON: talk to the fake's control endpoints.
-fake_get() { curl -sf --max-time 10 "$FAKE_URL$1"; }
-fake_post() { curl -sf --max-time 10 -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$FAKE_URL$1"; }
+# fake_get PATH / fake_post PATH JSON: talk to the fake's control endpoints
+# (bounded so that a hung fake fails the test; generous, as the expected
+# listing of 70,000 collections takes seconds on a loaded machine).
+fake_get() { curl -sf --max-time 60 "$FAKE_URL$1"; }
+fake_post() { curl -sf --max-time 60 -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$FAKE_URL$1"; }
 # fake_reset: zero the fake's counters and clear its faults (the data stays).
 fake_reset() { fake_post /_fake/reset '{}' >/dev/null; }
 # fault JSON: set a fault, e.g. fault '{"provider": "hivo", "mode": "stall"}'.
