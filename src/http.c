@@ -169,13 +169,26 @@ bool http_sleep_until(const struct timespec *t, const struct http_opts *o)
 /* The body so far; the first error stops the transfer and is what http_perform reports. */
 struct sink {
     struct buf body;
-    int err; /* -EFBIG past max_response, or -ENOMEM */
+    int err;     /* -EFBIG past max_response, or -ENOMEM */
+    CURL *h;     /* for the Content-Length */
+    size_t hint; /* the body size of this handle's last transfer */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct sink *s = arg;
     size_t len = size * n;
+    if (!s->body.p) {
+        /* One allocation of the expected size instead of a dozen doublings with
+         * their copies: the pages of a walk are about the same size, and the
+         * Content-Length (of the compressed bytes, if any) is a floor. A wrong
+         * guess costs nothing but unused address space, never more than max. */
+        curl_off_t cl = -1;
+        curl_easy_getinfo(s->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        size_t want = cl > 0 && (uint64_t)cl > s->hint ? (size_t)cl : s->hint;
+        if (want > len)
+            buf_reserve(&s->body, want < s->body.max ? want : s->body.max);
+    }
     s->err = buf_add(&s->body, data, len);
     return s->err ? 0 : len; /* 0 makes curl fail with CURLE_WRITE_ERROR */
 }
@@ -291,7 +304,7 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     if (!slot)
         return -ENOMEM;
     CURL *h = slot->h;
-    struct sink sink = {.err = 0};
+    struct sink sink = {.err = 0, .h = h, .hint = slot->last_len};
     buf_init(&sink.body, o->max_response);
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, req->url);
@@ -331,6 +344,7 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &wire);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->retry_after = retry_after(resp);
+    slot->last_len = sink.body.len;
     slot_put(slot);
     struct timespec end = clock_now();
     long long ms = clock_ms(&start, &end);
