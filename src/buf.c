@@ -45,6 +45,11 @@ static int reserve(struct buf *b, size_t n)
     return 0;
 }
 
+int buf_reserve(struct buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 int buf_add(struct buf *b, const void *data, size_t n)
 {
     if (n == 0)

@@ -23,6 +23,9 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 /** Append n bytes; 0, -ENOMEM, or -EFBIG past max. */
 int buf_add(struct buf *b, const void *data, size_t n);
+/** Make room for n more bytes in one allocation (of exactly that size when empty); 0, -ENOMEM
+ * or -EFBIG past max. */
+int buf_reserve(struct buf *b, size_t n);
 /** Append one byte; 0, -ENOMEM or -EFBIG. */
 int buf_addc(struct buf *b, char c);
 /** Append printf-style text; 0, -ENOMEM, -EFBIG, or -EOVERFLOW when vsnprintf fails. */

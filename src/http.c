@@ -1,4 +1,8 @@
-/* libcurl transfers. Each call uses a fresh easy handle; the share object keeps
+/* libcurl transfers. Easy handles are kept in a pool and reused: a new one costs
+ * an internal multi handle, a socketpair and signal calls, and the walk's
+ * threads come and go with its window, so a handle per call or per thread would
+ * pay that again and again. A handle is reset after every transfer, so an idle
+ * one holds no credentials and no pointer into a finished request. The share object keeps
  * connections, DNS answers and TLS sessions between calls and threads, so a
  * listing of many pages reuses a few kept-alive connections (one per page
  * fetched at once) instead of a TCP and TLS handshake per page. Bodies travel
@@ -32,6 +36,47 @@ static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 static volatile int stopping;
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sleep_cond;
+
+/* Idle easy handles with the body size of their last transfer (the next one's
+ * first guess), at most one per transfer that ever ran at once; http_cleanup
+ * frees them before the share, which refuses to go while a handle uses it. */
+struct slot {
+    CURL *h;
+    size_t last_len;
+    struct slot *next;
+};
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct slot *pool;
+
+/* An idle handle, or a new one; NULL without memory. */
+static struct slot *slot_get(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    struct slot *s = pool;
+    if (s)
+        pool = s->next;
+    pthread_mutex_unlock(&pool_lock);
+    if (s)
+        return s;
+    if (!(s = calloc(1, sizeof(*s))))
+        return NULL;
+    if (!(s->h = curl_easy_init())) {
+        free(s);
+        return NULL;
+    }
+    curl_easy_setopt(s->h, CURLOPT_SHARE, share); /* curl_easy_reset keeps it */
+    return s;
+}
+
+static void slot_put(struct slot *s)
+{
+    /* drops curl's copies of credentials and its pointers to the request */
+    curl_easy_reset(s->h);
+    pthread_mutex_lock(&pool_lock);
+    s->next = pool;
+    pool = s;
+    pthread_mutex_unlock(&pool_lock);
+}
 
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
 {
@@ -82,6 +127,15 @@ bool http_stopping(void)
 
 void http_cleanup(void)
 {
+    /* every thread that made transfers is gone: all handles are idle */
+    pthread_mutex_lock(&pool_lock);
+    while (pool) {
+        struct slot *s = pool;
+        pool = s->next;
+        curl_easy_cleanup(s->h);
+        free(s);
+    }
+    pthread_mutex_unlock(&pool_lock);
     if (share)
         curl_share_cleanup(share);
     share = NULL;
@@ -115,13 +169,26 @@ bool http_sleep_until(const struct timespec *t, const struct http_opts *o)
 /* The body so far; the first error stops the transfer and is what http_perform reports. */
 struct sink {
     struct buf body;
-    int err; /* -EFBIG past max_response, or -ENOMEM */
+    int err;     /* -EFBIG past max_response, or -ENOMEM */
+    CURL *h;     /* for the Content-Length */
+    size_t hint; /* the body size of this handle's last transfer */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct sink *s = arg;
     size_t len = size * n;
+    if (!s->body.p) {
+        /* One allocation of the expected size instead of a dozen doublings with
+         * their copies: the pages of a walk are about the same size, and the
+         * Content-Length (of the compressed bytes, if any) is a floor. A wrong
+         * guess costs nothing but unused address space, never more than max. */
+        curl_off_t cl = -1;
+        curl_easy_getinfo(s->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        size_t want = cl > 0 && (uint64_t)cl > s->hint ? (size_t)cl : s->hint;
+        if (want > len)
+            buf_reserve(&s->body, want < s->body.max ? want : s->body.max);
+    }
     s->err = buf_add(&s->body, data, len);
     return s->err ? 0 : len; /* 0 makes curl fail with CURLE_WRITE_ERROR */
 }
@@ -233,14 +300,14 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
         return -ETIMEDOUT;
     if (http_cancelled(o))
         return -ECANCELED;
-    CURL *h = curl_easy_init();
-    if (!h)
+    struct slot *slot = slot_get();
+    if (!slot)
         return -ENOMEM;
-    struct sink sink = {.err = 0};
+    CURL *h = slot->h;
+    struct sink sink = {.err = 0, .h = h, .hint = slot->last_len};
     buf_init(&sink.body, o->max_response);
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_SHARE, share);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < 10000 ? left : 10000));
@@ -277,7 +344,8 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &wire);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->retry_after = retry_after(resp);
-    curl_easy_cleanup(h);
+    slot->last_len = sink.body.len;
+    slot_put(slot);
     struct timespec end = clock_now();
     long long ms = clock_ms(&start, &end);
     int err = 0;

@@ -36,6 +36,7 @@ struct item {
     struct timespec created, updated;
     char *json; /* metadata.json bytes */
     size_t json_len;
+    bool packed; /* name and json live in id's allocation (provider_item_free knows) */
 };
 
 struct page {

@@ -1,4 +1,4 @@
-/* buf: appends, the limit (-EFBIG) and out of memory (-ENOMEM) leaving the buffer
+/* buf: appends, reserving room, the limit (-EFBIG) and out of memory (-ENOMEM) leaving the buffer
  * as it was, printf-style appends, taking the bytes, arrays of structs, and
  * http_req_headerf keeping a long token whole. */
 #include <curl/curl.h>
@@ -33,6 +33,20 @@ static void test_add(void)
     for (size_t i = 0; i < b.len; i++)
         same &= b.p[i] == (char)('a' + i % 26);
     CHECK(same && b.p[b.len] == '\0');
+    buf_free(&b);
+}
+
+static void test_reserve(void)
+{
+    struct buf b;
+    buf_init(&b, 100);
+    CHECK(buf_reserve(&b, 101) == -EFBIG && b.p == NULL);
+    CHECK(buf_reserve(&b, 80) == 0 && b.cap == 81 && b.len == 0); /* exact: one allocation */
+    char *p = b.p;
+    for (int i = 0; i < 80; i++)
+        buf_addc(&b, 'x');
+    CHECK(b.p == p && b.len == 80 && b.p[80] == '\0'); /* filled without a realloc */
+    CHECK(buf_reserve(&b, 21) == -EFBIG && b.len == 80);
     buf_free(&b);
 }
 
@@ -191,6 +205,7 @@ static void test_headerf(void)
 int main(void)
 {
     test_add();
+    test_reserve();
     test_limit();
     test_nomem();
     test_addf();
