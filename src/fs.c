@@ -1074,38 +1074,20 @@ static int node_xattrs(struct fs *fs, struct tree *t, fuse_ino_t ino, struct xat
     return rc;
 }
 
-/* xattrs = no: ENOSYS, after which the kernel asks no more for the life of
- * the mount (so a reload can turn them off, not on again). */
-static bool xattrs_off(fuse_req_t req)
-{
-    struct fs *fs = fs_of(req);
-    struct tree *t = tree_get(fs);
-    bool off = !t->cfg->g.xattrs;
-    tree_put(fs, t);
-    if (off)
-        fuse_reply_err(req, ENOSYS);
-    return off;
-}
-
 /* Only user.collectionsfs.* exist. Other namespaces answer EOPNOTSUPP, which
  * coreutils caches per file system (SELinux labels, ACLs) so that `ls -l`
  * asks once, not once per file; the kernel itself caches no xattr answer. */
 static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    if (xattrs_off(req))
-        return;
-    if (strncmp(name, "user.", 5) != 0) {
-        fuse_reply_err(req, EOPNOTSUPP);
-        return;
-    }
-    if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0) {
-        fuse_reply_err(req, ENODATA);
-        return;
-    }
     struct fs *fs = fs_of(req);
     struct tree *t = tree_get(fs);
     struct xattr_set s = {0};
-    int rc = node_xattrs(fs, t, ino, &s);
+    /* xattrs = no: ENOSYS, after which the kernel asks no more for the life of
+     * the mount (so a reload can turn them off, not on again) */
+    int rc = !t->cfg->g.xattrs                                        ? -ENOSYS
+             : strncmp(name, "user.", 5) != 0                         ? -EOPNOTSUPP
+             : strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0 ? -ENODATA
+                                                                      : node_xattrs(fs, t, ino, &s);
     tree_put(fs, t);
     const struct xattr *x = rc == 0 ? xattr_find(&s, name) : NULL;
     if (rc < 0)
@@ -1123,12 +1105,10 @@ static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 
 static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-    if (xattrs_off(req))
-        return;
     struct fs *fs = fs_of(req);
     struct tree *t = tree_get(fs);
     struct xattr_set s = {0};
-    int rc = node_xattrs(fs, t, ino, &s);
+    int rc = t->cfg->g.xattrs ? node_xattrs(fs, t, ino, &s) : -ENOSYS;
     tree_put(fs, t);
     size_t n = rc == 0 ? xattr_names(&s, NULL, 0) : 0;
     char *buf = rc == 0 && size >= n ? malloc(n ? n : 1) : NULL;
