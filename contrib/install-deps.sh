@@ -4,7 +4,8 @@
 set -eu
 
 pkgs="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev
-libyajl-dev libinih-dev uthash-dev libsystemd-dev python3 curl ca-certificates"
+libyajl-dev libinih-dev uthash-dev libsystemd-dev python3 curl ca-certificates
+libhiredis-dev zlib1g-dev"
 if [ "${1:-}" = "--test" ]; then
     # clang-format: tests/run checks the tree against .clang-format
     pkgs="$pkgs bats rsync attr clang clang-format libclang-rt-14-dev"
@@ -12,6 +13,8 @@ if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs thunar tumbler xvfb xauth xdotool imagemagick dbus dbus-x11 libglib2.0-bin shared-mime-info"
     # python3-xattr: desktop_xattr.bats reads attributes as `xattr -l` does
     pkgs="$pkgs python3-xattr"
+    # test_shared: the unit test starts its own Redis
+    pkgs="$pkgs redis-server"
     # Prism (contract tests) comes from npm; any node >= 18 will do
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
     # server_install.bats: systemd-analyze verify (which asks man for the

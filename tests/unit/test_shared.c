@@ -1,0 +1,669 @@
+/* The Redis layer of the shared cache against a real redis-server started here
+ * (a unix socket in a temp dir, no persistence): URL forms, leases and fencing,
+ * publish and read back, damaged chunks and manifests, the watch thread, and a
+ * Redis that dies, comes back, never answers or answers garbage. A Redis that
+ * cannot start is a failure, not a skip. */
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "check.h"
+#include "clock.h"
+#include "provider.h"
+#include "record.h"
+#include "shared.h"
+
+#define PASSWORD "s3cret-pw"
+#define TIMEOUT_MS 500
+#define P "collectionsfs:v1:"
+
+static char dir[64], sock[128], url[160];
+static pid_t redis_pid = -1;
+
+static redisContext *raw(void)
+{
+    redisContext *c = redisConnectUnix(sock);
+    if (!c || c->err)
+        return NULL;
+    freeReplyObject(redisCommand(c, "AUTH %s", PASSWORD));
+    freeReplyObject(redisCommand(c, "SELECT 2")); /* the db the url names */
+    return c;
+}
+
+static bool redis_start(void)
+{
+    unlink(sock);
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+               "--appendonly", "no", "--dir", dir, "--requirepass", PASSWORD, "--loglevel",
+               "warning", (char *)NULL);
+        _exit(127);
+    }
+    if (redis_pid < 0)
+        return false;
+    struct timespec t0 = clock_now(), now;
+    do {
+        redisContext *c = raw();
+        if (c) {
+            redisReply *r = redisCommand(c, "PING");
+            bool ok = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                return true;
+        }
+        usleep(20000);
+        now = clock_now();
+    } while (clock_ms(&t0, &now) < 10000);
+    return false;
+}
+
+static void redis_stop(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = -1;
+    }
+}
+
+static long long raw_int(const char *fmt, const char *a)
+{
+    redisContext *c = raw();
+    long long v = -999;
+    redisReply *r = c ? redisCommand(c, fmt, a) : NULL;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+static bool raw_set(const char *key, const void *v, size_t len)
+{
+    redisContext *c = raw();
+    redisReply *r = c ? redisCommand(c, "SET %s %b", key, v, len) : NULL;
+    bool ok = r && r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+/* A value's bytes (malloc'd) and length; NULL when missing. */
+static char *raw_get(const char *key, size_t *len)
+{
+    redisContext *c = raw();
+    redisReply *r = c ? redisCommand(c, "GET %s", key) : NULL;
+    char *v = NULL;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        v = malloc(r->len + 1);
+        memcpy(v, r->str, r->len + 1);
+        *len = r->len;
+    }
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+static struct record *mkrec(unsigned i, size_t jsonlen)
+{
+    struct item it = {0};
+    char id[32], name[64];
+    snprintf(id, sizeof id, "id%u", i);
+    snprintf(name, sizeof name, "name %u", i);
+    char *json = malloc(jsonlen + 1);
+    memset(json, 'a' + (char)(i % 26), jsonlen);
+    json[jsonlen] = '\0';
+    it.id = id;
+    it.name = name;
+    it.name_len = strlen(name);
+    it.json = json;
+    it.json_len = jsonlen;
+    it.has_created = true;
+    it.created.tv_sec = 1700000000 + i;
+    struct record *r = record_encode(&it, 16 + 2ull * i);
+    free(json);
+    return r;
+}
+
+struct got {
+    struct record **r;
+    size_t n, cap;
+};
+
+static int collect(void *ctx, struct record *r)
+{
+    struct got *g = ctx;
+    if (g->n == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 64;
+        g->r = realloc(g->r, g->cap * sizeof *g->r);
+    }
+    g->r[g->n++] = r;
+    return 0;
+}
+
+static void got_free(struct got *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        record_unref(g->r[i]);
+    free(g->r);
+    *g = (struct got){0};
+}
+
+static bool same(struct record *const *a, struct record *const *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t la, lb;
+        const void *pa = record_bytes(a[i], &la), *pb = record_bytes(b[i], &lb);
+        if (la != lb || memcmp(pa, pb, la) != 0)
+            return false;
+    }
+    return true;
+}
+
+static struct shared *open_ok(const char *pw)
+{
+    struct shared *s = NULL;
+    char err[256];
+    if (!CHECK(shared_open(url, pw, TIMEOUT_MS, &s, err, sizeof err) == 0))
+        printf("# %s\n", err);
+    return s;
+}
+
+static void urls(void)
+{
+    const char *bad[] = {"http://h:1",
+                         "redis://h",
+                         "redis://:1",
+                         "redis://h:0",
+                         "redis://h:70000",
+                         "redis://h:1/x",
+                         "unix:relative",
+                         "unix:/a?db=x",
+                         "unix:/a?x=1",
+                         "redis://h:1/1/2",
+                         "",
+                         "redis://h h:1",
+                         "redis://[::1]1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct shared *s = (struct shared *)1;
+        char err[256] = "";
+        int rc = shared_open(bad[i], NULL, TIMEOUT_MS, &s, err, sizeof err);
+        if (!CHECK(rc == -EINVAL && s == NULL && strstr(err, "redis://HOST:PORT[/DB]") &&
+                   strstr(err, "unix:/PATH[?db=N]")))
+            printf("# %s: %d %s\n", bad[i], rc, err);
+    }
+    /* A password in the URL is refused and never repeated. */
+    struct shared *s = NULL;
+    char err[256] = "";
+    CHECK(shared_open("redis://:hunter2@h:1", NULL, TIMEOUT_MS, &s, err, sizeof err) == -EINVAL);
+    CHECK(strstr(err, "hunter2") == NULL && strstr(err, "shared_cache_password"));
+
+    CHECK(shared_url_local("unix:/run/redis.sock"));
+    CHECK(shared_url_local("redis://127.0.0.1:6379/2"));
+    CHECK(shared_url_local("redis://localhost:6379"));
+    CHECK(shared_url_local("redis://[::1]:6379"));
+    CHECK(!shared_url_local("redis://10.0.0.1:6379"));
+    CHECK(!shared_url_local("redis://cache.example:6379"));
+    CHECK(!shared_url_local("bogus"));
+
+    /* Nothing listening: open succeeds (the daemon must start), calls fail fast. */
+    char dead[200];
+    snprintf(dead, sizeof dead, "unix:%s/none.sock?db=3", dir);
+    CHECK(shared_open(dead, NULL, TIMEOUT_MS, &s, err, sizeof err) == 0 && s);
+    uint64_t g = 7;
+    struct timespec t0 = clock_now();
+    int rc = shared_generation(s, "k", &g);
+    struct timespec t1 = clock_now();
+    CHECK(rc == -ECONNREFUSED && g == 7);
+    CHECK(clock_ms(&t0, &t1) < TIMEOUT_MS);
+    shared_close(s);
+    shared_close(NULL);
+}
+
+static void auth(void)
+{
+    struct shared *s = open_ok(NULL);
+    uint64_t g;
+    CHECK(shared_generation(s, "k", &g) == -EACCES);
+    shared_close(s);
+    s = open_ok("wrong");
+    CHECK(shared_generation(s, "k", &g) == -EACCES);
+    shared_close(s);
+}
+
+static void leases(struct shared *s)
+{
+    uint64_t a = 0, b = 0, c = 0;
+    CHECK(shared_lease(s, "lease1", 10000, &a) == 1 && a > 0);
+    CHECK(shared_lease(s, "lease1", 10000, &b) == 0);
+    CHECK(shared_renew(s, "lease1", a, 20000) == 0);
+    long long pttl = raw_int("PTTL %s", P "lease1:lease");
+    CHECK(pttl > 10000 && pttl <= 20000);
+    CHECK(shared_renew(s, "lease1", a + 100, 20000) == -ESTALE);
+    shared_release(s, "lease1", a + 100); /* not ours: kept */
+    CHECK(raw_int("EXISTS %s", P "lease1:lease") == 1);
+    shared_release(s, "lease1", a);
+    CHECK(raw_int("EXISTS %s", P "lease1:lease") == 0);
+    CHECK(shared_lease(s, "lease1", 10000, &c) == 1 && c > a);
+    CHECK(shared_renew(s, "lease1", a, 10000) == -ESTALE);
+    shared_release(s, "lease1", c);
+    CHECK(shared_lease(s, "bad\nkey", 1000, &c) == -EINVAL);
+    CHECK(shared_lease(s, "", 1000, &c) == -EINVAL);
+}
+
+/* Waits (bounded) until a lease has expired. */
+static bool lease_gone(const char *key)
+{
+    char k[200];
+    snprintf(k, sizeof k, P "%s:lease", key);
+    struct timespec t0 = clock_now(), now;
+    do {
+        if (raw_int("EXISTS %s", k) == 0)
+            return true;
+        usleep(10000);
+        now = clock_now();
+    } while (clock_ms(&t0, &now) < 5000);
+    return false;
+}
+
+static void fencing(struct shared *s)
+{
+    struct record *r[3] = {mkrec(1, 10), mkrec(2, 20), mkrec(3, 30)};
+    struct shared_facts f = {.fetched_at = 5, .complete = true, .who = "hostA:1"};
+    uint64_t a, b;
+
+    /* A's lease expires, B takes it and publishes: A's late publish is refused. */
+    CHECK(shared_lease(s, "fence1", 50, &a) == 1);
+    CHECK(lease_gone("fence1"));
+    CHECK(shared_lease(s, "fence1", 10000, &b) == 1 && b > a);
+    CHECK(shared_publish(s, "fence1", b, 60, &f, r, 2) == 0 && f.gen == 1);
+    CHECK(shared_publish(s, "fence1", a, 60, &f, r, 3) == -ESTALE);
+    char k[200];
+    snprintf(k, sizeof k, P "fence1:c:%llu:0", (unsigned long long)a);
+    CHECK(raw_int("EXISTS %s", k) == 0); /* the refused publisher's staged chunk is gone */
+    struct shared_facts rf;
+    struct got g = {0};
+    CHECK(shared_read(s, "fence1", &rf, collect, &g) == 0 && g.n == 2 && rf.gen == 1);
+    got_free(&g);
+    /* Even with the lease free again, an older token cannot overwrite a newer listing. */
+    shared_release(s, "fence1", b);
+    CHECK(shared_publish(s, "fence1", a, 60, &f, r, 3) == -ESTALE);
+
+    /* A publishing while B holds the lease is refused; B's publication then goes through. */
+    CHECK(shared_lease(s, "fence2", 50, &a) == 1);
+    CHECK(lease_gone("fence2"));
+    CHECK(shared_lease(s, "fence2", 10000, &b) == 1);
+    CHECK(shared_publish(s, "fence2", a, 60, &f, r, 3) == -ESTALE);
+    uint64_t gen = 99;
+    CHECK(shared_generation(s, "fence2", &gen) == 0 && gen == 0);
+    CHECK(shared_read(s, "fence2", &rf, collect, &g) == -ENOENT && g.n == 0);
+    CHECK(shared_publish(s, "fence2", b, 60, &f, r, 3) == 0 && f.gen == 1);
+    CHECK(shared_generation(s, "fence2", &gen) == 0 && gen == 1);
+    /* The same token cannot publish twice. */
+    CHECK(shared_publish(s, "fence2", b, 60, &f, r, 3) == -ESTALE);
+    shared_release(s, "fence2", b);
+    for (int i = 0; i < 3; i++)
+        record_unref(r[i]);
+}
+
+#define N 3000
+static struct record *big[N];
+
+static uint64_t publish_big(struct shared *s, const char *key, size_t n, struct shared_facts *f)
+{
+    uint64_t t;
+    if (!CHECK(shared_lease(s, key, 10000, &t) == 1))
+        return 0;
+    int rc = shared_publish(s, key, t, 60, f, big, n);
+    if (!CHECK(rc == 0))
+        printf("# publish: %d\n", rc);
+    shared_release(s, key, t);
+    return t;
+}
+
+static void roundtrip(struct shared *s)
+{
+    for (unsigned i = 0; i < N; i++)
+        big[i] = mkrec(i, 900 + i % 300); /* about 3.5 MB: several chunks */
+    struct shared_facts f = {.fetched_at = 1700000123, .complete = true, .who = "host-a:42"};
+    uint64_t t1 = publish_big(s, "big", N, &f);
+    CHECK(f.gen == 1);
+    struct shared_facts rf;
+    struct got g = {0};
+    CHECK(shared_read(s, "big", &rf, collect, &g) == 0);
+    CHECK(g.n == N && same(g.r, big, N));
+    CHECK(rf.gen == 1 && rf.count == N && rf.complete && rf.fetched_at == 1700000123);
+    CHECK_STR(rf.who, "host-a:42");
+    got_free(&g);
+    char k[200];
+    snprintf(k, sizeof k, P "big:c:%llu:3", (unsigned long long)t1);
+    CHECK(raw_int("EXISTS %s", k) == 1);
+
+    /* A second publication: gen 2, other facts, the old chunks expire soon. */
+    f = (struct shared_facts){.fetched_at = 7, .complete = false, .who = "b c\n"};
+    publish_big(s, "big", N - 1000, &f);
+    CHECK(f.gen == 2);
+    long long pttl = raw_int("PTTL %s", k);
+    CHECK(pttl > 0 && pttl <= 60000);
+    CHECK(shared_read(s, "big", &rf, collect, &g) == 0);
+    CHECK(g.n == N - 1000 && same(g.r, big, N - 1000));
+    CHECK(rf.gen == 2 && rf.count == N - 1000 && !rf.complete && rf.fetched_at == 7);
+    CHECK_STR(rf.who, "b_c_");
+    got_free(&g);
+    uint64_t gen;
+    CHECK(shared_generation(s, "big", &gen) == 0 && gen == 2);
+
+    /* An empty listing is a listing. */
+    f = (struct shared_facts){.fetched_at = 8, .complete = true, .who = "h:1"};
+    publish_big(s, "empty", 0, &f);
+    CHECK(shared_read(s, "empty", &rf, collect, &g) == 0 && g.n == 0 && rf.count == 0 &&
+          rf.gen == 1);
+
+    /* each() stops the read with its own value. */
+    CHECK(shared_read(s, "big", &rf, collect, &g) == 0);
+    got_free(&g);
+}
+
+static int stop_at_5(void *ctx, struct record *r)
+{
+    int *n = ctx;
+    record_unref(r);
+    return ++*n == 5 ? 42 : 0;
+}
+
+static int drop(void *ctx, struct record *r)
+{
+    (void)ctx;
+    record_unref(r);
+    return 0;
+}
+
+static void damage(struct shared *s)
+{
+    struct shared_facts f = {.fetched_at = 1, .complete = true, .who = "h:1"}, rf;
+    int n = 0;
+    uint64_t t = publish_big(s, "dmg", N, &f);
+    CHECK(shared_read(s, "dmg", &rf, stop_at_5, &n) == 42 && n == 5);
+    CHECK(shared_read(s, "nothing", &rf, drop, NULL) == -ENOENT);
+
+    char k[200], mk[200];
+    snprintf(k, sizeof k, P "dmg:c:%llu:1", (unsigned long long)t);
+    snprintf(mk, sizeof mk, P "dmg:manifest");
+    size_t len, mlen;
+    char *chunk = raw_get(k, &len), *man = raw_get(mk, &mlen);
+    CHECK(chunk && man);
+    if (!chunk || !man)
+        return;
+
+    CHECK(raw_int("DEL %s", k) == 1);
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    chunk[len / 2] ^= 1; /* same length, one bit off */
+    CHECK(raw_set(k, chunk, len));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    chunk[len / 2] ^= 1;
+    CHECK(raw_set(k, chunk, len - 1));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    CHECK(raw_set(k, "garbage", 7));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    CHECK(raw_set(k, chunk, len));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == 0);
+
+    CHECK(raw_set(mk, man, mlen / 2));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    CHECK(raw_set(mk, man, mlen - 1)); /* last newline gone */
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    CHECK(raw_set(mk, "\xff\x00zz", 4));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    /* a manifest claiming a huge number of chunks */
+    char forged[512];
+    int fl = snprintf(forged, sizeof forged,
+                      "collectionsfs-manifest 1\ngen 1\ntoken %llu\nfetched_at 1\ncomplete 1\n"
+                      "count 1\nwho h\nchunks 99999999999\n",
+                      (unsigned long long)t);
+    CHECK(raw_set(mk, forged, (size_t)fl));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+
+    /* A chunk whose checksum matches its manifest but whose record is malformed. */
+    unsigned char bad[60] = {56, 0, 0, 0, 'c', 'R', 1};
+    uint32_t crc = (uint32_t)crc32(0, bad, sizeof bad);
+    fl = snprintf(forged, sizeof forged,
+                  "collectionsfs-manifest 1\ngen 1\ntoken 77\nfetched_at -3\ncomplete 0\n"
+                  "count 1\nwho h\nchunks 1\n1 60 %08x\n",
+                  (unsigned)crc);
+    CHECK(raw_set(P "dmg:c:77:0", bad, sizeof bad));
+    CHECK(raw_set(mk, forged, (size_t)fl));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    /* ... and the same framing with a record length past the chunk's end */
+    bad[0] = 57;
+    crc = (uint32_t)crc32(0, bad, sizeof bad);
+    fl = snprintf(forged, sizeof forged,
+                  "collectionsfs-manifest 1\ngen 1\ntoken 77\nfetched_at -3\ncomplete 0\n"
+                  "count 1\nwho h\nchunks 1\n1 60 %08x\n",
+                  (unsigned)crc);
+    CHECK(raw_set(P "dmg:c:77:0", bad, sizeof bad));
+    CHECK(raw_set(mk, forged, (size_t)fl));
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    /* A forged generation that is not a number. */
+    CHECK(raw_set(P "dmg:gen", "12x", 3));
+    uint64_t gen;
+    CHECK(shared_generation(s, "dmg", &gen) == -EBADMSG);
+    free(chunk);
+    free(man);
+}
+
+/* What the watch thread heard. */
+static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t w_cond = PTHREAD_COND_INITIALIZER;
+static int w_connects, w_msgs;
+static char w_key[600];
+static uint64_t w_gen;
+
+static void changed(void *ctx, const char *key, uint64_t gen)
+{
+    (void)ctx;
+    pthread_mutex_lock(&w_lock);
+    if (!key) {
+        w_connects++;
+    } else {
+        w_msgs++;
+        snprintf(w_key, sizeof w_key, "%s", key);
+        w_gen = gen;
+    }
+    pthread_cond_broadcast(&w_cond);
+    pthread_mutex_unlock(&w_lock);
+}
+
+/* Waits up to ms for *v to reach at least want. */
+static bool wait_count(int *v, int want, int ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w_lock);
+    int rc = 0;
+    while (*v < want && rc == 0)
+        rc = pthread_cond_timedwait(&w_cond, &w_lock, &dl);
+    bool ok = *v >= want;
+    pthread_mutex_unlock(&w_lock);
+    return ok;
+}
+
+static void watch(struct shared *s, struct shared *w)
+{
+    CHECK(shared_watch(w, changed, NULL) == 0);
+    CHECK(shared_watch(w, changed, NULL) == -EINVAL);
+    CHECK(wait_count(&w_connects, 1, 5000));
+    /* Malformed messages are ignored; the next good one is heard. */
+    redisContext *c = raw();
+    const char *junk[] = {"", "x", "12", "0 k", "-1 k", "1 bad\nkey", "99999999999999999999999 k"};
+    for (size_t i = 0; i < sizeof junk / sizeof *junk; i++)
+        freeReplyObject(redisCommand(c, "PUBLISH " P "published %s", junk[i]));
+    redisFree(c);
+    struct shared_facts f = {.fetched_at = 1, .complete = true, .who = "h:1"};
+    publish_big(s, "watched", 10, &f);
+    CHECK(wait_count(&w_msgs, 1, 5000));
+    pthread_mutex_lock(&w_lock);
+    CHECK(w_msgs == 1 && w_gen == f.gen && strcmp(w_key, "watched") == 0);
+    pthread_mutex_unlock(&w_lock);
+}
+
+/* Redis dies: every call fails within the timeout; it returns: calls work again, the watcher
+ * reconnects and says so. */
+static void outage(struct shared *s)
+{
+    redis_stop();
+    uint64_t gen, t;
+    int worst = 0;
+    for (int i = 0; i < 20; i++) {
+        struct timespec t0 = clock_now();
+        int rc = i % 2 ? shared_generation(s, "big", &gen) : shared_lease(s, "big", 1000, &t);
+        struct timespec t1 = clock_now();
+        if (!CHECK(rc == -ECONNREFUSED || rc == -EIO || rc == -ETIMEDOUT || rc == -ECONNRESET ||
+                   rc == -EPIPE))
+            printf("# rc %d\n", rc);
+        if (clock_ms(&t0, &t1) > worst)
+            worst = (int)clock_ms(&t0, &t1);
+        usleep(100000); /* spread the calls over two redial periods */
+    }
+    if (!CHECK(worst <= TIMEOUT_MS + 200))
+        printf("# slowest call while Redis was down: %d ms\n", worst);
+    int before;
+    pthread_mutex_lock(&w_lock);
+    before = w_connects;
+    pthread_mutex_unlock(&w_lock);
+
+    CHECK(redis_start());
+    struct timespec t0 = clock_now(), now;
+    int rc;
+    do {
+        rc = shared_generation(s, "big", &gen);
+        usleep(50000);
+        now = clock_now();
+    } while (rc != 0 && clock_ms(&t0, &now) < 5000);
+    CHECK(rc == 0 && gen == 0); /* a new, empty Redis */
+    CHECK(wait_count(&w_connects, before + 1, 15000));
+    struct shared_facts f = {.fetched_at = 1, .complete = true, .who = "h:1"};
+    publish_big(s, "after", 5, &f);
+    struct shared_facts rf;
+    CHECK(shared_read(s, "after", &rf, drop, NULL) == 0 && rf.count == 5);
+}
+
+/* A server that accepts and never answers, or answers garbage. */
+static int fake_fd;
+static bool fake_garbage;
+
+static void *fake_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int c = accept(fake_fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        if (fake_garbage) {
+            char b[256];
+            ssize_t n = read(c, b, sizeof b);
+            (void)n;
+            n = write(c, "?garbage\r\n$999999999\r\nxx", 24);
+            (void)n;
+            close(c);
+        }
+        /* else: kept open, silent (leaked on purpose until the test exits) */
+    }
+}
+
+static void hostile(bool garbage)
+{
+    char path[100], u[220], err[256];
+    snprintf(path, sizeof path, "%s/%s.sock", dir, garbage ? "garbage" : "silent");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    fake_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    fake_garbage = garbage;
+    CHECK(bind(fake_fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fake_fd, 16) == 0);
+    pthread_t th;
+    pthread_create(&th, NULL, fake_main, NULL);
+    snprintf(u, sizeof u, "unix:%s", path);
+    struct shared *s = NULL;
+    struct timespec t0 = clock_now();
+    CHECK(shared_open(u, PASSWORD, TIMEOUT_MS, &s, err, sizeof err) == 0);
+    struct timespec t1 = clock_now();
+    CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200);
+    uint64_t g;
+    usleep(1100 * 1000); /* past the redial pause, so the next call dials */
+    t0 = clock_now();
+    int rc = shared_generation(s, "k", &g);
+    t1 = clock_now();
+    if (!CHECK(garbage ? rc == -EIO : rc == -ETIMEDOUT))
+        printf("# rc %d\n", rc);
+    CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200);
+    CHECK(shared_watch(s, changed, NULL) == 0);
+    usleep(200 * 1000);
+    t0 = clock_now();
+    shared_close(s);
+    t1 = clock_now();
+    CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200);
+    shutdown(fake_fd, SHUT_RDWR);
+    close(fake_fd);
+    pthread_join(th, NULL);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN); /* as the daemon does: hiredis writes with write(2) */
+    snprintf(dir, sizeof dir, "/tmp/cfs-shared-XXXXXX");
+    if (!CHECK(mkdtemp(dir) != NULL))
+        return check_done();
+    snprintf(sock, sizeof sock, "%s/r.sock", dir);
+    snprintf(url, sizeof url, "unix:%s?db=2", sock);
+    urls();
+    if (CHECK(redis_start())) {
+        struct shared *s = open_ok(PASSWORD), *w = open_ok(PASSWORD);
+        if (s && w) {
+            auth();
+            leases(s);
+            fencing(s);
+            roundtrip(s);
+            damage(s);
+            watch(s, w);
+            outage(s);
+            struct timespec t0 = clock_now();
+            shared_close(w);
+            struct timespec t1 = clock_now();
+            CHECK(clock_ms(&t0, &t1) < 500); /* the watcher stops at once */
+            w = NULL;
+        }
+        shared_close(s);
+        shared_close(w);
+    }
+    redis_stop();
+    hostile(false);
+    hostile(true);
+    for (unsigned i = 0; i < N; i++)
+        record_unref(big[i]);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return check_done();
+}
