@@ -189,6 +189,13 @@ static int reply_errno(const redisReply *r)
     return -EIO;
 }
 
+/* Why a context failed, in words for the log. */
+static void say_failed(const redisContext *c, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "%s: %s",
+             c->err == REDIS_ERR_PROTOCOL ? "unreadable reply" : "connection lost", c->errstr);
+}
+
 /* Sends what was appended to c, then reads n replies into out, all within timeout_ms, and with
  * no reply buffered past max bytes (hiredis 0.14 would buffer whatever a server sends). 0, or
  * -errno with c unusable (the caller frees it) and the reason in why. */
@@ -205,7 +212,7 @@ static int exchange(redisContext *c, unsigned timeout_ms, size_t max, void **out
             rc = -ETIMEDOUT;
         } else if (redisBufferWrite(c, &done) != REDIS_OK) {
             rc = errno_of(c->err, errno);
-            snprintf(why, whylen, "%s", c->errstr);
+            say_failed(c, why, whylen);
         }
         now = clock_now();
     }
@@ -213,7 +220,7 @@ static int exchange(redisContext *c, unsigned timeout_ms, size_t max, void **out
         void *v = NULL;
         if (redisGetReplyFromReader(c, &v) != REDIS_OK) {
             rc = errno_of(c->err, errno);
-            snprintf(why, whylen, "%s", c->errstr);
+            say_failed(c, why, whylen);
             break;
         }
         if (v) {
@@ -232,7 +239,7 @@ static int exchange(redisContext *c, unsigned timeout_ms, size_t max, void **out
             rc = -ETIMEDOUT;
         } else if (redisBufferRead(c) != REDIS_OK) {
             rc = errno_of(c->err, errno);
-            snprintf(why, whylen, "%s", c->errstr);
+            say_failed(c, why, whylen);
         }
     }
     if (rc == -ETIMEDOUT)

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,12 +31,17 @@
 #define P "collectionsfs:v1:"
 
 static char dir[64], sock[128], url[160];
+static int port;
 static pid_t redis_pid = -1;
 
 static redisContext *raw(void)
 {
     redisContext *c = redisConnectUnix(sock);
-    if (!c || c->err)
+    if (c && c->err) {
+        redisFree(c);
+        c = NULL;
+    }
+    if (!c)
         return NULL;
     freeReplyObject(redisCommand(c, "AUTH %s", PASSWORD));
     freeReplyObject(redisCommand(c, "SELECT 2")); /* the db the url names */
@@ -47,9 +54,11 @@ static bool redis_start(void)
     redis_pid = fork();
     if (redis_pid == 0) {
         freopen("/dev/null", "w", stdout);
-        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
-               "--appendonly", "no", "--dir", dir, "--requirepass", PASSWORD, "--loglevel",
-               "warning", (char *)NULL);
+        char p[16];
+        snprintf(p, sizeof p, "%d", port);
+        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--unixsocket",
+               sock, "--save", "", "--appendonly", "no", "--dir", dir, "--requirepass", PASSWORD,
+               "--loglevel", "warning", (char *)NULL);
         _exit(127);
     }
     if (redis_pid < 0)
@@ -246,6 +255,34 @@ static void auth(void)
     s = open_ok("wrong");
     CHECK(shared_generation(s, "k", &g) == -EACCES);
     shared_close(s);
+}
+
+/* The same Redis over TCP on loopback. */
+static void tcp(void)
+{
+    char u[64], err[256];
+    struct shared *s = NULL;
+    uint64_t t;
+    snprintf(u, sizeof u, "redis://127.0.0.1:%d/2", port);
+    CHECK(shared_open(u, PASSWORD, TIMEOUT_MS, &s, err, sizeof err) == 0);
+    CHECK(shared_lease(s, "tcp", 1000, &t) == 1);
+    CHECK(raw_int("EXISTS %s", P "tcp:lease") == 1); /* db 2, as the unix url */
+    shared_release(s, "tcp", t);
+    shared_close(s);
+}
+
+/* A free loopback port for redis-server (bound, then let go). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    int p = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &l) == 0)
+        p = ntohs(a.sin_port);
+    close(fd);
+    return p;
 }
 
 static void leases(struct shared *s)
@@ -570,9 +607,12 @@ static void outage(struct shared *s)
     CHECK(shared_read(s, "after", &rf, drop, NULL) == 0 && rf.count == 5);
 }
 
-/* A server that accepts and never answers, or answers garbage. */
+/* A server that accepts and never answers, answers garbage, or answers AUTH and then starts a
+ * 100 MB reply to the next command. */
+enum fake_mode { SILENT, GARBAGE, HUGE };
 static int fake_fd;
-static bool fake_garbage;
+static enum fake_mode fake_mode;
+static _Atomic long long fake_sent;
 
 static void *fake_main(void *arg)
 {
@@ -581,26 +621,36 @@ static void *fake_main(void *arg)
         int c = accept(fake_fd, NULL, NULL);
         if (c < 0)
             return NULL;
-        if (fake_garbage) {
-            char b[256];
-            ssize_t n = read(c, b, sizeof b);
-            (void)n;
+        char b[256];
+        ssize_t n;
+        if (fake_mode == GARBAGE) {
+            n = read(c, b, sizeof b);
             n = write(c, "?garbage\r\n$999999999\r\nxx", 24);
-            (void)n;
+            close(c);
+        } else if (fake_mode == HUGE) {
+            n = read(c, b, sizeof b);
+            n = write(c, "+OK\r\n", 5);
+            n = read(c, b, sizeof b);
+            n = write(c, "$100000000\r\n", 13);
+            static char junk[65536];
+            while ((n = write(c, junk, sizeof junk)) > 0)
+                fake_sent += n;
             close(c);
         }
+        (void)n;
         /* else: kept open, silent (leaked on purpose until the test exits) */
     }
 }
 
-static void hostile(bool garbage)
+static void hostile(enum fake_mode mode)
 {
+    const char *names[] = {"silent", "garbage", "huge"};
     char path[100], u[220], err[256];
-    snprintf(path, sizeof path, "%s/%s.sock", dir, garbage ? "garbage" : "silent");
+    snprintf(path, sizeof path, "%s/%s.sock", dir, names[mode]);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     fake_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    fake_garbage = garbage;
+    fake_mode = mode;
     CHECK(bind(fake_fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fake_fd, 16) == 0);
     pthread_t th;
     pthread_create(&th, NULL, fake_main, NULL);
@@ -615,8 +665,11 @@ static void hostile(bool garbage)
     t0 = clock_now();
     int rc = shared_generation(s, "k", &g);
     t1 = clock_now();
-    if (!CHECK(garbage ? rc == -EIO : rc == -ETIMEDOUT))
+    int want[] = {-ETIMEDOUT, -EIO, -EBADMSG};
+    if (!CHECK(rc == want[mode]))
         printf("# rc %d\n", rc);
+    if (mode == HUGE) /* given up long before the 100 MB were read */
+        CHECK(fake_sent < 8 << 20);
     CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200);
     CHECK(shared_watch(s, changed, NULL) == 0);
     usleep(200 * 1000);
@@ -638,10 +691,12 @@ int main(void)
     snprintf(sock, sizeof sock, "%s/r.sock", dir);
     snprintf(url, sizeof url, "unix:%s?db=2", sock);
     urls();
-    if (CHECK(redis_start())) {
+    port = free_port();
+    if (CHECK(port > 0 && redis_start())) {
         struct shared *s = open_ok(PASSWORD), *w = open_ok(PASSWORD);
         if (s && w) {
             auth();
+            tcp();
             leases(s);
             fencing(s);
             roundtrip(s);
@@ -658,8 +713,9 @@ int main(void)
         shared_close(w);
     }
     redis_stop();
-    hostile(false);
-    hostile(true);
+    hostile(SILENT);
+    hostile(GARBAGE);
+    hostile(HUGE);
     for (unsigned i = 0; i < N; i++)
         record_unref(big[i]);
     char cmd[128];
