@@ -443,7 +443,8 @@ int shared_open(const char *url, const char *password, unsigned timeout_ms, stru
         snprintf(err, errlen, "shared cache: out of memory");
         return -ENOMEM;
     }
-    s->timeout_ms = timeout_ms ? timeout_ms : 1000;
+    /* poll() takes an int of milliseconds; a minute is already far too long to wait. */
+    s->timeout_ms = timeout_ms == 0 ? 1000 : timeout_ms > 60000 ? 60000 : timeout_ms;
     s->wake[0] = s->wake[1] = -1;
     pthread_mutex_init(&s->lock, NULL);
     /* Dial now so a wrong address shows at startup; a Redis that is down is not an error. */

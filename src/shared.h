@@ -8,7 +8,9 @@
  * publishes nothing. Readers check every chunk against the manifest (count,
  * length, checksum) and every size before reading it. Every call is bounded by
  * the timeout given to shared_open; any failure is an errno, never a hang, and
- * the caller then works alone. Key names and values never hold a secret. */
+ * the caller then works alone. Key names and values never hold a secret: a
+ * listing key is printable ASCII (0x20-0x7e), 1 to 512 bytes, else -EINVAL.
+ * The process must ignore SIGPIPE (main.c does): hiredis writes with write(2). */
 #ifndef CFS_SHARED_H
 #define CFS_SHARED_H
 
@@ -46,16 +48,17 @@ int shared_renew(struct shared *s, const char *key, uint64_t token, unsigned lea
 /** Give a lease back (only if still held with token); errors are ignored. */
 void shared_release(struct shared *s, const char *key, uint64_t token);
 
-/** Publish n records with their facts, kept ttl_s seconds, if the lease's token still fences;
- * f->gen is set to the new generation. 0, -ESTALE when fenced out (another holder came), or
- * -errno. */
+/** Publish n records with their facts (the count is n; f->count is not read), kept ttl_s
+ * seconds, if the lease's token still fences; f->gen is set to the new generation. 0, -ESTALE
+ * when fenced out (another holder came), or -errno. */
 int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned ttl_s,
                    struct shared_facts *f, struct record *const *rec, size_t n);
 /** The generation of the listing published now; 0 when none. 0 or -errno. */
 int shared_generation(struct shared *s, const char *key, uint64_t *gen);
 /** Read the published listing: facts into *f, then each record (one reference, the callee's)
  * to each() in list order until it returns nonzero (returned as is). 0, -ENOENT when none,
- * -EBADMSG when a chunk is missing, damaged or does not match the manifest, or -errno. */
+ * -EBADMSG when a chunk is missing, damaged or does not match the manifest, or -errno; on an
+ * error each() may already have had some records (missing chunks are found before the first). */
 int shared_read(struct shared *s, const char *key, struct shared_facts *f,
                 int (*each)(void *ctx, struct record *r), void *ctx);
 

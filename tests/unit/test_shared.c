@@ -670,6 +670,11 @@ static void hostile(enum fake_mode mode)
         printf("# rc %d\n", rc);
     if (mode == HUGE) /* given up long before the 100 MB were read */
         CHECK(fake_sent < 8 << 20);
+    /* Within a second of a failed dial, calls fail at once with the same error. */
+    t0 = clock_now();
+    CHECK(shared_generation(s, "k", &g) == want[mode]);
+    t1 = clock_now();
+    CHECK(clock_ms(&t0, &t1) < 50);
     CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200);
     CHECK(shared_watch(s, changed, NULL) == 0);
     usleep(200 * 1000);
