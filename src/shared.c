@@ -1040,11 +1040,17 @@ static void heard(struct shared *s, const redisReply *r)
 /* Subscribed: reads until the connection fails or shared_close; true when told to stop. */
 static bool listen_on(struct shared *s, redisContext *c)
 {
-    bool confirmed = false;
+    bool confirmed = false, pinged = false;
+    /* A connection whose far end vanished without a word (a host gone, a firewall) shows no
+     * error: a PING after this much silence must be answered within the timeout. */
+    long long idle_ms = 5ll * s->timeout_ms < 2000 ? 2000 : 5ll * s->timeout_ms;
+    struct timespec heard_at = clock_now(), now;
     for (;;) {
         void *v = NULL;
         while (redisGetReplyFromReader(c, &v) == REDIS_OK && v) {
             redisReply *r = v;
+            heard_at = clock_now();
+            pinged = false;
             if (!confirmed && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
                 r->element[0]->type == REDIS_REPLY_STRING &&
                 strcmp(r->element[0]->str, "subscribe") == 0) {
@@ -1060,11 +1066,22 @@ static bool listen_on(struct shared *s, redisContext *c)
         /* Nothing we subscribe to is bigger: a server sending more is broken or hostile. */
         if (c->err || c->reader->len - c->reader->pos > SMALL_REPLY + KEY_MAX)
             return false;
+        now = clock_now();
+        long long quiet = clock_ms(&heard_at, &now);
+        if ((!confirmed || pinged) && quiet > (long long)s->timeout_ms)
+            return false; /* no answer to SUBSCRIBE or PING in time */
+        if (confirmed && !pinged && quiet > idle_ms) {
+            const char *argv[] = {"PING"};
+            char why[160];
+            if (redisAppendCommandArgv(c, 1, argv, NULL) != REDIS_OK ||
+                exchange(c, s->timeout_ms, 0, NULL, 0, why, sizeof why) < 0)
+                return false;
+            pinged = true;
+            heard_at = clock_now();
+        }
         bool ready;
-        if (!wait_fd(s, c->fd, confirmed ? 1000 : (int)s->timeout_ms, &ready))
+        if (!wait_fd(s, c->fd, pinged || !confirmed ? (int)s->timeout_ms / 4 + 1 : 1000, &ready))
             return true;
-        if (!ready && !confirmed)
-            return false; /* no answer to SUBSCRIBE in time */
         if (ready && redisBufferRead(c) != REDIS_OK)
             return false;
     }

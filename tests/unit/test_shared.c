@@ -687,6 +687,63 @@ static void hostile(enum fake_mode mode)
     pthread_join(th, NULL);
 }
 
+/* A server that confirms SUBSCRIBE, then says nothing more, PING or not: the watcher must
+ * notice within a few timeouts and subscribe again. */
+static void *mute_conn(void *arg)
+{
+    int c = (int)(intptr_t)arg;
+    char b[512];
+    ssize_t n = read(c, b, sizeof b - 1);
+    if (n > 0 && memmem(b, (size_t)n, "SUBSCRIBE", 9)) {
+        static const char ok[] = "*3\r\n$9\r\nsubscribe\r\n$26\r\n" P "published\r\n:1\r\n";
+        n = write(c, ok, sizeof ok - 1);
+    }
+    while (n > 0)
+        n = read(c, b, sizeof b);
+    close(c);
+    return NULL;
+}
+
+static void *mute_main(void *arg)
+{
+    int fd = (int)(intptr_t)arg, c;
+    while ((c = accept(fd, NULL, NULL)) >= 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, mute_conn, (void *)(intptr_t)c);
+        pthread_detach(t);
+    }
+    return NULL;
+}
+
+static void mute(void)
+{
+    char path[100], u[120], err[256];
+    snprintf(path, sizeof path, "%s/mute.sock", dir);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 16) == 0);
+    pthread_t th;
+    pthread_create(&th, NULL, mute_main, (void *)(intptr_t)fd);
+    snprintf(u, sizeof u, "unix:%s", path);
+    struct shared *s = NULL;
+    CHECK(shared_open(u, NULL, TIMEOUT_MS, &s, err, sizeof err) == 0);
+    pthread_mutex_lock(&w_lock);
+    int before = w_connects;
+    pthread_mutex_unlock(&w_lock);
+    CHECK(shared_watch(s, changed, NULL) == 0);
+    CHECK(wait_count(&w_connects, before + 1, 3000));
+    /* silence for 2 s, then a PING unanswered for 0.5 s, a redial within 0.25 s */
+    CHECK(wait_count(&w_connects, before + 2, 6000));
+    struct timespec t0 = clock_now();
+    shared_close(s);
+    struct timespec t1 = clock_now();
+    CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200);
+    shutdown(fd, SHUT_RDWR);
+    close(fd);
+    pthread_join(th, NULL);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the daemon does: hiredis writes with write(2) */
@@ -721,6 +778,7 @@ int main(void)
     hostile(SILENT);
     hostile(GARBAGE);
     hostile(HUGE);
+    mute();
     for (unsigned i = 0; i < N; i++)
         record_unref(big[i]);
     char cmd[128];
