@@ -176,7 +176,7 @@ static int errno_of(int err, int sys)
     return -EIO;
 }
 
-/* An error reply's errno: a refused password or a missing one is EACCES, a full Redis ENOSPC. */
+/* An error reply's errno: a refused or missing password is EACCES, a full Redis ENOSPC. */
 static int reply_errno(const redisReply *r)
 {
     if (strncmp(r->str, "NOAUTH", 6) == 0 || strncmp(r->str, "WRONGPASS", 9) == 0 ||
@@ -184,6 +184,8 @@ static int reply_errno(const redisReply *r)
         return -EACCES;
     if (strncmp(r->str, "OOM", 3) == 0)
         return -ENOSPC;
+    if (strncmp(r->str, "WRONGTYPE", 9) == 0)
+        return -EBADMSG; /* one of our keys holds something else: damaged */
     if (strncmp(r->str, "BUSY", 4) == 0 || strncmp(r->str, "LOADING", 7) == 0)
         return -EBUSY;
     return -EIO;

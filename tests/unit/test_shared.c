@@ -497,6 +497,12 @@ static void damage(struct shared *s)
     CHECK(raw_set(P "dmg:c:77:0", bad, sizeof bad));
     CHECK(raw_set(mk, forged, (size_t)fl));
     CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    /* A manifest key of another type. */
+    redisContext *c = raw();
+    freeReplyObject(redisCommand(c, "DEL %s", mk));
+    freeReplyObject(redisCommand(c, "RPUSH %s x", mk));
+    redisFree(c);
+    CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
     /* A forged generation that is not a number. */
     CHECK(raw_set(P "dmg:gen", "12x", 3));
     uint64_t gen;
