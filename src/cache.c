@@ -32,14 +32,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "config.h"
 #include "fetch.h"
+#include "fleet.h"
 #include "listing.h"
 #include "log.h"
 #include "provider.h"
+#include "shared.h"
 #include "walk.h"
 
 enum want { WANT_ALL, WANT_NAME, WANT_INO, WANT_MORE };
@@ -84,6 +87,19 @@ struct cache {
     bool doubtful; /* cur's walk stopped early or saw something odd */
     uint64_t hits;
     char last_why[512];
+    /* The fleet (see fleet_turn), when a shared cache is configured. */
+    struct shared *sh;
+    uint64_t walks, consulted;      /* walks started; the one the fleet was consulted for */
+    bool forced;                    /* SIGHUP: the next walk asks the provider, not the fleet */
+    bool adopting;                  /* a publication was heard: the next walk takes it if newer */
+    struct timespec accepted_until; /* the provider took our credentials this recently */
+    uint64_t token;                 /* the lease the worker's walk holds; 0: none */
+    struct listing *to_publish;     /* what that walk found, for the worker to publish */
+    uint64_t heard;  /* publications heard of (a count: generations restart if Redis is flushed) */
+    uint64_t held;   /* the generation cur is (0: our own walk, not published yet) */
+    int pumps;       /* helper pumps running */
+    bool from_fleet; /* cur came from the fleet */
+    char fetched_by[64]; /* who walked for cur, when it came from the fleet */
 };
 
 /* A walk ended, done or failed: when, and how long it took. */
@@ -152,6 +168,7 @@ void cache_free(struct cache *c)
     listing_unref(c->cur);
     listing_unref(c->prev);
     listing_unref(c->old);
+    listing_unref(c->to_publish);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
     free(c);
@@ -206,11 +223,12 @@ static bool diff(const struct listing *old, const struct listing *new, struct bu
     return names;
 }
 
-/* The walk finished: its listing becomes the current one. */
-static void complete(struct cache *c, struct buf *ch)
+/* The walk finished, or the fleet brought a listing (f: its facts) that
+ * replaces it: l becomes the current one. */
+static void complete(struct cache *c, struct buf *ch, struct listing *l, bool doubtful,
+                     const struct shared_facts *f)
 {
     struct walk *w = c->walk;
-    struct listing *l = walk_listing(w);
     struct listing *old = c->cur ? c->cur : c->prev;
     struct buf inos;
     buf_init(&inos, SIZE_MAX);
@@ -234,7 +252,7 @@ static void complete(struct cache *c, struct buf *ch)
     buf_free(&inos);
     listing_ref(l);
     listing_set_base(l, NULL);
-    c->doubtful = walk_doubtful(w);
+    c->doubtful = doubtful;
     walk_free(c->walk);
     c->walk = NULL;
     /* The kernel caches the directory's entries until told: tell it when the
@@ -251,8 +269,23 @@ static void complete(struct cache *c, struct buf *ch)
     c->cur = l;
     c->refresh = false;
     c->cur_done = clock_now();
-    c->fresh_until = clock_after(&c->cur_done, (long long)c->g->ttl * 1000);
     c->fetched_wall = time(NULL);
+    long long age = f && f->fetched_at < c->fetched_wall ? c->fetched_wall - f->fetched_at : 0;
+    /* a listing from the fleet is as fresh as its walk, so the fleet refreshes together */
+    c->fresh_until = clock_after(&c->cur_done, ((long long)c->g->ttl - age) * 1000);
+    c->from_fleet = f != NULL;
+    snprintf(c->fetched_by, sizeof(c->fetched_by), "%s", f ? f->who : "");
+    if (f) {
+        c->fetched_wall = f->fetched_at;
+        c->held = f->gen;
+    } else {
+        c->held = 0;
+        c->accepted_until = clock_after(&c->cur_done, (long long)c->g->ttl * 1000);
+        if (c->token) {
+            listing_unref(c->to_publish);
+            listing_ref(c->to_publish = l);
+        }
+    }
     ended(c, &c->cur_done);
     c->last_why[0] = '\0';
     if (c->failing)
@@ -395,7 +428,7 @@ static void *pump(void *arg)
         if (err)
             fail(c, err, why);
         else if (walk_done(w) && !c->publishing)
-            complete(c, &ch);
+            complete(c, &ch, walk_listing(w), walk_doubtful(w), NULL);
         pthread_cond_broadcast(&c->cond);
     }
     pthread_mutex_unlock(&c->lock);
@@ -403,19 +436,284 @@ static void *pump(void *arg)
     return NULL;
 }
 
+/* A helper pump of a worker: pumps, then says it is gone (lead() waits for that). */
+static void *helper(void *arg)
+{
+    struct cache *c = arg;
+    pump(c);
+    pthread_mutex_lock(&c->lock);
+    c->pumps--;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* ---- the fleet: one walk per listing per ttl across every daemon sharing it ----
+ *
+ * A worker with a fresh walk consults the fleet before it walks alone (fleet_turn):
+ *   1. the provider must accept our own credentials once per ttl: the walk's
+ *      first page is that check, and an error there is answered as always;
+ *   2. a listing the fleet published within the ttl is taken as it is;
+ *   3. else whoever gets the lease walks (renewing it meanwhile, in lead())
+ *      and the worker publishes the result; the others wait for that
+ *      publication, heard on the channel, for as long as the lease is held and
+ *      their budget lasts, then take it.
+ * Any failure of the shared cache means walking alone (shared.c logs once per streak).
+ * A publication heard while the current listing is fresh is taken at once
+ * (cache_heard), and the kernel told what changed, as after a refresh. */
+
+static unsigned lease_ms(const struct cache *c)
+{
+    return c->p->timeout_ms > 5000 ? c->p->timeout_ms : 5000;
+}
+
+/* Fetch the walk's first page here: the provider's word on our credentials. true when the walk
+ * goes on; false when it failed, finished, or was dropped meanwhile. */
+static bool first_page(struct cache *c, struct walk *w)
+{
+    struct buf ch;
+    char why[512] = "";
+    buf_init(&ch, SIZE_MAX);
+    pthread_mutex_lock(&c->lock);
+    uint64_t gen = c->gen;
+    struct walk_slot *s = walk_take(w, 1);
+    pthread_mutex_unlock(&c->lock);
+    if (!s)
+        return true;
+    walk_run(c->p, s);
+    pthread_mutex_lock(&c->lock);
+    bool go = false;
+    if (c->gen != gen || c->stopping || c->walk != w) {
+        walk_slot_free(s);
+    } else {
+        int err = walk_give(w, s, why, sizeof(why));
+        c->progress = clock_now();
+        if (err)
+            fail(c, err, why);
+        else if (walk_done(w))
+            complete(c, &ch, walk_listing(w), walk_doubtful(w), NULL);
+        else
+            c->accepted_until = clock_after(&c->progress, (long long)c->g->ttl * 1000);
+        go = !err && c->walk == w;
+    }
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    tell(c, &ch);
+    return go;
+}
+
+/* Take the fleet's listing l (facts f) in place of walk w, if w is still the walk. */
+static void take(struct cache *c, struct walk *w, uint64_t gen, struct listing *l,
+                 const struct shared_facts *f)
+{
+    struct buf ch;
+    buf_init(&ch, SIZE_MAX);
+    pthread_mutex_lock(&c->lock);
+    if (c->walk == w && c->gen == gen && !c->stopping && !c->publishing && f->gen != c->held) {
+        complete(c, &ch, l, !f->complete, f);
+        log_debug("[%s] listing of %zu collections taken from the fleet (generation %llu, "
+                  "fetched by %s)",
+                  c->p->section, listing_count(l), (unsigned long long)f->gen, f->who);
+    }
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    listing_unref(l);
+    tell(c, &ch);
+}
+
+/* Read the fleet's listing; 0 with *l when it is there and, unless any is true, fresh; -ENOENT
+ * when there is none (f->gen 0) or it is stale (f->gen its generation). */
+static int fleet_get(struct cache *c, bool any, struct listing **l, struct shared_facts *f)
+{
+    pthread_mutex_lock(&c->lock);
+    struct listing *base = c->cur ? c->cur : c->prev;
+    if (base)
+        listing_ref(base);
+    pthread_mutex_unlock(&c->lock);
+    f->gen = 0;
+    int rc = fleet_read(c->sh, c->p->listing_key, c->p->section, base, c->g->max_collections,
+                        any ? -1 : (long)c->g->ttl, l, f);
+    listing_unref(base);
+    if (rc == -EBADMSG)
+        log_err("[%s] shared cache: the fleet's listing is damaged or incomplete; fetching it "
+                "from the provider",
+                c->p->section);
+    return rc == -ESTALE ? -ENOENT : rc;
+}
+
+static void fleet_turn(struct cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    struct walk *w = c->walk;
+    uint64_t gen = c->gen;
+    bool fresh = w && c->consulted != c->walks && walk_busy(w) == 0 &&
+                 listing_count(walk_listing(w)) == 0 && !c->stopping;
+    bool forced = c->forced, adopting = c->adopting;
+    struct timespec now = clock_now();
+    bool check = !before(&now, &c->accepted_until);
+    if (fresh) {
+        c->consulted = c->walks;
+        c->forced = c->adopting = false;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!fresh || (check && !first_page(c, w)))
+        return;
+    struct listing *l;
+    struct shared_facts f;
+    uint64_t seen = 0;
+    if (!forced) {
+        int rc = fleet_get(c, adopting, &l, &f);
+        if (rc == 0) {
+            take(c, w, gen, l, &f);
+            return;
+        }
+        if (rc != -ENOENT && rc != -EBADMSG)
+            return; /* the shared cache is down: walk alone */
+        seen = rc == -ENOENT ? f.gen : 0;
+    }
+    if (adopting) { /* nothing newer after all; walk only if someone needs it */
+        pthread_mutex_lock(&c->lock);
+        if (c->walk == w && c->cur && before(&now, &c->fresh_until) && !c->waiters) {
+            walk_free(c->walk);
+            c->walk = NULL;
+        }
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    /* What was published when we looked (0: nothing usable): anything published since is
+     * newer than our reason to walk, and taken instead. */
+    if (forced || seen == 0)
+        shared_generation(c->sh, c->p->listing_key, &seen);
+    pthread_mutex_lock(&c->lock);
+    uint64_t heard0 = c->heard;
+    pthread_mutex_unlock(&c->lock);
+    struct timespec start = clock_now();
+    for (;;) {
+        uint64_t token = 0, g = seen;
+        int rc = shared_lease(c->sh, c->p->listing_key, lease_ms(c), &token);
+        if (rc < 0)
+            return;
+        if (shared_generation(c->sh, c->p->listing_key, &g) < 0)
+            g = seen;
+        if (g != seen) { /* published since we looked: no second walk */
+            if (rc == 1)
+                shared_release(c->sh, c->p->listing_key, token);
+            int got = fleet_get(c, true, &l, &f);
+            if (got == 0) {
+                take(c, w, gen, l, &f);
+                return;
+            }
+            if (got != -EBADMSG)
+                return;
+            seen = g; /* damaged: someone must walk again */
+            continue;
+        }
+        pthread_mutex_lock(&c->lock);
+        if (rc == 1) {
+            c->token = token;
+            c->refresh = true; /* the fleet gets the whole listing */
+            pthread_mutex_unlock(&c->lock);
+            return;
+        }
+        /* Another daemon walks: wait for its publication while it holds the lease. */
+        now = clock_now();
+        struct timespec until = clock_after(&now, lease_ms(c) / 4);
+        c->progress = now; /* the fleet's walk is this walk's progress */
+        while (c->heard == heard0 && !c->stopping && c->walk == w && before(&now, &until)) {
+            pthread_cond_timedwait(&c->cond, &c->lock, &until);
+            now = clock_now();
+        }
+        bool gone = c->stopping || c->walk != w;
+        heard0 = c->heard;
+        pthread_mutex_unlock(&c->lock);
+        /* a holder that died leaves its lease to run out: wait that long, then one more try */
+        if (gone || clock_ms(&start, &now) >= (long long)lease_ms(c) * 5 / 4)
+            return; /* walk alone */
+    }
+}
+
+/* While the worker's pumps walk under the lease, keep the lease. */
+static void lead(struct cache *c)
+{
+    unsigned ms = lease_ms(c);
+    pthread_mutex_lock(&c->lock);
+    while (c->pumps > 0 && !c->stopping) {
+        struct timespec now = clock_now(), until = clock_after(&now, ms / 3);
+        while (c->pumps > 0 && !c->stopping && before(&now, &until)) {
+            pthread_cond_timedwait(&c->cond, &c->lock, &until);
+            now = clock_now();
+        }
+        if (c->pumps == 0 || c->stopping)
+            break;
+        uint64_t token = c->token;
+        pthread_mutex_unlock(&c->lock);
+        int rc = shared_renew(c->sh, c->p->listing_key, token, ms);
+        if (rc < 0)
+            log_debug("[%s] shared cache: renewing the lease: %s", c->p->section, strerror(-rc));
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* After a walk under the lease: publish what it found, give the lease back. */
+static void publish(struct cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    struct listing *l = c->to_publish;
+    uint64_t token = c->token;
+    struct shared_facts f = {.fetched_at = c->fetched_wall, .complete = !c->doubtful};
+    c->to_publish = NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (l) {
+        char host[32] = "?";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(f.who, sizeof(f.who), "%s:%ld", host, (long)getpid());
+        int rc = fleet_publish(c->sh, c->p->listing_key, token, c->g->stale_ttl, l, &f);
+        if (rc == 0) {
+            pthread_mutex_lock(&c->lock);
+            if (c->cur == l)
+                c->held = f.gen;
+            pthread_mutex_unlock(&c->lock);
+            log_debug("[%s] listing of %zu collections published to the fleet (generation %llu)",
+                      c->p->section, listing_count(l), (unsigned long long)f.gen);
+        } else if (rc == -ESTALE) {
+            log_info("[%s] shared cache: another daemon took the lease while this one walked; "
+                     "its listing stands",
+                     c->p->section);
+        }
+        listing_unref(l);
+    }
+    shared_release(c->sh, c->p->listing_key, token);
+    pthread_mutex_lock(&c->lock);
+    c->token = 0; /* until here, a publication heard is our own (cache_heard) */
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void *worker(void *arg)
 {
     struct cache *c = arg;
-    /* parallel - 1 helpers besides this thread; a walk that needs fewer (a
-     * lookup) leaves them idle, and they return with it. Joined here, so none
-     * outlives the worker and cache_free's join covers them. */
+    if (c->sh)
+        fleet_turn(c);
+    bool leading = c->token != 0; /* only this thread sets it */
+    /* parallel - 1 helpers besides this thread (parallel when leading: this
+     * thread keeps the lease); a walk that needs fewer (a lookup) leaves them
+     * idle, and they return with it. Joined here, so none outlives the worker
+     * and cache_free's join covers them. */
     pthread_t helpers[WALK_MAX_PARALLEL];
     int started = 0;
-    for (unsigned i = 1; i < c->g->parallel && i < WALK_MAX_PARALLEL; i++)
-        started += pthread_create(&helpers[started], NULL, pump, c) == 0;
-    pump(c);
+    pthread_mutex_lock(&c->lock);
+    for (unsigned i = leading ? 0 : 1; i < c->g->parallel && i < WALK_MAX_PARALLEL; i++)
+        started += pthread_create(&helpers[started], NULL, helper, c) == 0;
+    c->pumps = started;
+    pthread_mutex_unlock(&c->lock);
+    if (leading)
+        lead(c);
+    else
+        pump(c);
     for (int i = 0; i < started; i++)
         pthread_join(helpers[i], NULL);
+    if (leading)
+        publish(c);
     /* Last: the next worker joins this one under the lock, so from here on this
      * thread must need nothing but to return. */
     pthread_mutex_lock(&c->lock);
@@ -478,6 +776,7 @@ static int ensure_walk(struct cache *c, const struct timespec *now)
         /* unchanged collections keep the records of the generation before */
         listing_set_base(walk_listing(c->walk), c->cur ? c->cur : c->prev);
         c->walk_start = c->progress = *now;
+        c->walks++;
     }
     return 0;
 }
@@ -764,6 +1063,7 @@ void cache_adopt(struct cache *c, struct cache *from)
     c->prev = last;
     c->old = old;
     c->changed = changed;
+    c->forced = true;
     refresh_now(c);
     pthread_mutex_unlock(&c->lock);
     if (c->hooks.inode_changed)
@@ -781,6 +1081,7 @@ void cache_drop(struct cache *c)
     }
     walk_free(c->walk);
     c->walk = NULL;
+    c->forced = true; /* the point of a SIGHUP is the provider's word, not the fleet's copy */
     /* The kernel keeps entries, pages and "no such file" answers without
      * asking while their timeouts last: only a refresh that tells it what
      * changed reaches them, so it starts now rather than on an access. */
@@ -806,6 +1107,8 @@ void cache_status(struct cache *c, struct cache_status *out)
         }
     }
     memcpy(out->last_error, c->last_why, sizeof(out->last_error));
+    out->from_fleet = c->cur && c->from_fleet;
+    memcpy(out->fetched_by, c->fetched_by, sizeof(out->fetched_by));
     out->refreshed_at = c->refreshed_wall;
     out->refresh_ms = c->refresh_ms;
     out->cache_hits = c->hits;
@@ -829,4 +1132,26 @@ int cache_peek(struct cache *c, uint64_t ino, struct listing **l, const struct e
             listing_ref(*l = v[i]);
     pthread_mutex_unlock(&c->lock);
     return *e ? 0 : -ENOENT;
+}
+
+void cache_share(struct cache *c, struct shared *sh)
+{
+    c->sh = sh;
+}
+
+void cache_heard(struct cache *c, uint64_t gen)
+{
+    pthread_mutex_lock(&c->lock);
+    c->heard++;
+    pthread_cond_broadcast(&c->cond);
+    /* Newer than what we hold, or maybe (messages lost): take it now, if we hold anything;
+     * a daemon that holds nothing reads the fleet on its next access anyway. */
+    struct timespec now = clock_now();
+    if (gen != c->held && !c->token && c->cur && !c->worker && !c->walk && !c->stopping &&
+        before(&now, &c->fresh_until)) {
+        c->adopting = true;
+        if (drive(c, &now) < 0)
+            c->adopting = false;
+    }
+    pthread_mutex_unlock(&c->lock);
 }

@@ -14,6 +14,7 @@ struct config_global;
 struct entry;
 struct listing;
 struct provider;
+struct shared;
 
 /* How the cache tells the FUSE layer that something the kernel may hold changed.
  * Called without locks from the worker thread; must not block on the kernel. */
@@ -38,6 +39,11 @@ struct cache_call {
 /** A cache for provider p (borrowed) whose directory inode is parent; NULL on ENOMEM. */
 struct cache *cache_new(struct provider *p, const struct config_global *g, uint64_t parent,
                         const struct cache_hooks *hooks);
+/** Share listings with the fleet through sh (borrowed, outlives the cache), before any access. */
+void cache_share(struct cache *c, struct shared *sh);
+/** A publication of generation gen of this cache's listing was heard (0: maybe one was missed);
+ * takes it when newer than the listing held. Does not block. */
+void cache_heard(struct cache *c, uint64_t gen);
 /** Make every waiting and future access fail at once: the file system is going away. */
 void cache_stop(struct cache *c);
 /** As cache_stop, but accesses get -ECANCELED: a reload replaced the cache, ask the new one. */
@@ -79,6 +85,8 @@ struct cache_status {
     bool complete;        /* its walk reached the end and found nothing odd */
     long long stale;      /* seconds past the ttl while serving stale data, else 0 */
     char last_error[512]; /* why the last refresh failed (one line); "" once one succeeds */
+    bool from_fleet;      /* the listing came from the shared cache, walked by another daemon */
+    char fetched_by[64];  /* then: who walked ("host:pid") */
     time_t refreshed_at;  /* wall clock: when the last walk ended, done or failed; 0: never */
     long long refresh_ms; /* how long that walk took */
     uint64_t cache_hits;  /* accesses answered at once, without waiting for a walk */

@@ -88,10 +88,21 @@ static const struct {
     const char *key;
     uint64_t min, max; /* max 0: yes or no */
 } global_keys[] = {
-    {"ttl", 0, 31536000}, {"stale_ttl", 0, 31536000},        {"timeout", 1, 3600},
-    {"parallel", 1, 64},  {"max_collections", 1, 100000000}, {"max_response", 1024, 1073741824},
+    {"ttl", 0, 31536000},
+    {"stale_ttl", 0, 31536000},
+    {"timeout", 1, 3600},
+    {"parallel", 1, 64},
+    {"max_collections", 1, 100000000},
+    {"max_response", 1024, 1073741824},
     {"xattrs", 0, 0},
+    {"shared_cache_allow_insecure", 0, 0},
 };
+
+static bool key_is(const char *key, const struct config_key *k);
+
+/* The shared cache: where (a URL, kept as text) and its password, in any secret form (kept in
+ * config.global, resolved by the daemon). */
+static const struct config_key shared_password = {"shared_cache_password", true};
 #define N_GLOBAL (sizeof(global_keys) / sizeof(global_keys[0]))
 
 int config_set_global(struct config_global *g, const char *key, const char *value, char *err,
@@ -100,16 +111,28 @@ int config_set_global(struct config_global *g, const char *key, const char *valu
     size_t i = 0;
     while (i < N_GLOBAL && strcmp(global_keys[i].key, key) != 0)
         i++;
+    if (i == N_GLOBAL && strcmp(key, "shared_cache") == 0) {
+        char *v = value[0] ? strdup(value) : NULL;
+        if (value[0] && !v)
+            return errmsg(err, errlen, -ENOMEM, "out of memory reading %s", key);
+        free(g->shared_cache);
+        g->shared_cache = v;
+        return 0;
+    }
+    if (i == N_GLOBAL && key_is(key, &shared_password))
+        return 0;
     if (i == N_GLOBAL)
         return errmsg(err, errlen, -EINVAL,
                       "unknown key '%s' in [global]; known keys: ttl, stale_ttl, timeout, "
-                      "parallel, max_collections, max_response, xattrs",
+                      "parallel, max_collections, max_response, xattrs, shared_cache, "
+                      "shared_cache_password (or _env, _file, _command), "
+                      "shared_cache_allow_insecure",
                       key);
     if (global_keys[i].max == 0) {
         bool yes = strcmp(value, "yes") == 0;
         if (!yes && strcmp(value, "no") != 0)
             return errmsg(err, errlen, -EINVAL, "%s = %s: expected yes or no", key, value);
-        g->xattrs = yes;
+        *(strcmp(key, "xattrs") == 0 ? &g->xattrs : &g->shared_insecure) = yes;
         return 0;
     }
     uint64_t v = 0;
@@ -224,8 +247,10 @@ void config_free(struct config *cfg)
 {
     for (size_t i = 0; i < cfg->n; i++)
         section_free(&cfg->sections[i]);
+    section_free(&cfg->global);
     free(cfg->sections);
     free(cfg->path);
+    free(cfg->g.shared_cache);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -517,7 +542,14 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
     if (rc == -ENOMEM)
         errmsg(err, errlen, rc, "config: out of memory reading %s", path);
 out:
-    section_free(&p.global);
+    if (rc == 0) {
+        p.global.name = NULL;
+        p.global.file = cfg->path;
+        p.global.exposed = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+        cfg->global = p.global; /* its secrets are resolved by the daemon */
+    } else {
+        section_free(&p.global);
+    }
     explicit_bzero(buf, len);
     free(buf);
     if (rc < 0)

@@ -40,12 +40,15 @@ struct config_global {
     uint64_t max_collections; /* per provider (5000000) */
     uint64_t max_response;    /* bytes one HTTP response may hold (16 MiB) */
     bool xattrs;              /* answer user.collectionsfs.* (yes); no: ENOSYS, never asked again */
+    char *shared_cache;       /* the fleet's Redis (redis://HOST:PORT/DB or unix:PATH), or NULL */
+    bool shared_insecure;     /* its password may travel in clear to another host (no) */
 };
 
 struct config {
     char *path;
     struct timespec mtime; /* of the file: the times of the root and section directories */
     struct config_global g;
+    struct config_section global;    /* [global]'s pairs, for shared_cache_password's forms */
     struct config_section *sections; /* provider sections in file order */
     size_t n;
 };

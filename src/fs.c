@@ -36,6 +36,7 @@
 #include "log.h"
 #include "provider.h"
 #include "record.h"
+#include "shared.h"
 #include "status.h"
 #include "xattr.h"
 
@@ -58,7 +59,9 @@ struct tree {
     uint64_t *ino; /* section directory inodes */
     unsigned *id;  /* section numbers: the inode table's, kept across reloads */
     size_t n;
-    int refs; /* under fs->tlock */
+    struct shared *sh; /* the fleet's shared cache, or NULL; outlives the caches */
+    bool watching;     /* sh's watch thread tells the caches what the fleet published */
+    int refs;          /* under fs->tlock */
 };
 
 struct fs {
@@ -172,10 +175,13 @@ static void tree_free(struct tree *t)
 {
     if (!t)
         return;
+    if (t->watching)
+        shared_unwatch(t->sh); /* it calls into the caches */
     for (size_t i = 0; t->cache && i < t->n; i++)
         cache_free(t->cache[i]);
     for (size_t i = 0; t->p && i < t->n; i++)
         provider_free(t->p[i]);
+    shared_close(t->sh);
     free(t->cache);
     free(t->p);
     free(t->ino);
@@ -185,8 +191,29 @@ static void tree_free(struct tree *t)
     free(t);
 }
 
-/* A tree over cfg and p[0..cfg->n), which it owns from now on, even on failure. */
-static struct tree *tree_new(struct fs *fs, struct config *cfg, struct provider **p)
+/* What the fleet published: the caches of that listing take it if newer. */
+static void heard(void *ctx, const char *key, uint64_t gen)
+{
+    struct tree *t = ctx;
+    for (size_t i = 0; i < t->n; i++)
+        if (!key || strcmp(key, t->p[i]->listing_key) == 0)
+            cache_heard(t->cache[i], gen);
+}
+
+/* Start hearing the fleet (a thread: after fuse_daemonize's fork). */
+static void tree_watch(struct tree *t)
+{
+    int rc = t->sh ? shared_watch(t->sh, heard, t) : 0;
+    t->watching = t->sh && rc == 0;
+    if (rc < 0)
+        log_err("shared cache: cannot start listening for the fleet's listings (%s); each "
+                "listing is taken from the fleet at its next refresh only",
+                strerror(-rc));
+}
+
+/* A tree over cfg, p[0..cfg->n) and sh, which it owns from now on, even on failure. */
+static struct tree *tree_new(struct fs *fs, struct config *cfg, struct provider **p,
+                             struct shared *sh)
 {
     struct tree *t = calloc(1, sizeof(*t));
     size_t n = cfg->n ? cfg->n : 1;
@@ -201,11 +228,13 @@ static struct tree *tree_new(struct fs *fs, struct config *cfg, struct provider 
         free(p);
         config_free(cfg);
         free(cfg);
+        shared_close(sh);
         tree_free(t);
         return NULL;
     }
     t->cfg = cfg;
     t->p = p;
+    t->sh = sh;
     t->n = cfg->n;
     t->refs = 1;
     struct cache_hooks hooks = {fs, hook_entry, hook_inode, hook_forget};
@@ -216,11 +245,13 @@ static struct tree *tree_new(struct fs *fs, struct config *cfg, struct provider 
             tree_free(t);
             return NULL;
         }
+        if (sh)
+            cache_share(t->cache[i], sh);
     }
     return t;
 }
 
-struct fs *fs_new(struct config *cfg, struct provider **p)
+struct fs *fs_new(struct config *cfg, struct provider **p, struct shared *sh)
 {
     struct fs *fs = calloc(1, sizeof(*fs));
     if (!fs) {
@@ -229,6 +260,7 @@ struct fs *fs_new(struct config *cfg, struct provider **p)
         free(p);
         config_free(cfg);
         free(cfg);
+        shared_close(sh);
         return NULL;
     }
     fs->uid = getuid();
@@ -240,7 +272,7 @@ struct fs *fs_new(struct config *cfg, struct provider **p)
     pthread_mutex_init(&fs->qlock, NULL);
     pthread_rwlock_init(&fs->slock, NULL);
     pthread_cond_init(&fs->qcond, NULL);
-    if (!(fs->tree = tree_new(fs, cfg, p))) {
+    if (!(fs->tree = tree_new(fs, cfg, p, sh))) {
         fs_free(fs);
         return NULL;
     }
@@ -274,6 +306,7 @@ int fs_attach(struct fs *fs, struct fuse_session *se)
         log_warn("cannot watch the INIT reply; lookups in a directory may run one at a time");
     int err = pthread_create(&fs->notifier, NULL, notifier, fs);
     fs->notifier_up = err == 0;
+    tree_watch(fs->tree);
     return -err;
 }
 
@@ -336,9 +369,9 @@ static void forget_section(struct fs *fs, unsigned id, uint64_t dir)
     free(ino);
 }
 
-int fs_reload(struct fs *fs, struct config *cfg, struct provider **p)
+int fs_reload(struct fs *fs, struct config *cfg, struct provider **p, struct shared *sh)
 {
-    struct tree *t = tree_new(fs, cfg, p);
+    struct tree *t = tree_new(fs, cfg, p, sh);
     if (!t)
         return -ENOMEM;
     pthread_mutex_lock(&fs->tlock);
@@ -364,6 +397,7 @@ int fs_reload(struct fs *fs, struct config *cfg, struct provider **p)
     pthread_mutex_lock(&fs->tlock);
     fs->tree = t;
     pthread_mutex_unlock(&fs->tlock);
+    tree_watch(t);
     for (size_t j = 0; j < old->n; j++) {
         cache_retire(old->cache[j]);
         provider_cancel(old->p[j]);

@@ -9,11 +9,12 @@
 
 struct config;
 struct provider;
+struct shared;
 struct fs;
 
-/** The file system over cfg (malloc'd) and its providers p[0..cfg->n) (malloc'd array), which it
- * owns from now on, also when it fails; NULL on ENOMEM. */
-struct fs *fs_new(struct config *cfg, struct provider **p);
+/** The file system over cfg (malloc'd), its providers p[0..cfg->n) (malloc'd array) and the
+ * shared cache sh (or NULL), which it owns from now on, also when it fails; NULL on ENOMEM. */
+struct fs *fs_new(struct config *cfg, struct provider **p, struct shared *sh);
 /** The callback table for fuse_session_new. */
 const struct fuse_lowlevel_ops *fs_ops(void);
 /** Start telling the kernel about changes through this session. */
@@ -22,9 +23,9 @@ int fs_attach(struct fs *fs, struct fuse_session *se);
 void fs_detach(struct fs *fs);
 /** Drop every cached listing (SIGHUP). */
 void fs_drop(struct fs *fs);
-/** Replace the configuration with cfg and p (owned as by fs_new), telling the kernel what
+/** Replace the configuration with cfg, p and sh (owned as by fs_new), telling the kernel what
  * appeared, went or changed account; refreshes every listing; 0 or -ENOMEM (the old one stays). */
-int fs_reload(struct fs *fs, struct config *cfg, struct provider **p);
+int fs_reload(struct fs *fs, struct config *cfg, struct provider **p, struct shared *sh);
 /** Show msg (one line, copied; NULL clears) as the root's user.collectionsfs.reload_error. */
 void fs_set_reload_error(struct fs *fs, const char *msg);
 /** Log one line per provider: its listing, counters and pacing (SIGUSR1). */

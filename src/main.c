@@ -26,6 +26,8 @@
 #include "inode.h"
 #include "log.h"
 #include "provider.h"
+#include "secret.h"
+#include "shared.h"
 #include "status.h"
 
 struct cli {
@@ -164,6 +166,39 @@ static int load(const struct cli *cli, struct config **cfgp, struct provider ***
     return rc;
 }
 
+/* The fleet's shared cache, when [global] names one: 0 with *sh (NULL when none), or -errno with
+ * the message for the user in err. Its password is resolved here, as providers' secrets are. */
+static int open_shared(const struct config *cfg, struct shared **sh, char *err, size_t errlen)
+{
+    const char *url = cfg->g.shared_cache;
+    char *pw = NULL;
+    *sh = NULL;
+    if (!url)
+        return 0;
+    if (cfg->global.exposed && config_get(&cfg->global, "shared_cache_password"))
+        return snprintf(err, errlen,
+                        "config: %s holds an inline secret (shared_cache_password in [global]) "
+                        "and is readable by group or others; run chmod 600 %s or use "
+                        "shared_cache_password_env/_file/_command",
+                        cfg->path, cfg->path),
+               -EACCES;
+    int rc = secret_resolve(&cfg->global, "shared_cache_password", &pw, err, errlen);
+    if (rc == 0 && pw && !cfg->g.shared_insecure && !shared_url_local(url)) {
+        snprintf(err, errlen,
+                 "config: shared_cache_password would travel in clear to a Redis on another host "
+                 "(Debian's hiredis has no TLS); use a unix socket or a loopback address (through "
+                 "an SSH or stunnel tunnel), or add shared_cache_allow_insecure = yes to [global] "
+                 "if the network is trusted");
+        rc = -EPERM;
+    }
+    /* a slow Redis must cost little: every daemon works alone without it */
+    unsigned ms = cfg->g.timeout * 1000 < 2000 ? cfg->g.timeout * 1000 : 2000;
+    if (rc == 0)
+        rc = shared_open(url, pw, ms, sh, err, errlen);
+    secret_free(pw);
+    return rc;
+}
+
 struct hup {
     struct fs *fs;
     const struct cli *cli;
@@ -177,10 +212,13 @@ static void reload(struct hup *h)
     char err[1024];
     struct config *cfg;
     struct provider **prov;
+    struct shared *sh = NULL;
     int rc = load(h->cli, &cfg, &prov, err, sizeof(err));
+    if (rc == 0)
+        rc = open_shared(cfg, &sh, err, sizeof(err));
     if (rc == 0) {
         size_t n = cfg->n;
-        rc = fs_reload(h->fs, cfg, prov); /* owns them now */
+        rc = fs_reload(h->fs, cfg, prov, sh); /* owns them now */
         if (rc == 0) {
             fs_set_reload_error(h->fs, NULL);
             sd_notifyf(0, "STATUS=configuration read again: %zu provider%s", n, n == 1 ? "" : "s");
@@ -272,7 +310,7 @@ static void watch_init(struct watch *w, struct fuse_session *se, struct fs *fs)
 
 /* Mount and serve; owns cfg and prov. */
 static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct cli *cli,
-               struct config *cfg, struct provider **prov)
+               struct config *cfg, struct provider **prov, struct shared *sh)
 {
     int rc = 1;
     struct fuse_session *se = NULL;
@@ -281,7 +319,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct
     bool sig_up = false;
     struct hup hup = {NULL, cli, 0};
     size_t n = cfg->n;
-    struct fs *fs = fs_new(cfg, prov);
+    struct fs *fs = fs_new(cfg, prov, sh);
     if (!fs)
         goto out;
     /* read-only in the kernel too; the kernel checks the 0555/0444 modes */
@@ -369,6 +407,7 @@ int main(int argc, char *argv[])
     struct fuse_cmdline_opts o = {0};
     struct config *cfg = NULL;
     struct provider **prov = NULL;
+    struct shared *sh = NULL;
     char err[1024];
     int rc = 1;
 
@@ -441,8 +480,11 @@ int main(int argc, char *argv[])
             rc = check_providers(some, n);
         free(some);
         unload(cfg, prov);
+    } else if (open_shared(cfg, &sh, err, sizeof(err)) < 0) {
+        fprintf(stderr, "collectionsfs: %s\n", err);
+        unload(cfg, prov);
     } else {
-        rc = run(&args, &o, &cli, cfg, prov);
+        rc = run(&args, &o, &cli, cfg, prov, sh);
     }
     inode_cleanup();
     http_cleanup();

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "config.h"
 #include "isotime.h"
 #include "json.h"
@@ -197,6 +198,41 @@ static uint64_t account_of(const struct provider *p, const struct config_section
     return h;
 }
 
+/* What selects the data, as text: the type, the URL and every key that is not a
+ * secret or a transport setting, escaped. Daemons whose sections give the same
+ * text list the same data, whoever's credentials they hold (those are checked
+ * with the provider by each daemon itself): the shared cache's key. */
+static char *listing_key_of(const struct provider *p, const struct config_section *s)
+{
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    int rc = buf_addf(&b, "%s", p->ops->type);
+    for (size_t i = 0; rc == 0 && i <= s->n; i++) {
+        const char *k = i < s->n ? s->kv[i].key : "url";
+        const char *v = i < s->n ? s->kv[i].value : p->url;
+        if (i < s->n && (secret_key(p->ops, k) || strcmp(k, "type") == 0 || strcmp(k, "url") == 0 ||
+                         strcmp(k, "ca_file") == 0 || strcmp(k, "allow_insecure_http") == 0))
+            continue;
+        char *ek = provider_escape(k), *ev = provider_escape(v);
+        rc = ek && ev ? buf_addf(&b, "|%s=%s", ek, ev) : -ENOMEM;
+        free(ek);
+        free(ev);
+    }
+    /* the shared cache takes keys of up to 512 bytes: a longer one keeps its head and a digest */
+    if (rc == 0 && b.len > 480) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = 0; i < b.len; i++)
+            h = (h ^ (unsigned char)b.p[i]) * 0x100000001b3ULL;
+        b.len = 460;
+        rc = buf_addf(&b, "#%016llx", (unsigned long long)h);
+    }
+    if (rc < 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.p;
+}
+
 int provider_create(const struct config_section *s, const struct config_global *g,
                     struct provider **out, char *err, size_t errlen)
 {
@@ -242,6 +278,10 @@ int provider_create(const struct config_section *s, const struct config_global *
         (rc = ops->configure(p, s, err, errlen)) < 0)
         goto fail;
     p->account = account_of(p, s);
+    if (!(p->listing_key = listing_key_of(p, s))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     *out = p;
     return 0;
 fail:
@@ -270,6 +310,7 @@ void provider_free(struct provider *p)
     free((char *)p->http.ca_file);
     free(p->section);
     free(p->url);
+    free(p->listing_key);
     free(p);
 }
 

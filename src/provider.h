@@ -114,9 +114,10 @@ struct provider {
     struct http_opts http;
     unsigned timeout_ms; /* budget of one request, retries included */
     struct provider_pace *pace;
-    int page_size;    /* ops->page_size */
-    uint64_t account; /* a digest of whose data it is: equal across a reload, same data */
-    int cancelled;    /* atomic; set once by provider_cancel */
+    int page_size;     /* ops->page_size */
+    uint64_t account;  /* a digest of whose data it is: equal across a reload, same data */
+    char *listing_key; /* what selects the data, without secrets: the shared cache's key */
+    int cancelled;     /* atomic; set once by provider_cancel */
     void *priv;
 };
 

@@ -457,16 +457,22 @@ int shared_open(const char *url, const char *password, unsigned timeout_ms, stru
     return 0;
 }
 
+void shared_unwatch(struct shared *s)
+{
+    if (!s || !s->watching)
+        return;
+    atomic_store(&s->stop, true);
+    ssize_t w = write(s->wake[1], "x", 1);
+    (void)w;
+    pthread_join(s->watcher, NULL);
+    s->watching = false;
+}
+
 void shared_close(struct shared *s)
 {
     if (!s)
         return;
-    if (s->watching) {
-        atomic_store(&s->stop, true);
-        ssize_t w = write(s->wake[1], "x", 1);
-        (void)w;
-        pthread_join(s->watcher, NULL);
-    }
+    shared_unwatch(s);
     if (s->wake[0] >= 0) {
         close(s->wake[0]);
         close(s->wake[1]);

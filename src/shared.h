@@ -35,6 +35,8 @@ struct shared_facts {
  * NULL; every command is bounded by timeout_ms. 0, or -errno with a message in err. */
 int shared_open(const char *url, const char *password, unsigned timeout_ms, struct shared **out,
                 char *err, size_t errlen);
+/** Stop the watch thread (no call to changed() once this returns); the rest keeps working. */
+void shared_unwatch(struct shared *s);
 /** Stop the watch thread, close the connections, free. NULL is fine. */
 void shared_close(struct shared *s);
 /** True when the url names a unix socket or a loopback address (a password may go in clear). */

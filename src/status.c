@@ -22,11 +22,13 @@ static const char *when(time_t sec, char *buf, size_t size)
 void status_line(const char *section, const struct cache_status *st, char *buf, size_t size)
 {
     char fetched[40], refreshed[40], paused[40];
-    char state[160] = "nothing listed yet";
+    char state[256] = "nothing listed yet";
     if (st->fetched_at)
-        snprintf(state, sizeof(state), "%zu collections at %s, %s, %s", st->count,
+        snprintf(state, sizeof(state), "%zu collections at %s, %s, %s, from %s%s", st->count,
                  when(st->fetched_at, fetched, sizeof(fetched)),
-                 st->complete ? "complete" : "incomplete", st->stale ? "stale" : "fresh");
+                 st->complete ? "complete" : "incomplete", st->stale ? "stale" : "fresh",
+                 st->from_fleet ? "the fleet, fetched by " : "the provider",
+                 st->from_fleet ? st->fetched_by : "");
     snprintf(
         buf, size,
         "[%s] status: %s (stale %lld s); requests %" PRIu64 ", errors %" PRIu64 ", retries %" PRIu64
@@ -52,19 +54,13 @@ static bool attr(const char *path, const char *name, char *buf, size_t size)
 static const struct {
     const char *name, *head;
 } cols[] = {
-    {"provider", "PROVIDER"},
-    {"type", "TYPE"},
-    {"count", "COUNT"},
-    {"complete", "COMPLETE"},
-    {"stale", "STALE_S"},
-    {"fetched_at", "FETCHED_AT"},
-    {"requests", "REQUESTS"},
-    {"errors", "ERRORS"},
-    {"retries", "RETRIES"},
-    {"cache_hits", "CACHE_HITS"},
-    {"refreshed_at", "REFRESHED_AT"},
-    {"refresh_ms", "REFRESH_MS"},
-    {"paused_until", "PAUSED_UNTIL"},
+    {"provider", "PROVIDER"},     {"type", "TYPE"},
+    {"count", "COUNT"},           {"complete", "COMPLETE"},
+    {"stale", "STALE_S"},         {"fetched_at", "FETCHED_AT"},
+    {"source", "SOURCE"},         {"requests", "REQUESTS"},
+    {"errors", "ERRORS"},         {"retries", "RETRIES"},
+    {"cache_hits", "CACHE_HITS"}, {"refreshed_at", "REFRESHED_AT"},
+    {"refresh_ms", "REFRESH_MS"}, {"paused_until", "PAUSED_UNTIL"},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 #define CELL 64

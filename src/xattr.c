@@ -120,6 +120,12 @@ int xattr_section(struct xattr_set *s, const char *section, const char *type,
     rc = rc ? rc : add_sec(s, XATTR_PREFIX "fetched_at", st->fetched_at);
     rc = rc ? rc : addf(s, XATTR_PREFIX "count", "%zu", st->count);
     rc = rc ? rc : addf(s, XATTR_PREFIX "complete", "%d", st->fetched_at && st->complete);
+    /* whose walk the listing is: this daemon's, or another one's through the shared cache */
+    if (st->fetched_at)
+        rc = rc ? rc
+                : addf(s, XATTR_PREFIX "source", "%s%s%s%s", st->from_fleet ? "fleet" : "provider",
+                       st->from_fleet ? " (fetched by " : "", st->from_fleet ? st->fetched_by : "",
+                       st->from_fleet ? ")" : "");
     rc = rc ? rc : addf(s, XATTR_PREFIX "stale", "%lld", st->stale);
     rc = rc ? rc : add_str(s, XATTR_PREFIX "last_error", st->last_error);
     rc = rc ? rc : addf(s, XATTR_PREFIX "requests", "%" PRIu64, st->requests);

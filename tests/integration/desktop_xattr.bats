@@ -223,7 +223,7 @@ PY
         wait_for 10 grep -q "\\[$p\\] status: " "$WORK/daemon.log" || { cat "$WORK/daemon.log"; false; }
         [ "$(grep -c "\\[$p\\] status: " "$WORK/daemon.log")" -eq 1 ]
     done
-    grep -q "\\[${PROVIDERS[0]}\\] status: 5 collections at .*, complete, fresh (stale 0 s); requests [1-9]" \
+    grep -q "\\[${PROVIDERS[0]}\\] status: 5 collections at .*, complete, fresh, from the provider (stale 0 s); requests [1-9]" \
         "$WORK/daemon.log" || { grep status: "$WORK/daemon.log"; false; }
     daemon_alive
 }

@@ -60,7 +60,7 @@ static void test_root(void)
                                 "requests=4\nerrors=0\nretries=0\ncache_hits=0\n");
     CHECK_STR(V(s, "status.b b"),
               "provider=b b\ntype=fount\nfetched_at=2024-01-02T03:04:05Z\ncount=0\ncomplete=1\n"
-              "stale=0\nrequests=0\nerrors=0\nretries=0\ncache_hits=0\n");
+              "source=provider\nstale=0\nrequests=0\nerrors=0\nretries=0\ncache_hits=0\n");
     xattr_set_free(&s);
 }
 
@@ -73,6 +73,7 @@ static void test_section(void)
     CHECK_STR(V(s, "provider"), "hon");
     CHECK_STR(V(s, "type"), "honcho");
     CHECK_STR(V(s, "count"), "0");
+    CHECK(!V(s, "source")); /* nothing listed yet: from nowhere */
     CHECK_STR(V(s, "complete"), "0");
     CHECK_STR(V(s, "stale"), "0");
     CHECK_STR(V(s, "requests"), "0");
@@ -107,6 +108,12 @@ static void test_section(void)
     CHECK_STR(V(s, "refreshed_at"), "2024-01-02T03:05:00Z");
     CHECK_STR(V(s, "refresh_ms"), "250");
     CHECK_STR(V(s, "paused_until"), "2024-01-02T03:06:00Z");
+    CHECK_STR(V(s, "source"), "provider");
+    xattr_set_free(&s);
+    st.from_fleet = true;
+    snprintf(st.fetched_by, sizeof(st.fetched_by), "ws7:4242");
+    CHECK(xattr_section(&s, "hon", "honcho", &st) == 0);
+    CHECK_STR(V(s, "source"), "fleet (fetched by ws7:4242)");
     CHECK(!V(s, "nonesuch"));
     xattr_set_free(&s);
 }

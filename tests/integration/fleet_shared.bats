@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+# The shared listing cache (DESIGN §3, "The fleet"): eight daemons on eight mount
+# points share one account's listings through a Redis of the test's own. One
+# walk serves them all; each checks its own credentials with the provider;
+# a refresh published by one reaches the others at once; a damaged copy in
+# Redis, or Redis gone, means fetching alone, never a failed mount.
+
+load '../lib/common'
+load '../lib/fleet'
+
+N=8
+
+setup() {
+    start_fake --count 3000
+    start_redis
+    CFS_TTL=${CFS_TTL:-60} write_config "shared_cache = unix:$REDIS_SOCK"
+}
+
+teardown() {
+    fleet_unmount
+    local rc=$?
+    unmount_cfs
+    stop_redis
+    stop_fake
+    [ "$rc" -eq 0 ]
+}
+
+# ls_all: a cold `ls` of every provider on every mount, all at once.
+ls_all() {
+    local i p pids=()
+    for ((i = 1; i <= FLEET_N; i++)); do
+        for p in "${PROVIDERS[@]}"; do
+            timeout "$BOUND" ls "$WORK/m$i/$p" >"$WORK/ls.$i.$p" &
+            pids+=($!)
+        done
+    done
+    for i in "${pids[@]}"; do wait "$i" || return 1; done
+}
+
+# past T: the wall clock is past second T.
+past() { [ "$(date -u +%s)" -gt "$1" ]; }
+
+# alone: requests one daemon makes for a cold listing of every provider, without the fleet.
+alone() {
+    fake_reset
+    grep -v '^shared_cache' "$CONFIG" >"$WORK/alone.conf"
+    chmod 600 "$WORK/alone.conf"
+    mkdir -p "$WORK/alone"
+    "$CFS_BIN" -f -c "$WORK/alone.conf" "$WORK/alone" >"$WORK/alone.log" 2>&1 &
+    local pid=$! p
+    wait_for 10 mountpoint -q "$WORK/alone" || return 1
+    for p in "${PROVIDERS[@]}"; do timeout "$BOUND" ls "$WORK/alone/$p" >/dev/null || return 1; done
+    requests_besides
+    fusermount3 -uz "$WORK/alone"
+    wait_for 10 bash -c "! kill -0 $pid" || kill -9 "$pid"
+}
+
+@test "fleet: eight cold listings at once cost one walk and eight credential checks" {
+    local one follow all i
+    one=$(alone)
+    # what a daemon costs when the fleet's listing is fresh: its credential check only
+    fake_reset
+    fleet_mount 1
+    for p in "${PROVIDERS[@]}"; do timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null; done
+    fleet_unmount
+    fake_reset
+    fleet_mount 1
+    for p in "${PROVIDERS[@]}"; do timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null; done
+    follow=$(requests_besides)
+    fleet_unmount
+    rcli FLUSHALL >/dev/null
+    fake_reset
+    fleet_mount "$N"
+    ls_all
+    all=$(requests_besides)
+    echo "one daemon alone: $one requests; a follower: $follow; $N daemons sharing: $all ($(request_counts))"
+    [ "$one" -ge $((${#PROVIDERS[@]} * 2)) ]
+    [ "$follow" -le $((${#PROVIDERS[@]} * 2)) ]
+    # HIVO's pages fetched ahead past the end vary from walk to walk: up to parallel - 1 (3)
+    [ "$all" -le $((one + (N - 1) * follow + 3)) ]
+    [ "$all" -lt $((2 * one)) ]
+    fleet_view 1 >"$WORK/view.1"
+    [ "$(grep -c metadata.json "$WORK/view.1")" -gt $((${#PROVIDERS[@]} * 1000)) ]
+    for ((i = 2; i <= N; i++)); do
+        fleet_view "$i" >"$WORK/view.$i"
+        cmp "$WORK/view.1" "$WORK/view.$i"
+    done
+    # each listing was walked by one daemon and taken from the fleet by the seven others
+    for p in "${PROVIDERS[@]}"; do
+        local fleet=0
+        for ((i = 1; i <= N; i++)); do
+            [[ "$(getfattr --only-values -n user.collectionsfs.source "$WORK/m$i/$p")" == "fleet (fetched by "* ]] &&
+                fleet=$((fleet + 1))
+        done
+        echo "$p: $fleet of $N from the fleet"
+        [ "$fleet" -ge $((N - 1)) ]
+    done
+}
+
+@test "fleet: after the ttl, eight accesses at once make one refresh in all" {
+    local one all p
+    CFS_TTL=3 write_config "shared_cache = unix:$REDIS_SOCK"
+    one=$(alone)
+    rcli FLUSHALL >/dev/null
+    fleet_mount "$N"
+    ls_all
+    # every listing is older than the ttl once a new second past it has begun
+    local at
+    at=$(getfattr --only-values -n user.collectionsfs.fetched_at "$WORK/m1/${PROVIDERS[0]}")
+    wait_for 20 past "$(($(date -u -d "$at" +%s) + 3))"
+    fake_reset
+    ls_all
+    all=$(requests_besides)
+    echo "one daemon alone: $one requests; $N daemons refreshing together: $all"
+    [ "$all" -le $((one + (N - 1) * ${#PROVIDERS[@]} * 2)) ]
+    [ "$all" -lt $((2 * one)) ]
+}
+
+@test "fleet: a rename and SIGHUP on one daemon shows on all eight at once" {
+    local p=${PROVIDERS[0]} id old new i start
+    [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
+    fleet_mount "$N"
+    ls_all
+    id=$(item_at "$p" 10 id)
+    old=$(item_at "$p" 10 name)
+    new="renamed-on-one-$RANDOM"
+    rename_item "$p" "$id" "$new"
+    start=$(now_ms)
+    kill -HUP "${FLEET_PID[1]}"
+    for ((i = 1; i <= N; i++)); do
+        wait_for "$BOUND" test -d "$WORK/m$i/$p/$new" || { echo "m$i never showed $new"; ls "$WORK/m$i/$p" | head; return 1; }
+        [ ! -e "$WORK/m$i/$p/$old" ]
+    done
+    echo "the rename reached all $N mounts in $(($(now_ms) - start)) ms"
+    # the others took daemon 1's walk from the fleet rather than walking themselves
+    for ((i = 2; i <= N; i++)); do
+        [[ "$(getfattr --only-values -n user.collectionsfs.source "$WORK/m$i/$p")" == *":${FLEET_PID[1]})" ]]
+    done
+}
+
+@test "fleet: a damaged chunk in Redis is detected and the listing fetched from the provider" {
+    local p=${PROVIDERS[0]} k one after
+    fleet_mount 1
+    for p in "${PROVIDERS[@]}"; do timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null; done
+    fleet_view 1 >"$WORK/view.1"
+    fleet_unmount
+    # garbage in every chunk
+    rcli --scan --pattern 'collectionsfs:v1:*:c:*' >"$WORK/chunks"
+    [ -s "$WORK/chunks" ]
+    while read -r k; do rcli SET "$k" "garbage-$RANDOM" KEEPTTL >/dev/null; done <"$WORK/chunks"
+    fake_reset
+    fleet_mount 1
+    for p in "${PROVIDERS[@]}"; do timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null; done
+    fleet_view 1 >"$WORK/view.2"
+    cmp "$WORK/view.1" "$WORK/view.2"
+    grep -q "damaged" "$WORK/d1.log"
+    [ "$(requests_besides)" -ge $((${#PROVIDERS[@]} * 2)) ]
+}
+
+@test "fleet: with Redis gone every daemon fetches alone and shares again once it is back" {
+    local p at
+    CFS_TTL=2 write_config "shared_cache = unix:$REDIS_SOCK"
+    stop_redis
+    fleet_mount 2
+    for p in "${PROVIDERS[@]}"; do
+        timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null
+        timeout "$BOUND" ls "$WORK/m2/$p" >/dev/null
+    done
+    fleet_view 1 >"$WORK/view.1"
+    fleet_view 2 >"$WORK/view.2"
+    cmp "$WORK/view.1" "$WORK/view.2"
+    # one line for the streak, not one per provider or request
+    [ "$(grep -c 'working alone until it answers' "$WORK/d1.log")" -eq 1 ]
+    start_redis
+    # past the ttl, the next access refreshes, finds Redis again and publishes
+    at=$(getfattr --only-values -n user.collectionsfs.fetched_at "$WORK/m1/${PROVIDERS[0]}")
+    wait_for 20 past "$(($(date -u -d "$at" +%s) + 2))"
+    for p in "${PROVIDERS[@]}"; do timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null; done
+    wait_for "$BOUND" grep -q 'shared cache .*: connected again' "$WORK/d1.log"
+    wait_for "$BOUND" manifests_are "${#PROVIDERS[@]}"
+}
+
+@test "fleet: a password for a Redis on another host is refused unless allowed; a bad URL is named" {
+    write_config "shared_cache = redis://192.0.2.1:6379/0" "shared_cache_password = pw-not-shown"
+    mkdir -p "$WORK/mnt"
+    run timeout 20 "$CFS_BIN" -f -c "$CONFIG" "$WORK/mnt"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"in clear"* ]]
+    [[ "$output" != *pw-not-shown* ]]
+    write_config "shared_cache = http://localhost:6379"
+    run timeout 20 "$CFS_BIN" -f -c "$CONFIG" "$WORK/mnt"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"shared_cache"* || "$output" == *"redis://"* ]]
+}

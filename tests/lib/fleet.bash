@@ -1,0 +1,76 @@
+# A fleet on one machine for the shared-cache tests and benchmark: a
+# redis-server of the test's own on a unix socket, and N daemons on N mount
+# points sharing it (DESIGN §3, "The fleet"). Sourced after common.bash.
+
+# start_redis: REDIS_SOCK, REDIS_PID; a Redis that cannot start fails the test.
+start_redis() {
+    REDIS_SOCK="$WORK/redis.sock"
+    rm -f "$REDIS_SOCK"
+    redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 --save '' \
+        --appendonly no --dir "$WORK" --logfile "$WORK/redis.log" &
+    REDIS_PID=$!
+    export REDIS_SOCK REDIS_PID
+    wait_for 10 rcli PING || { echo "redis-server did not start"; cat "$WORK/redis.log"; return 1; }
+}
+
+stop_redis() {
+    [ -n "${REDIS_PID:-}" ] || return 0
+    kill "$REDIS_PID" 2>/dev/null
+    wait_for 10 bash -c "! kill -0 $REDIS_PID" || kill -9 "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+}
+
+# rcli ARGS...: redis-cli against the test's Redis, no retries.
+rcli() { timeout 10 redis-cli -s "$REDIS_SOCK" "$@"; }
+
+# fleet_mount N [collectionsfs args]: daemons 1..N on $WORK/m1.. (logs $WORK/d1.log..).
+fleet_mount() {
+    local n=$1 i
+    shift
+    for ((i = 1; i <= n; i++)); do
+        mkdir -p "$WORK/m$i"
+        "$CFS_BIN" -f -c "$CONFIG" "$@" "$WORK/m$i" >"$WORK/d$i.log" 2>&1 &
+        FLEET_PID[i]=$!
+    done
+    for ((i = 1; i <= n; i++)); do
+        wait_for 10 mountpoint -q "$WORK/m$i" || { cat "$WORK/d$i.log"; return 1; }
+    done
+    FLEET_N=$n
+}
+
+# fleet_unmount: every daemon of the fleet, then no sanitizer report in any log.
+fleet_unmount() {
+    local i rc=0
+    for ((i = 1; i <= ${FLEET_N:-0}; i++)); do
+        fusermount3 -uz "$WORK/m$i" 2>/dev/null
+        [ -n "${FLEET_PID[i]:-}" ] || continue
+        kill -CONT "${FLEET_PID[i]}" 2>/dev/null || true
+        if ! wait_for 10 bash -c "! kill -0 ${FLEET_PID[i]}"; then
+            echo "daemon $i did not end within 10 s of its unmount" >&2
+            tail -n 20 "$WORK/d$i.log" >&2
+            kill -9 "${FLEET_PID[i]}" 2>/dev/null || true
+            rc=1
+        fi
+    done
+    for ((i = 1; i <= ${FLEET_N:-0}; i++)); do
+        WORK_LOG="$WORK/d$i.log"
+        [ -f "$WORK_LOG" ] || continue
+        if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$WORK_LOG"; then
+            echo "sanitizer report in $WORK_LOG" >&2
+            grep -nE -A12 'ERROR: |WARNING: ThreadSanitizer|runtime error:' "$WORK_LOG" | head -n 40 >&2
+            rc=1
+        fi
+    done
+    FLEET_N=0
+    return $rc
+}
+
+# fleet_view I: names, inodes and bytes of every collection daemon I shows.
+fleet_view() {
+    local m="$WORK/m$1"
+    (cd "$m" && timeout "$BOUND" find . -mindepth 1 -printf '%i %p\n' | LC_ALL=C sort &&
+        timeout "$BOUND" find . -name metadata.json -exec md5sum {} + | LC_ALL=C sort)
+}
+
+# manifests_are N: Redis holds N published listings.
+manifests_are() { [ "$(rcli --scan --pattern 'collectionsfs:v1:*:manifest' | wc -l)" -eq "$1" ]; }
