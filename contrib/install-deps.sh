@@ -5,7 +5,7 @@ set -eu
 
 pkgs="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev
 libyajl-dev libinih-dev uthash-dev libsystemd-dev python3 curl ca-certificates
-libhiredis-dev zlib1g-dev"
+libhiredis-dev zlib1g-dev libssl-dev"
 if [ "${1:-}" = "--test" ]; then
     # clang-format: tests/run checks the tree against .clang-format
     pkgs="$pkgs bats rsync attr clang clang-format libclang-rt-14-dev"

@@ -1134,9 +1134,25 @@ int cache_peek(struct cache *c, uint64_t ino, struct listing **l, const struct e
     return *e ? 0 : -ENOENT;
 }
 
+static int rate_take(void *ctx, long long *wait_ms)
+{
+    struct cache *c = ctx;
+    return shared_rate_take(c->sh, c->p->rate_group, wait_ms);
+}
+
+static void rate_tell(void *ctx, long left, double until)
+{
+    struct cache *c = ctx;
+    shared_rate_tell(c->sh, c->p->rate_group, left, until);
+}
+
 void cache_share(struct cache *c, struct shared *sh)
 {
     c->sh = sh;
+    /* the provider's requests take their turns from the fleet's rate window too */
+    c->p->pace->fleet_take = rate_take;
+    c->p->pace->fleet_tell = rate_tell;
+    c->p->pace->fleet_ctx = c;
 }
 
 void cache_heard(struct cache *c, uint64_t gen)

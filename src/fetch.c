@@ -137,6 +137,31 @@ static void pace_log(const struct provider *p, long budget, long keep, long long
              p->section, budget, (window_ms + 999) / 1000, keep, interval_ms);
 }
 
+/* Wait for the turn the fleet's rate window gives (when shared), within the budget. */
+static int fleet_turn(const struct provider *p, const struct http_req *req,
+                      const struct timespec *deadline, int attempt, char *why, size_t whylen)
+{
+    const struct provider_pace *pc = p->pace;
+    long long wait = 0;
+    while (pc->fleet_take && pc->fleet_take(pc->fleet_ctx, &wait) == 0 && wait > 0) {
+        struct timespec now = clock_now(), t = clock_after(&now, wait);
+        if (clock_ms(&t, deadline) <= 0) {
+            if (attempt == 1)
+                snprintf(why, whylen, "[%s] %s %s: rate limited", p->section, req->method,
+                         http_url_path(req->url));
+            size_t off = strnlen(why, whylen);
+            snprintf(why + off, whylen - off,
+                     "; the rate limit shared with the other daemons of this account leaves no "
+                     "request for this one for %lld s, beyond the request budget: try again then",
+                     (wait + 999) / 1000);
+            return -EAGAIN;
+        }
+        if (!http_sleep_until(&t, &p->http))
+            return -ECANCELED;
+    }
+    return 0;
+}
+
 /* Wait for this request's turn: the end of a pause the server asked for, and the
  * next paced send time, if both come within the budget; past it, fail at once
  * rather than retry into an announced block. `why` holds the last attempt's
@@ -198,7 +223,9 @@ static int pace(const struct provider *p, const struct http_req *req,
     pthread_mutex_unlock(&pc->lock);
     if (log_it)
         pace_log(p, budget, keep, window_ms, interval_ms);
-    return ms > 0 && !http_sleep_until(&t, &p->http) ? -ECANCELED : 0;
+    if (ms > 0 && !http_sleep_until(&t, &p->http))
+        return -ECANCELED;
+    return fleet_turn(p, req, deadline, attempt, why, whylen);
 }
 
 /* Act on what the answer to the request at `turn` said about the rate limit. No
@@ -208,6 +235,8 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
     if (r->left < 0)
         return;
     struct provider_pace *pc = p->pace;
+    if (pc->fleet_tell)
+        pc->fleet_tell(pc->fleet_ctx, r->left, r->until);
     struct timespec now = clock_now(), end = clock_after(&now, (long long)(r->until * 1000));
     pthread_mutex_lock(&pc->lock);
     if (r->left == 0 && clock_ms(&pc->until, &end) > 0)

@@ -34,11 +34,9 @@ static const struct provider_ops *const types[] = {
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
 
 /* Keys every section may have, whatever its type. */
-static const struct config_key common_keys[] = {{"type", false},
-                                                {"url", false},
-                                                {"ca_file", false},
-                                                {"allow_insecure_http", false},
-                                                {NULL, false}};
+static const struct config_key common_keys[] = {
+    {"type", false},       {"url", false}, {"ca_file", false}, {"allow_insecure_http", false},
+    {"rate_group", false}, {NULL, false}};
 
 const char *provider_type(size_t i)
 {
@@ -202,16 +200,19 @@ static uint64_t account_of(const struct provider *p, const struct config_section
  * secret or a transport setting, escaped. Daemons whose sections give the same
  * text list the same data, whoever's credentials they hold (those are checked
  * with the provider by each daemon itself): the shared cache's key. */
-static char *listing_key_of(const struct provider *p, const struct config_section *s)
+static char *listing_key_of(const struct provider *p, const struct config_section *s,
+                            const char *creds)
 {
     struct buf b;
     buf_init(&b, SIZE_MAX);
-    int rc = buf_addf(&b, "%s", p->ops->type);
+    /* whose data: the credentials' fingerprint (a token alone selects Fount's and Scenario's) */
+    int rc = buf_addf(&b, "%s|as=%s", p->ops->type, creds);
     for (size_t i = 0; rc == 0 && i <= s->n; i++) {
         const char *k = i < s->n ? s->kv[i].key : "url";
         const char *v = i < s->n ? s->kv[i].value : p->url;
         if (i < s->n && (secret_key(p->ops, k) || strcmp(k, "type") == 0 || strcmp(k, "url") == 0 ||
-                         strcmp(k, "ca_file") == 0 || strcmp(k, "allow_insecure_http") == 0))
+                         strcmp(k, "ca_file") == 0 || strcmp(k, "allow_insecure_http") == 0 ||
+                         strcmp(k, "rate_group") == 0))
             continue;
         char *ek = provider_escape(k), *ev = provider_escape(v);
         rc = ek && ev ? buf_addf(&b, "|%s=%s", ek, ev) : -ENOMEM;
@@ -231,6 +232,20 @@ static char *listing_key_of(const struct provider *p, const struct config_sectio
         return NULL;
     }
     return (char *)b.p;
+}
+
+/* Whose rate budget: the section's rate_group (one user's several tokens), else the same
+ * credentials at the same URL. Escaped, as the listing key is. */
+static char *rate_group_of(const struct provider *p, const struct config_section *s,
+                           const char *creds)
+{
+    const char *group = config_get(s, "rate_group");
+    char *e = provider_escape(group ? group : p->url), *out = NULL;
+    if (e && asprintf(&out, group ? "%s|group=%s" : "%s|as=%s|url=%s", p->ops->type,
+                      group ? e : creds, e) < 0)
+        out = NULL;
+    free(e);
+    return out;
 }
 
 int provider_create(const struct config_section *s, const struct config_global *g,
@@ -274,11 +289,16 @@ int provider_create(const struct config_section *s, const struct config_global *
     err[0] = '\0';
     p->http.cancel = &p->cancelled;
     secret_digest(); /* start afresh: what configure resolves is this section's */
+    secret_fingerprint_begin();
+    char creds[33];
     if ((rc = check_transport(p, s, err, errlen)) < 0 ||
-        (rc = ops->configure(p, s, err, errlen)) < 0)
+        (rc = ops->configure(p, s, err, errlen)) < 0) {
+        secret_fingerprint_end(creds);
         goto fail;
+    }
     p->account = account_of(p, s);
-    if (!(p->listing_key = listing_key_of(p, s))) {
+    if (secret_fingerprint_end(creds) < 0 || !(p->listing_key = listing_key_of(p, s, creds)) ||
+        !(p->rate_group = rate_group_of(p, s, creds))) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -311,6 +331,7 @@ void provider_free(struct provider *p)
     free(p->section);
     free(p->url);
     free(p->listing_key);
+    free(p->rate_group);
     free(p);
 }
 

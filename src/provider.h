@@ -105,6 +105,12 @@ struct provider_pace {
     /* For status (xattrs, SIGUSR1): requests sent, of them retries, and fetches that failed
      * in the end. Changed and read with __atomic builtins, without the lock. */
     uint64_t requests, retries, errors;
+    /* The fleet's rate window (set before the first request, when a shared cache is
+     * configured): take says how long a request must wait for its turn across every daemon
+     * of the rate group (-errno: ask nobody), tell passes each rate-limit signal on. */
+    int (*fleet_take)(void *ctx, long long *wait_ms);
+    void (*fleet_tell)(void *ctx, long left, double until);
+    void *fleet_ctx;
 };
 
 struct provider {
@@ -117,6 +123,7 @@ struct provider {
     int page_size;     /* ops->page_size */
     uint64_t account;  /* a digest of whose data it is: equal across a reload, same data */
     char *listing_key; /* what selects the data, without secrets: the shared cache's key */
+    char *rate_group;  /* whose rate budget its requests count against, in the shared cache */
     int cancelled;     /* atomic; set once by provider_cancel */
     void *priv;
 };

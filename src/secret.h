@@ -15,6 +15,11 @@ int secret_resolve(const struct config_section *s, const char *name, char **out,
 /** A digest of the secrets this thread resolved since the last call, then start again: tells a
  * reload whether a section's credentials changed without keeping them. */
 uint64_t secret_digest(void);
+/** Start a fingerprint of the secrets this thread resolves from now on. */
+void secret_fingerprint_begin(void);
+/** End it: 32 hex digits of their SHA-256 in out (safe to show, never reversible); 0 or
+ * -ENOMEM. */
+int secret_fingerprint_end(char out[33]);
 /** Overwrite and free a secret. */
 void secret_free(char *secret);
 

@@ -357,11 +357,14 @@ static int conn_fail(struct shared *s, int rc, const char *why)
 }
 
 /* Takes s->lock, waiting no longer than the timeout (a call queued behind a slow one fails
- * rather than waits for all of them). */
+ * rather than waits for all of them). timedlock, not clocklock: the sanitizers know only the
+ * former, and a clock step can only shorten or lengthen this one bounded wait. */
 static int lock(struct shared *s)
 {
-    struct timespec now = clock_now(), dl = clock_after(&now, s->timeout_ms);
-    return pthread_mutex_clocklock(&s->lock, CLOCK_MONOTONIC, &dl) == 0 ? 0 : -ETIMEDOUT;
+    struct timespec now, dl;
+    clock_gettime(CLOCK_REALTIME, &now);
+    dl = clock_after(&now, s->timeout_ms);
+    return pthread_mutex_timedlock(&s->lock, &dl) == 0 ? 0 : -ETIMEDOUT;
 }
 
 /* With s->lock held: n appended commands' replies into out (the caller frees them), each of
@@ -581,6 +584,88 @@ void shared_release(struct shared *s, const char *key, uint64_t token)
     const char *argv[] = {"EVAL", release_lua, "1", lease, tok};
     long long v;
     cmd_int(s, &v, 5, argv, NULL);
+}
+
+/* ---- the fleet's rate budget ----
+ *
+ * Per rate group, a hash (limit: the largest left + 1 any daemon was told;
+ * window: the longest "until" told, in whole seconds, at most an hour; pause:
+ * the wall-clock ms until which nobody may send) and a sorted set of the send
+ * times of the last window. A request may go when fewer than limit less a
+ * tenth (at least one) were sent within the window before it. Every request
+ * sent after a first answer of a fixed window [a, a + W) told until >= a + W -
+ * its time, so the window known is never shorter than the rest of the server's:
+ * two requests one window apart never share a server window, and the fleet
+ * together stays inside the limit. Only the burst before the first answer is
+ * not paced. Times are Redis's own. */
+
+static const char take_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local h = redis.call('HMGET', KEYS[1], 'limit', 'window', 'pause')\n"
+    "local limit, win, pause = tonumber(h[1]), tonumber(h[2]) or 60000, tonumber(h[3]) or 0\n"
+    "if pause > now then return pause - now end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - win)\n"
+    "if limit then\n"
+    "  local keep = math.max(1, math.floor(limit / 10))\n"
+    "  if redis.call('ZCARD', KEYS[2]) >= limit - keep then\n"
+    "    local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+    "    return math.max(1, tonumber(first[2]) + win - now + 1)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[2], now, ARGV[1])\n"
+    "redis.call('PEXPIRE', KEYS[2], win + 1000)\n"
+    "redis.call('PEXPIRE', KEYS[1], 86400000)\n"
+    "return 0\n";
+
+static const char tell_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local left, u = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local h = redis.call('HMGET', KEYS[1], 'limit', 'window', 'pause')\n"
+    "if left >= 0 and (not tonumber(h[1]) or left + 1 > tonumber(h[1])) then\n"
+    "  redis.call('HSET', KEYS[1], 'limit', left + 1)\n"
+    "end\n"
+    "local w = math.max(1000, math.ceil(u / 1000) * 1000)\n"
+    "if u > 0 and u <= 3600000 and w > (tonumber(h[2]) or 0) then\n"
+    "  redis.call('HSET', KEYS[1], 'window', w)\n"
+    "end\n"
+    "if left == 0 and now + u > (tonumber(h[3]) or 0) then\n"
+    "  redis.call('HSET', KEYS[1], 'pause', now + u)\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], 86400000)\n"
+    "return 1\n";
+
+int shared_rate_take(struct shared *s, const char *group, long long *wait_ms)
+{
+    static atomic_ullong sent;
+    char h[NAME_MAX_LEN], z[NAME_MAX_LEN], me[48];
+    *wait_ms = 0;
+    if (key_ok(group) < 0)
+        return -EINVAL;
+    name(h, group, "rate");
+    name(z, group, "sent");
+    snprintf(me, sizeof me, "%ld:%llu", (long)getpid(),
+             (unsigned long long)atomic_fetch_add(&sent, 1));
+    const char *argv[] = {"EVAL", take_lua, "2", h, z, me};
+    long long v;
+    int rc = cmd_int(s, &v, 6, argv, NULL);
+    if (rc == 0)
+        *wait_ms = v > 0 ? v : 0;
+    return rc;
+}
+
+int shared_rate_tell(struct shared *s, const char *group, long left, double until_s)
+{
+    char h[NAME_MAX_LEN], l[24], u[24];
+    if (key_ok(group) < 0)
+        return -EINVAL;
+    name(h, group, "rate");
+    snprintf(l, sizeof l, "%ld", left);
+    snprintf(u, sizeof u, "%lld", (long long)(until_s * 1000 + 0.5));
+    const char *argv[] = {"EVAL", tell_lua, "1", h, l, u};
+    long long v;
+    return cmd_int(s, &v, 6, argv, NULL);
 }
 
 /* ---- publish ---- */

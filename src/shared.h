@@ -64,6 +64,13 @@ int shared_generation(struct shared *s, const char *key, uint64_t *gen);
 int shared_read(struct shared *s, const char *key, struct shared_facts *f,
                 int (*each)(void *ctx, struct record *r), void *ctx);
 
+/** Ask the fleet's rate window of group for one request now: 0 with *wait_ms 0 when it may go
+ * (it is counted), or with the ms to wait first; -errno when Redis fails (pace alone). */
+int shared_rate_take(struct shared *s, const char *group, long long *wait_ms);
+/** Tell the fleet what a response said: left requests remain in a window that ends until_s
+ * seconds from now (left 0: every daemon pauses until then). 0 or -errno. */
+int shared_rate_tell(struct shared *s, const char *group, long left, double until_s);
+
 /** Start the thread that hears publications: changed(ctx, key, gen) for each one heard, and
  * changed(ctx, NULL, 0) after each (re)connection, when messages may have been lost (compare
  * generations). Called from that thread; must not block long. 0 or -errno. */

@@ -23,13 +23,16 @@ stop_redis() {
 # rcli ARGS...: redis-cli against the test's Redis, no retries.
 rcli() { timeout 10 redis-cli -s "$REDIS_SOCK" "$@"; }
 
-# fleet_mount N [collectionsfs args]: daemons 1..N on $WORK/m1.. (logs $WORK/d1.log..).
+# fleet_mount N [collectionsfs args]: daemons 1..N on $WORK/m1.. (logs $WORK/d1.log..), with
+# $WORK/config.I when it exists, else $CONFIG.
 fleet_mount() {
     local n=$1 i
     shift
     for ((i = 1; i <= n; i++)); do
         mkdir -p "$WORK/m$i"
-        "$CFS_BIN" -f -c "$CONFIG" "$@" "$WORK/m$i" >"$WORK/d$i.log" 2>&1 &
+        local cfg="$CONFIG"
+        [ -f "$WORK/config.$i" ] && cfg="$WORK/config.$i" # a daemon of its own config
+        "$CFS_BIN" -f -c "$cfg" "$@" "$WORK/m$i" >"$WORK/d$i.log" 2>&1 &
         FLEET_PID[i]=$!
     done
     for ((i = 1; i <= n; i++)); do

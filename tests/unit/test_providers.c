@@ -459,8 +459,44 @@ static void sections(void)
     CHECK(make("f", ftp) == NULL);
 }
 
+/* The fleet's names: a listing key and a rate group say whose data without any secret. */
+static void fleet_keys(void)
+{
+    const char *a[] = {"type", "fount", "url", "http://127.0.0.1:9/", "token", "tok-A", NULL};
+    const char *a2[] = {"type",       "fount",        "url", "http://127.0.0.1:9", "token", "tok-A",
+                        "rate_group", "fount user 7", NULL};
+    const char *b[] = {"type", "fount", "url", "http://127.0.0.1:9", "token", "tok-B", NULL};
+    const char *h[] = {"type",    "hivo", "url", "http://127.0.0.1:9", "user_id", "u1",
+                       "api_key", "K",    NULL};
+    const char *h2[] = {"type",    "hivo", "url", "http://127.0.0.1:9", "user_id", "u2",
+                        "api_key", "K",    NULL};
+    struct provider *pa = make("one", a), *pa2 = make("two", a2), *pb = make("one", b);
+    struct provider *ph = make("h", h), *ph2 = make("h", h2);
+    CHECK(pa && pa2 && pb && ph && ph2);
+    if (pa && pa2 && pb && ph && ph2) {
+        /* the same data whatever the section is called; a trailing / and rate_group aside */
+        CHECK_STR(pa->listing_key, pa2->listing_key);
+        /* a token alone selects Fount's data: another token, another listing */
+        CHECK(strcmp(pa->listing_key, pb->listing_key) != 0);
+        CHECK(strcmp(ph->listing_key, ph2->listing_key) != 0);
+        CHECK(!strstr(pa->listing_key, "tok-A") && !strstr(pa->rate_group, "tok-A"));
+        CHECK(!strstr(ph->listing_key, "|api_key") && strstr(ph->listing_key, "|user_id=u1"));
+        CHECK(strncmp(pa->listing_key, "fount|as=", 9) == 0 && strlen(pa->listing_key) <= 512);
+        for (const char *c = pa->listing_key; *c; c++)
+            CHECK(*c > 0x20 && *c < 0x7f);
+        CHECK_STR(pa2->rate_group, "fount|group=fount%20user%207");
+        CHECK(strcmp(pa->rate_group, pb->rate_group) != 0);
+    }
+    provider_free(pa);
+    provider_free(pa2);
+    provider_free(pb);
+    provider_free(ph);
+    provider_free(ph2);
+}
+
 int main(void)
 {
+    fleet_keys();
     honcho();
     hivo();
     fount();
