@@ -37,9 +37,6 @@ ls_all() {
     for i in "${pids[@]}"; do wait "$i" || return 1; done
 }
 
-# past T: the wall clock is past second T.
-past() { [ "$(date -u +%s)" -gt "$1" ]; }
-
 # alone: requests one daemon makes for a cold listing of every provider, without the fleet.
 alone() {
     fake_reset

@@ -77,3 +77,6 @@ fleet_view() {
 
 # manifests_are N: Redis holds N published listings.
 manifests_are() { [ "$(rcli --scan --pattern 'collectionsfs:v1:*:manifest' | wc -l)" -eq "$1" ]; }
+
+# past T: the wall clock is past second T (a listing's fetched_at + ttl, say).
+past() { [ "$(date -u +%s)" -gt "$1" ]; }

@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# The fleet when things go wrong (DESIGN §3, "The fleet"): credentials the
+# provider refuses are refused whatever Redis holds; Redis flushed under
+# running daemons, or a "Redis" that answers garbage, leaves every mount
+# serving within its budget.
+
+load '../lib/common'
+load '../lib/fleet'
+
+setup() {
+    start_fake --count 1500
+    start_redis
+    write_config "shared_cache = unix:$REDIS_SOCK"
+}
+
+teardown() {
+    fleet_unmount
+    local rc=$?
+    [ -n "${JUNK_PID:-}" ] && kill "$JUNK_PID" 2>/dev/null
+    stop_redis
+    stop_fake
+    [ "$rc" -eq 0 ]
+}
+
+# all_listed I: every provider lists its full count on mount I.
+all_listed() {
+    local p
+    for p in "${PROVIDERS[@]}"; do
+        [ "$(timeout "$BOUND" ls "$WORK/m$1/$p" | wc -l)" -eq "$(expected_count "$p")" ] ||
+            { echo "m$1/$p: wrong count"; return 1; }
+    done
+}
+
+@test "fleet faults: a token the provider no longer takes gets EACCES, however fresh the fleet's copy" {
+    local p=${PROVIDERS[0]} key
+    [[ " ${PROVIDERS[*]} " == *" fount "* ]] && p=fount
+    fleet_mount 1
+    all_listed 1
+    manifests_are "${#PROVIDERS[@]}"
+    # the provider revokes the token the config holds; Redis still has a fresh listing under it
+    key=$(fake_get "/_fake/config-sections?format=json&provider=$p" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["secrets"][0][0])')
+    fake_post /_fake/config "{\"provider\": \"$p\", \"credentials\": {\"$key\": \"rotated-$RANDOM\"}}" >/dev/null
+    mkdir -p "$WORK/m2"
+    "$CFS_BIN" -f -c "$CONFIG" "$WORK/m2" >"$WORK/d2.log" 2>&1 &
+    FLEET_PID[2]=$!
+    FLEET_N=2
+    wait_for 10 mountpoint -q "$WORK/m2"
+    run timeout "$BOUND" ls "$WORK/m2/$p"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Permission denied"* ]]
+}
+
+@test "fleet faults: Redis flushed under running daemons; they walk again and share again" {
+    CFS_TTL=2 write_config "shared_cache = unix:$REDIS_SOCK"
+    fleet_mount 2
+    all_listed 1
+    all_listed 2
+    rcli FLUSHALL >/dev/null
+    local at
+    at=$(getfattr --only-values -n user.collectionsfs.fetched_at "$WORK/m1/${PROVIDERS[0]}")
+    wait_for 20 past "$(($(date -u -d "$at" +%s) + 2))"
+    all_listed 1
+    all_listed 2
+    wait_for "$BOUND" manifests_are "${#PROVIDERS[@]}"
+}
+
+@test "fleet faults: a Redis that answers garbage costs nothing but the sharing" {
+    stop_redis
+    # a unix socket that answers every connection with junk, then a bulk string it never sends
+    python3 - "$REDIS_SOCK" <<'PY' &
+import os, socket, sys, threading
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(64)
+def serve(c):
+    try:
+        c.recv(4096)
+        c.sendall(b"\x00\xffgarbage\r\n$999999999999\r\n" + os.urandom(512))
+        c.recv(4096)
+    except OSError:
+        pass
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+    JUNK_PID=$!
+    wait_for 10 test -S "$REDIS_SOCK"
+    local start=$(now_ms)
+    fleet_mount 2
+    all_listed 1
+    all_listed 2
+    echo "both listed in $(($(now_ms) - start)) ms"
+    kill -0 "${FLEET_PID[1]}"
+    kill -0 "${FLEET_PID[2]}"
+    grep -q 'working alone until it answers' "$WORK/d1.log"
+}
