@@ -502,14 +502,17 @@ static bool first_page(struct cache *c, struct walk *w)
     return go;
 }
 
-/* Take the fleet's listing l (facts f) in place of walk w, if w is still the walk. */
-static void take(struct cache *c, struct walk *w, uint64_t gen, struct listing *l,
+/* Take the fleet's listing l (facts f, reference consumed) in place of walk w, if w is still
+ * the walk and l is not the listing held already; true when taken. */
+static bool take(struct cache *c, struct walk *w, uint64_t gen, struct listing *l,
                  const struct shared_facts *f)
 {
     struct buf ch;
     buf_init(&ch, SIZE_MAX);
     pthread_mutex_lock(&c->lock);
-    if (c->walk == w && c->gen == gen && !c->stopping && !c->publishing && f->gen != c->held) {
+    bool taken =
+        c->walk == w && c->gen == gen && !c->stopping && !c->publishing && f->gen != c->held;
+    if (taken) {
         complete(c, &ch, l, !f->complete, f);
         log_debug("[%s] listing of %zu collections taken from the fleet (generation %llu, "
                   "fetched by %s)",
@@ -519,6 +522,7 @@ static void take(struct cache *c, struct walk *w, uint64_t gen, struct listing *
     pthread_mutex_unlock(&c->lock);
     listing_unref(l);
     tell(c, &ch);
+    return taken;
 }
 
 /* Read the fleet's listing; 0 with *l when it is there and, unless any is true, fresh; -ENOENT
@@ -563,13 +567,11 @@ static void fleet_turn(struct cache *c)
     uint64_t seen = 0;
     if (!forced) {
         int rc = fleet_get(c, adopting, &l, &f);
-        if (rc == 0) {
-            take(c, w, gen, l, &f);
+        if (rc == 0 && take(c, w, gen, l, &f))
             return;
-        }
-        if (rc != -ENOENT && rc != -EBADMSG)
+        if (rc != 0 && rc != -ENOENT && rc != -EBADMSG)
             return; /* the shared cache is down: walk alone */
-        seen = rc == -ENOENT ? f.gen : 0;
+        seen = rc == -EBADMSG ? 0 : f.gen;
     }
     if (adopting) { /* nothing newer after all; walk only if someone needs it */
         pthread_mutex_lock(&c->lock);
@@ -599,10 +601,8 @@ static void fleet_turn(struct cache *c)
             if (rc == 1)
                 shared_release(c->sh, c->p->listing_key, token);
             int got = fleet_get(c, true, &l, &f);
-            if (got == 0) {
-                take(c, w, gen, l, &f);
+            if (got == 0 && take(c, w, gen, l, &f))
                 return;
-            }
             if (got != -EBADMSG)
                 return;
             seen = g; /* damaged: someone must walk again */
