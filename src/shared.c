@@ -407,7 +407,7 @@ static int cmd(struct shared *s, size_t max, redisReply **out, int argc, const c
 /* A command whose reply must be an integer. */
 static int cmd_int(struct shared *s, long long *v, int argc, const char **argv, const size_t *len)
 {
-    redisReply *r;
+    redisReply *r = NULL;
     int rc = cmd(s, SMALL_REPLY, &r, argc, argv, len);
     if (rc < 0)
         return rc;
@@ -534,7 +534,7 @@ int shared_lease(struct shared *s, const char *key, unsigned lease_ms, uint64_t 
     snprintf(tok, sizeof tok, "%lld", t);
     snprintf(ms, sizeof ms, "%u", lease_ms);
     const char *set[] = {"SET", lease, tok, "NX", "PX", ms};
-    redisReply *r;
+    redisReply *r = NULL;
     rc = cmd(s, SMALL_REPLY, &r, 6, set, NULL);
     if (rc < 0)
         return rc;
@@ -711,7 +711,7 @@ static int put_chunk(struct shared *s, const char *key, uint64_t token, uint64_t
     chunk_name(cname, key, token, i);
     const char *argv[] = {"SET", cname, b->p, "PX", ms};
     size_t len[] = {3, strlen(cname), b->len, 2, strlen(ms)};
-    redisReply *r;
+    redisReply *r = NULL;
     int rc = cmd(s, SMALL_REPLY, &r, 5, argv, len);
     if (rc < 0)
         return rc;
@@ -825,7 +825,7 @@ int shared_generation(struct shared *s, const char *key, uint64_t *gen)
         return -EINVAL;
     name(g, key, "gen");
     const char *argv[] = {"GET", g};
-    redisReply *r;
+    redisReply *r = NULL;
     int rc = cmd(s, SMALL_REPLY, &r, 2, argv, NULL);
     if (rc < 0)
         return rc;
@@ -979,7 +979,7 @@ static int read_manifest(struct shared *s, const char *key, struct manifest *m)
     name(mk, key, "manifest");
     for (int tries = 0; tries < 3; tries++) {
         long long n;
-        redisReply *r;
+        redisReply *r = NULL;
         int rc = strlen_of(s, mk, &n);
         if (rc < 0)
             return rc;
@@ -1066,7 +1066,7 @@ int shared_read(struct shared *s, const char *key, struct shared_facts *f,
     memcpy(f->who, m.who, sizeof f->who);
     for (uint64_t i = 0; i < m.nch && rc == 0; i++) {
         char cname[NAME_MAX_LEN];
-        redisReply *r;
+        redisReply *r = NULL;
         chunk_name(cname, key, m.token, i);
         if ((rc = get_upto(s, cname, (long long)m.ch[i].bytes, &r)) < 0)
             break;
