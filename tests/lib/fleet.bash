@@ -41,15 +41,19 @@ fleet_mount() {
     FLEET_N=$n
 }
 
-# fleet_unmount: every daemon of the fleet, then no sanitizer report in any log.
+# fleet_unmount: every daemon of the fleet, then no sanitizer report in any log. All are
+# unmounted first, then waited for together: eight sanitizer builds checking for leaks at
+# exit on two cores take a while (LeakSanitizer stops the process to scan it).
 fleet_unmount() {
     local i rc=0
     for ((i = 1; i <= ${FLEET_N:-0}; i++)); do
         fusermount3 -uz "$WORK/m$i" 2>/dev/null
+        [ -n "${FLEET_PID[i]:-}" ] && { kill -CONT "${FLEET_PID[i]}" 2>/dev/null || true; }
+    done
+    for ((i = 1; i <= ${FLEET_N:-0}; i++)); do
         [ -n "${FLEET_PID[i]:-}" ] || continue
-        kill -CONT "${FLEET_PID[i]}" 2>/dev/null || true
-        if ! wait_for 10 bash -c "! kill -0 ${FLEET_PID[i]}"; then
-            echo "daemon $i did not end within 10 s of its unmount" >&2
+        if ! wait_for 60 bash -c "! kill -0 ${FLEET_PID[i]}"; then
+            echo "daemon $i did not end within 60 s of its unmount" >&2
             tail -n 20 "$WORK/d$i.log" >&2
             kill -9 "${FLEET_PID[i]}" 2>/dev/null || true
             rc=1
