@@ -48,15 +48,17 @@ struct parser {
 
 void config_defaults(struct config_global *g)
 {
-    g->ttl = 60;
-    g->stale_ttl = 86400;
-    g->timeout = 30;
-    g->parallel = 4;
-    /* serves accounts of millions of collections whole; about (metadata.json bytes + 256 B)
-     * each, so it still bounds what a server that never ends can make the daemon hold */
-    g->max_collections = 5000000;
-    g->max_response = 16u << 20;
-    g->xattrs = true;
+    /* max_collections serves accounts of millions of collections whole; about (metadata.json
+     * bytes + 256 B) each, so it still bounds what a server that never ends can make us hold */
+    *g = (struct config_global){
+        .ttl = 60,
+        .stale_ttl = 86400,
+        .timeout = 30,
+        .parallel = 4,
+        .max_collections = 5000000,
+        .max_response = 16u << 20,
+        .xattrs = true,
+    };
 }
 
 char *config_default_path(void)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # The fleet when things go wrong (DESIGN §3, "The fleet"): credentials the
 # provider refuses are refused whatever Redis holds; Redis flushed under
-# running daemons, or a "Redis" that answers garbage, leaves every mount
-# serving within its budget.
+# running daemons, killed in the middle of a walk, or a "Redis" that answers
+# garbage, leaves every mount serving within its budget.
 
 load '../lib/common'
 load '../lib/fleet'
@@ -95,5 +95,25 @@ PY
     echo "both listed in $(($(now_ms) - start)) ms"
     kill -0 "${FLEET_PID[1]}"
     kill -0 "${FLEET_PID[2]}"
+    grep -q 'working alone until it answers' "$WORK/d1.log"
+}
+
+@test "fleet faults: Redis killed in the middle of a walk; both mounts list everything in time" {
+    PROVIDERS=(honcho)
+    CFS_TIMEOUT=5 write_config "shared_cache = unix:$REDIS_SOCK" "parallel = 2"
+    fault '{"provider": "honcho", "mode": "latency", "seconds": 0.2}'
+    fleet_mount 2
+    timeout 30 ls "$WORK/m1/honcho" >"$WORK/ls.1" &
+    local reader=$! start
+    wait_for "$BOUND" bash -c "[ \"\$(redis-cli -s $REDIS_SOCK --scan --pattern 'collectionsfs:v1:*:lease' | wc -l)\" -eq 1 ]"
+    kill -9 "$REDIS_PID"
+    REDIS_PID=
+    start=$(now_ms)
+    run timeout 30 ls "$WORK/m2/honcho"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | wc -l)" -eq 1500 ]
+    wait "$reader"
+    [ "$(wc -l <"$WORK/ls.1")" -eq 1500 ]
+    echo "daemon 2 listed alone in $(($(now_ms) - start)) ms"
     grep -q 'working alone until it answers' "$WORK/d1.log"
 }
