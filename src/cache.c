@@ -347,8 +347,11 @@ static bool served(const struct cache *c, const struct waiter *w)
         return true; /* the waiter will look at the outcome itself */
     if (w->want == WANT_ALL)
         return false;
+    /* A refresh's pages are not handed out while a complete listing exists: a
+     * read that mixed them with the old one would be torn if the refresh
+     * failed half-way. Only a first walk streams. */
     if (w->want == WANT_MORE)
-        return more(c, walk_listing(c->walk), w->ino);
+        return !c->cur && more(c, walk_listing(c->walk), w->ino);
     /* A name already seen in an ordered walk is final; an id is final anywhere. */
     return find(walk_listing(c->walk), w) && (w->want == WANT_INO || c->p->ops->ordered);
 }
