@@ -71,6 +71,7 @@ struct cache {
     struct timespec changed; /* wall clock: when a refresh last changed the names; 0: never */
     struct walk *walk;
     struct timespec walk_start, progress;
+    size_t read_upto; /* a directory read of the walk has been handed entries up to here */
     bool worker, stopping, failing;
     int stop_err;    /* what accesses get once stopping: -EIO, or -ECANCELED when retired */
     bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
@@ -356,11 +357,23 @@ static bool served(const struct cache *c, const struct waiter *w)
     return find(walk_listing(c->walk), w) && (w->want == WANT_INO || c->p->ops->ordered);
 }
 
+/* A directory read of the walk comes back for more as soon as the kernel has
+ * passed on what it got. Keep 2 * parallel pages' worth of entries fetched
+ * beyond what it was handed, so it never finds the network idle when it
+ * catches up (each stall costs a round trip), while a reader that stops early
+ * (ls -f | head -1) leaves the walk paused soon after. */
+static bool reading_ahead(const struct cache *c)
+{
+    size_t ahead = 2 * (size_t)c->g->parallel * (size_t)c->p->page_size;
+    return c->read_upto && c->walk && !walk_done(c->walk) &&
+           listing_count(walk_listing(c->walk)) < c->read_upto + ahead;
+}
+
 /* Pages needed at once: 0 when every waiter is served. */
 static int window(const struct cache *c)
 {
     int n = 0;
-    if (c->refresh)
+    if (c->refresh || reading_ahead(c))
         return (int)c->g->parallel;
     for (const struct waiter *w = c->waiters; w; w = w->next) {
         if (w->want == WANT_ALL || w->want == WANT_MORE)
@@ -779,6 +792,7 @@ static int ensure_walk(struct cache *c, const struct timespec *now)
         /* unchanged collections keep the records of the generation before */
         listing_set_base(walk_listing(c->walk), c->cur ? c->cur : c->prev);
         c->walk_start = c->progress = *now;
+        c->read_upto = 0;
         c->walks++;
     }
     return 0;
@@ -985,6 +999,12 @@ int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
             if (!fill(ctx, e, ttl))
                 break;
             filled++;
+        }
+        if (partial && filled && i > c->read_upto) {
+            c->read_upto = i;
+            struct timespec now = clock_now();
+            if (!c->worker && reading_ahead(c))
+                drive(c, &now); /* a failure to start shows at the next read, which waits */
         }
         /* an empty reply ends the read: only a complete listing may give one */
         if (filled || !partial || i >= SIZE_MAX)

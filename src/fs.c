@@ -642,8 +642,14 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
      * needs fs_writev's help to tell the kernel). */
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-    if (conn->capable & FUSE_CAP_READDIRPLUS)
-        conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+    /* Always READDIRPLUS, never the kernel's "auto" (plus for the first batch
+     * only): find, rsync, ls -l and file managers look up every entry they
+     * read, and with its attributes in the directory read each of those is
+     * answered by the kernel instead of a LOOKUP. Only a bare `ls -f` pays. */
+    if (conn->capable & FUSE_CAP_READDIRPLUS) {
+        conn->want |= FUSE_CAP_READDIRPLUS;
+        conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+    }
     /* Past their attribute timeout, the kernel asks GETATTR before it reads
      * cached pages or cached directory entries, and drops them when the mtime
      * changed: that is how the ttl reaches its caches. */
