@@ -84,9 +84,11 @@ static void transport_reason(const struct provider *p, const struct http_req *re
  * it takes its turn from p->pace. The server says "left requests remain until
  * the window ends"; rather than spend them as fast as pages come and then stand
  * still against the wall (where every request, a user's lookup too, would have
- * to wait out the window), the remaining requests are spread evenly over the
- * time left, less a headroom kept for the user's other clients of the same key:
- * a tenth of the limit, at least one request. The limit is the largest left + 1
+ * to wait out the window), the second half of a window's budget is spread
+ * evenly over the time left; the first half goes as fast as pages come, so a
+ * listing that needs no more than that is never slowed. The budget is what
+ * the server says is left, less a headroom kept for the user's other clients
+ * of the same key: a tenth of the limit, at least one request. The limit is the largest left + 1
  * seen, as no provider interface carries X-RateLimit-Limit.
  *
  * Requests are numbered as they go. An answer counts the requests that reached
@@ -182,7 +184,8 @@ static int pace(const struct provider *p, const struct http_req *req,
         if (pc->budget > 0) {
             t = later(t, pc->next);
             window_ms = clock_ms(&t, &pc->end);
-            interval_ms = window_ms / pc->budget;
+            /* the first half of a window's budget goes as fast as pages come */
+            interval_ms = 2 * pc->budget > pc->budget0 ? 0 : window_ms / pc->budget;
             next = clock_after(&t, interval_ms);
         } else {
             t = pc->end; /* this window's share is spent: the next one starts afresh */
@@ -252,7 +255,7 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
         pc->known = true;
         pc->end = end;
         pc->next = now;
-        pc->budget = share;
+        pc->budget = pc->budget0 = share;
     } else if (!over && clock_ms(&pc->opened, &turn->at) >= 0) {
         /* a server that names the window's end keeps it; one that does not is
          * taken to open a whole window at each answer, which is too late */

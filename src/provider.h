@@ -100,6 +100,7 @@ struct provider_pace {
     struct timespec next;   /* monotonic: the next paced request's earliest send time */
     long limit;             /* the largest left + 1 seen: the limit, as far as known */
     long budget;            /* requests still to send in the window, headroom kept */
+    long budget0;           /* the budget the window opened with */
     bool streak;            /* a pacing line was logged for the current streak */
     struct timespec waited; /* monotonic: the last time a request waited for its turn */
     /* For status (xattrs, SIGUSR1): requests sent, of them retries, and fetches that failed
