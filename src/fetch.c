@@ -82,33 +82,46 @@ static void transport_reason(const struct provider *p, const struct http_req *re
 
 /* Pacing. A rate limit is the provider's, not one request's: every request to
  * it takes its turn from p->pace. The server says "left requests remain until
- * the window ends"; rather than spend them as fast as pages come and then stand
- * still against the wall (where every request, a user's lookup too, would have
- * to wait out the window), the second half of a window's budget is spread
- * evenly over the time left; the first half goes as fast as pages come, so a
- * listing that needs no more than that is never slowed. The budget is what
- * the server says is left, less a headroom kept for the user's other clients
- * of the same key: a tenth of the limit, at least one request. The limit is the largest left + 1
- * seen, as no provider interface carries X-RateLimit-Limit.
+ * the window ends". Spending them as fast as pages come and then standing still
+ * against the wall would make every request, a user's lookup too, wait out the
+ * window; so the first half of a window's budget goes as fast as pages come (a
+ * listing that needs no more is never slowed) and the second half is spread
+ * evenly over the time left. The budget is what the server says is left, less a
+ * headroom kept for the user's other clients of the same key: a tenth of the
+ * limit, at least one request. The limit is the largest left + 1 seen, as no
+ * provider interface carries X-RateLimit-Limit.
  *
  * Requests are numbered as they go. An answer counts the requests that reached
  * the server before it, so what may still be sent is its `left` less the
- * headroom less the requests sent after it, whatever order the answers come
- * back in; each answer can only lower that. A window is taken to run until the
- * end the server names (X-RateLimit-Reset, in whole seconds, so never earlier
- * than the server's) or else a minute after its first answer (never earlier
- * than a fixed window's); the first answer to a request sent after it opens the
- * next one, and answers to requests sent before a window opened say nothing of
- * it. A server whose window turns earlier than that is paced as if it had not:
- * slower than it allows, never faster. */
+ * headroom less the requests that may not have: those sent after it, and those
+ * sent before it that are still unanswered (one sent just before a window
+ * turned can reach the server after a later one, in the new window). That
+ * holds whatever order requests arrive and answers come back in; each answer
+ * can only lower it. A window is taken to run until the end the server names
+ * (X-RateLimit-Reset, never earlier than the server's) or else a minute after
+ * its first answer (never earlier than a fixed window's); the first answer to a
+ * request sent after it opens the next one, and answers to requests sent before
+ * a window opened say nothing of it. A server whose window turns earlier than
+ * that is paced as if it had not: slower than it allows, never faster. */
 #define PACE_HEADROOM_DIV 10
 #define PACE_STREAK_MS 60000 /* a wait this long after the last one starts a new log streak */
 
-/* One request's place in its provider's pacing. */
+/* One request's place in its provider's pacing, on p->pace->flying until answered. */
 struct turn {
     struct timespec at; /* when it was sent */
     uint64_t n;         /* its number */
+    struct turn *next, **prev;
 };
+
+/* The request is answered, or will never be sent. */
+static void landed(struct provider_pace *pc, struct turn *turn)
+{
+    pthread_mutex_lock(&pc->lock);
+    if (turn->next)
+        turn->next->prev = turn->prev;
+    *turn->prev = turn->next;
+    pthread_mutex_unlock(&pc->lock);
+}
 
 static long headroom(long limit)
 {
@@ -222,13 +235,19 @@ static int pace(const struct provider *p, const struct http_req *req,
             pc->waited = now;
         }
     }
-    *turn = (struct turn){t, pc->sent++};
+    *turn = (struct turn){t, pc->sent++, pc->flying, &pc->flying};
+    if (pc->flying)
+        pc->flying->prev = &turn->next;
+    pc->flying = turn;
     pthread_mutex_unlock(&pc->lock);
     if (log_it)
         pace_log(p, budget, keep, window_ms, interval_ms);
-    if (ms > 0 && !http_sleep_until(&t, &p->http))
-        return -ECANCELED;
-    return fleet_turn(p, req, deadline, attempt, why, whylen);
+    int err = ms > 0 && !http_sleep_until(&t, &p->http)
+                  ? -ECANCELED
+                  : fleet_turn(p, req, deadline, attempt, why, whylen);
+    if (err)
+        landed(pc, turn);
+    return err;
 }
 
 /* Act on what the answer to the request at `turn` said about the rate limit. No
@@ -246,7 +265,12 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
         pc->until = end;
     if (r->left + 1 > pc->limit)
         pc->limit = r->left + 1;
-    long after = (long)(pc->sent - turn->n - 1); /* sent since: maybe not counted yet */
+    /* Maybe not counted in `left` yet: every request sent since, and those sent
+     * before that are still on their way (a request sent just before a window
+     * turned can reach the server after this one, in its new window). */
+    long after = (long)(pc->sent - turn->n - 1);
+    for (const struct turn *t = pc->flying; t; t = t->next)
+        after += t->n < turn->n;
     long share = r->left - headroom(pc->limit) - after;
     bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
     if (!pc->known || (over && clock_ms(&pc->end, &turn->at) >= 0)) {
@@ -295,6 +319,7 @@ static int fetch(const struct provider *p, const struct http_req *req, struct js
         if (attempt > 1)
             count(&p->pace->retries);
         err = http_perform(req, &p->http, &deadline, &r);
+        landed(p->pace, &turn);
         if (err) {
             transport_reason(p, req, err, attempt, why, whylen);
             if (err == -EFBIG || err == -ECANCELED || err == -ENOMEM)
