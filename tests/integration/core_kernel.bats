@@ -102,7 +102,13 @@ for i in (3, 7):
     warm
     local got
     got=$(ops_on "${keep[@]}")
-    [ -z "$got" ] || { echo "requests on unchanged collections:"; echo "$got"; return 1; }
+    [ -z "$got" ] || {
+        echo "requests on unchanged collections:"
+        echo "$got"
+        # their whole history, to tell what dropped the kernel's copy
+        MARK=1 ops_on "${keep[@]}" | tail -n 40
+        return 1
+    }
 }
 
 @test "kernel: a refresh during ls -f of 100,000 entries skips and repeats none" {

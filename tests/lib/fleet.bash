@@ -55,6 +55,10 @@ fleet_unmount() {
         if ! wait_for 60 bash -c "! kill -0 ${FLEET_PID[i]}"; then
             echo "daemon $i did not end within 60 s of its unmount" >&2
             tail -n 20 "$WORK/d$i.log" >&2
+            # what it waits for, and who may still hold its mount
+            ps -eo pid,stat,wchan:32,args | grep -E "^ *[0-9]+ D|$WORK" | grep -v grep >&2
+            timeout 60 gdb -p "${FLEET_PID[i]}" -batch -ex 'thread apply all bt' 2>&1 |
+                grep -E '^(Thread|#)' | head -n 120 >&2
             kill -9 "${FLEET_PID[i]}" 2>/dev/null || true
             rc=1
         fi
