@@ -46,9 +46,14 @@ fleet_mount() {
 # exit on two cores take a while (LeakSanitizer stops the process to scan it).
 fleet_unmount() {
     local i rc=0
+    # A daemon a test stopped must run to exit. SIGCONT goes before any unmount: sent
+    # to a daemon already exiting, it cancels the SIGSTOP with which LeakSanitizer's
+    # tracer attaches to it, and the tracer then waits for that stop forever.
+    for ((i = 1; i <= ${FLEET_N:-0}; i++)); do
+        [ -n "${FLEET_PID[i]:-}" ] && { kill -CONT "${FLEET_PID[i]}" 2>/dev/null || true; }
+    done
     for ((i = 1; i <= ${FLEET_N:-0}; i++)); do
         fusermount3 -uz "$WORK/m$i" 2>/dev/null
-        [ -n "${FLEET_PID[i]:-}" ] && { kill -CONT "${FLEET_PID[i]}" 2>/dev/null || true; }
     done
     for ((i = 1; i <= ${FLEET_N:-0}; i++)); do
         [ -n "${FLEET_PID[i]:-}" ] || continue
@@ -57,6 +62,13 @@ fleet_unmount() {
             tail -n 20 "$WORK/d$i.log" >&2
             # what it waits for, and who may still hold its mount
             ps -eo pid,stat,wchan:32,args | grep -E "^ *[0-9]+ D|$WORK" | grep -v grep >&2
+            local pid t
+            for pid in "${FLEET_PID[i]}" $(pgrep -P "${FLEET_PID[i]}"); do
+                for t in /proc/"$pid"/task/*; do
+                    echo "task ${t##*/} of $pid: $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+                    head -n 6 "$t/stack" 2>/dev/null
+                done
+            done >&2
             timeout 60 gdb -p "${FLEET_PID[i]}" -batch -ex 'thread apply all bt' 2>&1 |
                 grep -E '^(Thread|#)' | head -n 120 >&2
             kill -9 "${FLEET_PID[i]}" 2>/dev/null || true
