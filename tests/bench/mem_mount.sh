@@ -44,7 +44,7 @@ mapfile -t f < <(timeout 60 ls -f "$MNT/$sec" | grep -v '^\.' | head -3)
 exec 3<"$MNT/$sec/${f[0]}/metadata.json" 4<"$MNT/$sec/${f[1]}/metadata.json" \
     5<"$MNT/$sec/${f[2]}/metadata.json"
 kill -HUP "$CFS_PID"
-wait_for 30 grep -q 'SIGHUP: dropped' "$WORK/daemon.log" || { echo "SIGHUP not taken"; exit 1; }
+wait_for 30 grep -q 'SIGHUP: configuration read again' "$WORK/daemon.log" || { echo "SIGHUP not taken"; exit 1; }
 cnt=$(timeout 1800 ls -f "$MNT/$sec" | wc -l)
 echo "refresh with 3 files open: $cnt entries, VmHWM $(hwm) kB"
 exec 3<&- 4<&- 5<&-
