@@ -76,6 +76,7 @@ struct cache {
     int stop_err;    /* what accesses get once stopping: -EIO, or -ECANCELED when retired */
     bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
     bool publishing; /* complete() waits for the kernel to forget changed inodes */
+    bool superseded; /* a reload's cache took over: its refresh tells the kernel, not ours */
     struct timespec failed_at;
     pthread_t thread;
     bool joinable; /* thread was started and not joined yet */
@@ -1058,6 +1059,14 @@ double cache_ttl(struct cache *c, const struct listing *l)
     return t;
 }
 
+bool cache_current(struct cache *c, const struct listing *l)
+{
+    pthread_mutex_lock(&c->lock);
+    bool r = l && l == c->cur && !c->publishing && !c->stopping && !c->superseded;
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}
+
 /* Start the refresh a SIGHUP starts, with the listing to compare it with already in prev. */
 static void refresh_now(struct cache *c)
 {
@@ -1079,6 +1088,7 @@ void cache_adopt(struct cache *c, struct cache *from)
         listing_ref(last);
     if (old)
         listing_ref(old);
+    from->superseded = true; /* before c's refresh can make the kernel forget anything */
     pthread_mutex_unlock(&from->lock);
     pthread_mutex_lock(&c->lock);
     listing_unref(c->prev);

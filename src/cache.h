@@ -75,6 +75,9 @@ void cache_interrupt(struct cache *c, struct cache_call *call);
 /** Seconds the kernel may keep what it was just told from listing l (NULL: the current one); 0
  *  when serving stale data. */
 double cache_ttl(struct cache *c, const struct listing *l);
+/** Whether l is what the cache answers from and no change of it is being told to the kernel:
+ * then bytes of l may be pushed to the kernel (hooks.inodes_forget must exclude the push). */
+bool cache_current(struct cache *c, const struct listing *l);
 /** Forget every listing (SIGHUP): the next access fetches again. */
 void cache_drop(struct cache *c);
 

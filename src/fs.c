@@ -15,7 +15,12 @@
  * before it reuses its entries, that starts a new walk, and the new walk's
  * mtime makes it read the directory again. Without open there are no file
  * handles: every read finds its collection by inode, and a directory read
- * goes on after the entry whose inode its offset carries (cache_readdir). */
+ * goes on after the entry whose inode its offset carries (cache_readdir).
+ *
+ * While files of a section are being read, the end of a read of one of its
+ * collection directories pushes that collection's metadata.json into the
+ * kernel's page cache (push()), so the read that usually follows (find -exec
+ * cat, rsync, grep -r) needs no request. */
 #include "fs.h"
 
 #include <errno.h>
@@ -29,6 +34,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "config.h"
 #include "init_reply.h"
 #include "inode.h"
@@ -43,6 +49,8 @@
 #define FS_FILE_NAME "metadata.json"
 #define FS_FIXED_TTL 86400.0      /* the root and section directories change only with the config */
 #define FS_DEFAULT_TIME 946684800 /* 2000-01-01: a collection with no time at all */
+/* How long after a read of a section's file its directory reads push files (push()). */
+#define FS_PUSH_WINDOW_MS 10000
 
 struct notice {
     struct notice *next;
@@ -58,6 +66,7 @@ struct tree {
     struct cache **cache;
     uint64_t *ino; /* section directory inodes */
     unsigned *id;  /* section numbers: the inode table's, kept across reloads */
+    long long *read_ms; /* when a file of the section was last read (monotonic ms, atomic) */
     size_t n;
     struct shared *sh; /* the fleet's shared cache, or NULL; outlives the caches */
     bool watching;     /* sh's watch thread tells the caches what the fleet published */
@@ -77,7 +86,8 @@ struct fs {
     bool no_open, no_opendir; /* the kernel can do without open / opendir */
     pthread_t notifier;
     bool notifier_up, stop;
-    pthread_rwlock_t slock; /* read: a synchronous invalidation; write: detach (dead) */
+    pthread_rwlock_t slock; /* read: a synchronous invalidation or a push; write: detach (dead) */
+    pthread_mutex_t plock;  /* a push, or a synchronous invalidation: never both at once */
     bool dead;
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
@@ -116,13 +126,17 @@ static void hook_inode(void *ctx, uint64_t ino)
 }
 
 /* Called by a cache worker, never by a request thread: the kernel may wait for
- * a page lock that a read in progress holds, and reads never wait on a worker. */
+ * a page lock that a read in progress holds, and reads never wait on a worker.
+ * plock makes a push that checked its listing before the change was announced
+ * land before these invalidations, never after them (see push()). */
 static void hook_forget(void *ctx, const uint64_t *ino, size_t n)
 {
     struct fs *fs = ctx;
     pthread_rwlock_rdlock(&fs->slock);
+    pthread_mutex_lock(&fs->plock);
     for (size_t i = 0; i < n && !fs->dead && fs->se; i++)
         fuse_lowlevel_notify_inval_inode(fs->se, ino[i], 0, 0); /* -ENOENT: nothing held */
+    pthread_mutex_unlock(&fs->plock);
     pthread_rwlock_unlock(&fs->slock);
 }
 
@@ -186,6 +200,7 @@ static void tree_free(struct tree *t)
     free(t->p);
     free(t->ino);
     free(t->id);
+    free(t->read_ms);
     config_free(t->cfg);
     free(t->cfg);
     free(t);
@@ -221,8 +236,9 @@ static struct tree *tree_new(struct fs *fs, struct config *cfg, struct provider 
         t->cache = calloc(n, sizeof(*t->cache));
         t->ino = calloc(n, sizeof(*t->ino));
         t->id = calloc(n, sizeof(*t->id));
+        t->read_ms = calloc(n, sizeof(*t->read_ms));
     }
-    if (!t || !t->cache || !t->ino || !t->id) {
+    if (!t || !t->cache || !t->ino || !t->id || !t->read_ms) {
         for (size_t i = 0; i < cfg->n; i++)
             provider_free(p[i]);
         free(p);
@@ -271,6 +287,7 @@ struct fs *fs_new(struct config *cfg, struct provider **p, struct shared *sh)
     pthread_cond_init(&fs->tcond, NULL);
     pthread_mutex_init(&fs->qlock, NULL);
     pthread_rwlock_init(&fs->slock, NULL);
+    pthread_mutex_init(&fs->plock, NULL);
     pthread_cond_init(&fs->qcond, NULL);
     if (!(fs->tree = tree_new(fs, cfg, p, sh))) {
         fs_free(fs);
@@ -457,6 +474,7 @@ void fs_free(struct fs *fs)
         free(fs->names[i]);
     free(fs->names);
     pthread_mutex_destroy(&fs->rlock);
+    pthread_mutex_destroy(&fs->plock);
     free(fs);
 }
 
@@ -797,6 +815,40 @@ static bool add(struct dirbuf *d, const char *name, const struct fuse_entry_para
     return true;
 }
 
+static long long mono_ms(void)
+{
+    struct timespec now = clock_now();
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* At the end of a collection directory's read: the reader has seen
+ * metadata.json (so the kernel has its inode) and, while files of the section
+ * are being read, will read it too. Its bytes in the kernel's page cache save
+ * that read's round trip, one of the three a collection costs the first time;
+ * a read that comes first is answered as usual (the store then waits for its
+ * page). A walk that reads no file (find, ls -R) stores nothing, so it costs
+ * no page per collection. The bytes must never outlive a change: a push
+ * happens only while its listing is the current one and no change of it is
+ * being announced, and plock orders it before the invalidations that announce
+ * the next change. */
+static void push(struct fs *fs, struct tree *t, unsigned sec, const struct listing *l,
+                 const struct entry *e)
+{
+    long long at = __atomic_load_n(&t->read_ms[sec], __ATOMIC_RELAXED);
+    if (!at || mono_ms() - at > FS_PUSH_WINDOW_MS)
+        return;
+    size_t len;
+    const char *json = entry_json(e, &len);
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
+    bv.buf[0].mem = (void *)json;
+    pthread_rwlock_rdlock(&fs->slock);
+    pthread_mutex_lock(&fs->plock);
+    if (!fs->dead && fs->se && cache_current(t->cache[sec], l))
+        fuse_lowlevel_notify_store(fs->se, entry_ino(e) | 1, 0, &bv, 0); /* -ENOENT: forgotten */
+    pthread_mutex_unlock(&fs->plock);
+    pthread_rwlock_unlock(&fs->slock);
+}
+
 /* A collection's offset is its inode halved (never 1 or 2, the offsets of "."
  * and ".."): a read goes on after that collection in whatever listing is
  * current, so offsets survive a refresh. */
@@ -868,6 +920,8 @@ static int do_readdir(fuse_req_t req, struct fs *fs, struct tree *t, const struc
         ep.ino = entry_ino(e) | 1;
         ep.attr_timeout = ep.entry_timeout = cache_ttl(t->cache[d.section], l);
         add(&d, FS_FILE_NAME, &ep, true, 3);
+    } else {
+        push(fs, t, d.section, l, e); /* before the reply: the reader finds it there */
     }
 out:
     fuse_reply_buf(req, d.buf, d.pos);
@@ -921,6 +975,7 @@ static int do_read(fuse_req_t req, struct fs *fs, struct tree *t, const struct o
     if (rc == 0 && kind != INODE_FILE)
         rc = -EISDIR;
     if (rc == 0) {
+        __atomic_store_n(&t->read_ms[s], mono_ms(), __ATOMIC_RELAXED);
         size_t len;
         const char *json = entry_json(e, &len);
         if (o->off < 0 || (size_t)o->off >= len)

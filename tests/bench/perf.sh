@@ -11,6 +11,8 @@
 # warm find+cat, warm `ls -lR`, cold and second `rsync -a`, warm `cp -a`; on the other providers
 # the cold listing. References, in the same run: one sequential curl and one
 # `curl --parallel --parallel-max 4` over the same pages (tests/bench/pages.py),
+# and that again with --compressed (the fake then gzips each page, as it does
+# for the daemon),
 # the same tree on tmpfs (a `cp -a` of the warm mount), `jq` over the same
 # pages for CPU; requests per case from the fake's /_fake/stats; the daemon's
 # peak RSS (VmHWM) against metadata.json bytes + 256 B/collection + 32 MiB;
@@ -176,9 +178,10 @@ cold() {
     mount_cfs || { say "mount failed"; exit 1; }
 }
 
-# curl_refs P N MS: pages of P in $BENCH/pages/P (uncompressed); sets SEQ PAR NPAGES
-# (sequential and parallel curl seconds), JQ (jq CPU seconds), JSONB (metadata.json
-# bytes of the listing), ZIP/RAW (bytes on the wire with and without --compressed).
+# curl_refs P N MS: pages of P in $BENCH/pages/P (uncompressed); sets SEQ PAR
+# ZPAR NPAGES (sequential, parallel and parallel --compressed curl seconds), JQ
+# (jq CPU seconds), JSONB (metadata.json bytes of the listing), ZIP/RAW (bytes on
+# the wire with and without --compressed).
 curl_refs() {
     local p=$1 n=$2 ms=$3 dir=$BENCH/pages/$1 key opts max
     rm -rf "$dir"
@@ -192,6 +195,9 @@ curl_refs() {
     latency "$p" "$ms"
     SEQ=$(tm curl -sf "${opts[@]}" -K "$dir/urls.curl")
     PAR=$(tm curl -sf --parallel --parallel-max 4 "${opts[@]}" -K "$dir/urls.curl")
+    # the same, asking for gzip as the daemon does: the fake then compresses every
+    # page, CPU that on two shared cores competes with the daemon's
+    ZPAR=$(tm curl -sf --compressed --parallel --parallel-max 4 "${opts[@]}" -K "$dir/urls.curl")
     latency "$p" 0
     ZIP=$(curl -sf --compressed --parallel --parallel-max 4 "${opts[@]}" -K "$dir/urls.curl" \
         -o /dev/null -w '%{size_download}\n' 2>/dev/null | awk '{s += $1} END {print s + 0}')
@@ -217,7 +223,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/p*.json")):
 print(n)
 PY
 )
-    say "  $p: $NPAGES pages, curl sequential $SEQ s, parallel $PAR s, jq $JQ s CPU"
+    say "  $p: $NPAGES pages, curl sequential $SEQ s, parallel $PAR s (gzip $ZPAR s), jq $JQ s CPU"
 }
 
 # listing P N MS: the cold listing of P against curl, its CPU against jq, its RSS.
@@ -237,6 +243,8 @@ listing() {
         ref=$PAR refname="curl --parallel 4" target="≤ 1.2×"
     fi
     row "$n" "$ms" "$p: cold \`ls -f\` (s)" "$t" "$req" "$refname ($NPAGES pages)" "$ref" "$target"
+    [ "$p" = scenario ] ||
+        row "$n" "$ms" "$p: cold \`ls -f\` (s)" "$t" "$req" "curl --compressed --parallel 4" "$ZPAR" "–"
     [ "$p" = scenario ] ||
         row "$n" "$ms" "$p: cold \`ls -f\` (s)" "$t" "$req" "curl sequential" "$SEQ" "–"
     row "$n" "$ms" "$p: daemon CPU, cold listing (s)" "$cpu" "" "jq over the pages" "$JQ" "≤ 0.5×"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stress under faults: 64 parallel readers doing ls / stat / cat over every
+# Stress under faults: 64 parallel readers doing ls / stat / ls+cat over every
 # provider of a mount (those the fake serves and the binary knows) with
 # -o ttl=1 (so refreshes happen all the time), while a loop switches faults
 # (none / every / latency / 429 / reset) every second on random providers. At the end: the daemon is alive, every provider recovers,
@@ -88,8 +88,9 @@ reader() {
             if [ "$rc" -eq 0 ] && [ -n "$name" ]; then
                 if [ "$op" -eq 1 ]; then
                     timeout "$READER_BOUND" stat "$MNT/$p/$name/metadata.json" >/dev/null 2>&1 || rc=$?
-                else
-                    timeout "$READER_BOUND" cat "$MNT/$p/$name/metadata.json" >/dev/null 2>&1 || rc=$?
+                else # the directory first: while files are read, that pushes the file (fs.c)
+                    timeout "$READER_BOUND" ls "$MNT/$p/$name" >/dev/null 2>&1 &&
+                        timeout "$READER_BOUND" cat "$MNT/$p/$name/metadata.json" >/dev/null 2>&1 || rc=$?
                 fi
             fi
             ;;
