@@ -64,8 +64,8 @@ struct tree {
     struct config *cfg; /* owned, as is everything below */
     struct provider **p;
     struct cache **cache;
-    uint64_t *ino; /* section directory inodes */
-    unsigned *id;  /* section numbers: the inode table's, kept across reloads */
+    uint64_t *ino;      /* section directory inodes */
+    unsigned *id;       /* section numbers: the inode table's, kept across reloads */
     long long *read_ms; /* when a file of the section was last read (monotonic ms, atomic) */
     size_t n;
     struct shared *sh; /* the fleet's shared cache, or NULL; outlives the caches */
