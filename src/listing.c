@@ -376,14 +376,43 @@ static int add_group(struct listing *l, char *base, uint32_t owner, struct listi
     return 0;
 }
 
+/* The entry's plain name when it is its record's own bytes, shown as is (a
+ * name or id names_is_safe passes encodes to itself and needs no cut), else
+ * NULL. Nearly every name is; it then costs no copy and no encoding. */
+static const char *plain_bytes(const struct entry *e)
+{
+    size_t len;
+    const char *raw = record_name(e->r, &len);
+    if (!raw || len == 0)
+        raw = record_id(e->r);
+    else if (strlen(raw) != len)
+        return NULL; /* a NUL inside: encoded */
+    return names_is_safe(raw) ? raw : NULL;
+}
+
 static int name_entry(struct listing *l, uint32_t i)
 {
     struct entry *e = at(l, i);
+    /* The common case first: a plain name no group holds and no entry shows
+     * (what the general path below concludes too, with one hash and one probe). */
+    const char *plain = plain_bytes(e);
+    struct listing_group *g = NULL;
+    if (plain)
+        HASH_FIND_STR(l->groups, plain, g);
+    if (plain && !g) {
+        uint64_t h = hash_str(plain);
+        if (find_name_h(l, plain, h) == NONE) {
+            if (reserve(l, &l->by_name, true) < 0)
+                return -ENOMEM;
+            e->name = plain;
+            put(&l->by_name, h, i);
+            return 0;
+        }
+    }
     char *base = base_of(e);
     if (!base)
         return -ENOMEM;
     int rc = 0;
-    struct listing_group *g;
     HASH_FIND_STR(l->groups, base, g);
     if (!g) {
         uint32_t o = find_name(l, base);
@@ -436,12 +465,28 @@ long listing_add(struct listing *l, struct item *items, size_t n)
     for (size_t k = 0; k < n; k++) {
         struct item *it = &items[k];
         uint64_t ino = inode_collection(l->section, it->id);
-        if (find_ino(l, ino, it->id) != NONE) {
-            provider_item_free(it);
-            continue; /* a page that repeats an earlier item: keep the first copy */
-        }
         if (l->n >= IDX_MAX || reserve(l, &l->by_ino, false) < 0)
             return -ENOMEM;
+        /* one walk of the inode's probe run: the same id (a page that repeats
+         * an earlier item keeps the first copy), the first entry with the same
+         * inode, and the free slot the new entry takes */
+        uint32_t same = NONE;
+        bool repeat = false;
+        size_t s = home(ino, l->by_ino.cap);
+        for (; l->by_ino.slot[s] && !repeat; s = next(s, l->by_ino.cap)) {
+            if (!slot_hash_is(l->by_ino.slot[s], ino))
+                continue;
+            uint32_t j = slot_entry(l->by_ino.slot[s]);
+            const struct record *r = at(l, j)->r;
+            if (record_ino(r) != ino)
+                continue;
+            same = same == NONE ? j : same;
+            repeat = strcmp(record_id(r), it->id) == 0;
+        }
+        if (repeat) {
+            provider_item_free(it);
+            continue;
+        }
         if ((l->n & (CHUNK - 1)) == 0 && (l->n >> CHUNK_BITS) == l->nchunk) {
             struct entry **v = realloc(l->chunk, (l->nchunk + 1) * sizeof(*v));
             if (!v)
@@ -457,8 +502,8 @@ long listing_add(struct listing *l, struct item *items, size_t n)
         provider_item_free(it);
         uint32_t i = (uint32_t)l->n++;
         *at(l, i) = (struct entry){r, NULL};
-        uint32_t same = find_ino(l, ino, NULL);
-        put(&l->by_ino, ino, i);
+        l->by_ino.slot[s] = slot_of(ino, i);
+        l->by_ino.used++;
         if (same != NONE) { /* two ids, one inode: the first keeps it, the other is not shown */
             char *shown = names_encode(record_id(r), strlen(record_id(r)));
             log_err("[%s] collection %s has the inode of collection %s; not shown", l->section,

@@ -84,6 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* a short enough name is shown as encoded, unchanged */
         if (has_name && name_len > 0 && enc && strlen(enc) <= 255)
             FUZZ_ASSERT(strcmp(base, enc) == 0, base, strlen(base));
+        /* listing.c shows a name names_is_safe passes as its raw bytes, with
+         * no encoding: they must be what names_base gives */
+        char *z = calloc(1, name_len + 1);
+        if (z && has_name && name_len > 0) {
+            memcpy(z, name, name_len);
+            if (strlen(z) == name_len && names_is_safe(z))
+                FUZZ_ASSERT(strcmp(base, z) == 0, base, strlen(base));
+        }
+        free(z);
         char *dup = names_with_id(base, id); /* the listing's duplicate rule */
         if (dup) {
             fuzz_check_dirname(dup, strlen(dup), __FILE__, __LINE__);
@@ -106,6 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *idname = names_base(NULL, 0, false, id);
     if (idname) {
         fuzz_check_dirname(idname, strlen(idname), __FILE__, __LINE__);
+        if (names_is_safe(id)) /* the same for an id shown as the name */
+            FUZZ_ASSERT(strcmp(idname, id) == 0, idname, strlen(idname));
         free(idname);
     }
     free(enc);
