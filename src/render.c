@@ -72,6 +72,18 @@ static const unsigned char byte_class[256] = {
     [0x80 ... 0xff] = 2,
 };
 
+/* Whether none of 8 bytes needs a look: no C0 control, '"', '\\' or byte
+ * >= 0x80 (the usual bit tricks; exact once no byte has its top bit set). */
+static inline bool plain8(const unsigned char *s)
+{
+    const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
+    uint64_t w, q, b;
+    memcpy(&w, s, 8);
+    q = w ^ (ones * '"');
+    b = w ^ (ones * '\\');
+    return !((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & top);
+}
+
 static void string(struct render_buf *o, const char *text, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -80,6 +92,10 @@ static void string(struct render_buf *o, const char *text, size_t len)
     size_t run = 0; /* start of bytes not yet copied */
     size_t i = 0;
     while (i < len) {
+        while (len - i >= 8 && plain8(s + i)) /* most text: 8 bytes at a time */
+            i += 8;
+        if (i == len)
+            break;
         unsigned char c = s[i];
         unsigned char k = byte_class[c];
         if (k == 0) {
