@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# A/B of the daemon's own work for a cold listing, in instructions: each binary
+# runs under `valgrind --tool=callgrind` (all threads counted together) against
+# one fake provider P of N collections at 0 ms, lists the section once with
+# `ls -f`, and is unmounted. Callgrind counts instructions, not seconds, so two
+# runs of one binary agree to about 0.1% however busy the machine is: a change
+# of a few percent in the parse, render and index code shows here, where
+# perf.sh's CPU seconds move by 10-20% from run to run. What it does not count:
+# the kernel's share (system calls, page faults). With ROUNDS=K set, the
+# binaries then also take turns K times natively, and the daemon's CPU seconds
+# (user + system, from /proc) are printed per run. Asserts nothing; prints one
+# line per binary (and per native run).
+#
+#   [ROUNDS=K] tests/bench/ab_cpu.sh P N BIN_A BIN_B...
+#   e.g. tests/bench/ab_cpu.sh honcho 100000 /tmp/base/b/collectionsfs build-rel/collectionsfs
+#   (at 100,000 each binary takes about 40 s under callgrind)
+set -uo pipefail
+[ $# -ge 3 ] || { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
+p=$1 n=$2
+shift 2
+BINS=()
+for b in "$@"; do BINS+=("$(realpath "$b")"); done
+command -v valgrind >/dev/null || apt-get install -y -q valgrind >/dev/null || exit 1
+CFS_BIN=${BINS[0]}
+source "$here/../lib/common.bash"
+WORK=$(mktemp -d /tmp/cfs-abcpu.XXXXXX)
+trap 'unmount_cfs >/dev/null 2>&1; stop_fake; rm -rf "$WORK"' EXIT
+FAKE_START_WAIT=600 start_fake --count 0 "--$p" "$n" >/dev/null || exit 1
+PROVIDERS=("$p")
+CFS_TTL=3600 CFS_TIMEOUT=600 write_config >/dev/null || exit 1
+# the daemon under callgrind, as mount_cfs starts a daemon
+cat >"$WORK/daemon" <<'EOF'
+#!/bin/sh
+exec valgrind --tool=callgrind --callgrind-out-file="$CG_OUT" "$CG_BIN" "$@"
+EOF
+chmod +x "$WORK/daemon"
+CFS_BIN=$WORK/daemon
+for bin in "${BINS[@]}"; do
+    export CG_BIN=$bin CG_OUT=$WORK/callgrind.out
+    rm -f "$CG_OUT"
+    mount_cfs || exit 1
+    pid=$CFS_PID
+    shown=$(timeout 900 ls -f "$MNT/$p" | wc -l)
+    fusermount3 -uz "$MNT"
+    CFS_PID=
+    # callgrind writes its file as the daemon exits: wait for that, bounded
+    wait_for 300 bash -c "! kill -0 $pid 2>/dev/null" || { echo "$bin: did not exit"; exit 1; }
+    total=$(sed -n 's/^totals: //p' "$CG_OUT")
+    awk -v t="$total" -v n="$n" -v s="$((shown - 2))" -v b="$bin" 'BEGIN {
+        printf "%s: %d collections shown, %.0f instructions, %.0f per collection\n", b, s, t, t / n }'
+done
+clk=$(getconf CLK_TCK)
+for ((r = 1; r <= ${ROUNDS:-0}; r++)); do
+    for bin in "${BINS[@]}"; do
+        CFS_BIN=$bin
+        mount_cfs || exit 1
+        pid=$CFS_PID
+        timeout 900 ls -f "$MNT/$p" >/dev/null
+        cpu=$(awk -v c="$clk" '{printf "%.2f", ($14 + $15) / c}' "/proc/$pid/stat")
+        unmount_cfs
+        echo "round $r $bin: $cpu s CPU"
+    done
+done
