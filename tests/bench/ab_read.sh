@@ -23,23 +23,16 @@ trap 'unmount_cfs >/dev/null 2>&1; stop_fake; rm -rf "$WORK"' EXIT
 FAKE_START_WAIT=600 start_fake --count 0 --honcho "$n" >/dev/null || exit 1
 PROVIDERS=(honcho)
 CFS_TTL=3600 CFS_TIMEOUT=120 write_config >/dev/null || exit 1
-# secs SCRIPT: wall seconds of a shell pipeline (bounded: a hang fails, never waits)
-secs() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    timeout 600 bash -c "$1" >/dev/null || { echo fail; return; }
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
-}
+TM_BOUND=600
 for ((r = 1; r <= rounds; r++)); do
     for bin in "$@"; do
         CFS_BIN=$(realpath "$bin")
         mount_cfs || exit 1
         timeout 600 ls -f "$MNT/honcho" >/dev/null
         fc="find '$MNT/honcho' -name metadata.json -exec cat {} + | wc -c"
-        cold=$(secs "$fc")
-        warm=$(secs "$fc")
-        f=$(secs "find '$MNT/honcho' | wc -l")
+        cold=$(tsh "$fc")
+        warm=$(tsh "$fc")
+        f=$(tsh "find '$MNT/honcho' | wc -l")
         echo "round $r $bin: cold find+cat $cold s, warm find+cat $warm s, warm find $f s"
         unmount_cfs
     done

@@ -51,7 +51,7 @@ peer_n=1000 # rclone mount
 hdf_n=200   # httpdirfs: about 0.15 s per request here, 3-4 requests per collection
 out=$here/RESULTS.md
 merge=
-op_bound=900 # `timeout` of one measured operation: turns a hang into "fail"
+TM_BOUND=900 # `timeout` of one measured operation (tm, tsh): a hang becomes "fail"
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) sizes=10000; shift ;;
@@ -121,20 +121,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 CLK=$(getconf CLK_TCK)
-
-# tm CMD...: wall seconds of CMD (its output discarded), or "fail".
-tm() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    if ! timeout "$op_bound" "$@" >/dev/null 2>&1; then
-        echo fail
-        return 1
-    fi
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
-}
-# tsh SCRIPT: tm of a shell pipeline.
-tsh() { tm bash -c "$1"; }
 
 # cpu_s PID: user + system seconds of a process so far.
 cpu_s() { awk -v c="$CLK" '{printf "%.2f", ($14 + $15) / c}' "/proc/$1/stat" || echo fail; }
@@ -267,7 +253,7 @@ wire() {
     port=$(cat "$BENCH/relay.port")
     sed -i "s#127.0.0.1:$FAKE_PORT/#127.0.0.1:$port/#" "$CONFIG"
     mount_cfs || exit 1
-    timeout "$op_bound" ls -f "$MNT/$p" >/dev/null
+    timeout "$TM_BOUND" ls -f "$MNT/$p" >/dev/null
     kill -USR1 "$rp"
     wait_for 10 test -s "$BENCH/relay.count"
     cnt=$(awk '{print $2}' "$BENCH/relay.count")
@@ -282,7 +268,7 @@ tree() {
     local dst=$TMPFS/$2
     [ -d "$dst/$1" ] && return 0
     mkdir -p "$dst"
-    timeout "$op_bound" cp -a "$MNT/$1" "$dst/" || say "  WARNING: cp -a of the mount failed"
+    timeout "$TM_BOUND" cp -a "$MNT/$1" "$dst/" || say "  WARNING: cp -a of the mount failed"
 }
 
 # everything P N MS: the full set of cases on the main provider.

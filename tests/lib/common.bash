@@ -34,6 +34,22 @@ wait_for() {
     done
 }
 
+# tm CMD...: wall seconds of CMD (its output discarded), or "fail" when it fails
+# or outlasts TM_BOUND seconds (default 900): for benchmarks, a hang is a result.
+tm() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    if ! timeout "${TM_BOUND:-900}" "$@" >/dev/null 2>&1; then
+        echo fail
+        return 1
+    fi
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
+}
+
+# tsh SCRIPT: tm of a shell pipeline.
+tsh() { tm bash -c "$1"; }
+
 # ---------------------------------------------------------------- the fake
 
 # start_fake [fake_providers.py args...]: sets WORK (unless set), FAKE_PORT,
