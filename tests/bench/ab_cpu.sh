@@ -6,7 +6,10 @@
 # runs of one binary agree to about 0.1% however busy the machine is: a change
 # of a few percent in the parse, render and index code shows here, where
 # perf.sh's CPU seconds move by 10-20% from run to run. What it does not count:
-# the kernel's share (system calls, page faults). With ROUNDS=K set, the
+# the kernel's share (system calls, page faults). The yardstick of the CPU
+# target is counted the same way: `jq -c` over the same pages (perf.sh's,
+# fetched once with curl), and each binary's ratio to it is printed. With
+# ROUNDS=K set, the
 # binaries then also take turns K times natively, and the daemon's CPU seconds
 # (user + system, from /proc) are printed per run. Asserts nothing; prints one
 # line per binary (and per native run).
@@ -21,7 +24,9 @@ p=$1 n=$2
 shift 2
 BINS=()
 for b in "$@"; do BINS+=("$(realpath "$b")"); done
-command -v valgrind >/dev/null || apt-get install -y -q valgrind >/dev/null || exit 1
+for t in valgrind jq curl; do
+    command -v $t >/dev/null || apt-get install -y -q $t >/dev/null || exit 1
+done
 CFS_BIN=${BINS[0]}
 source "$here/../lib/common.bash"
 WORK=$(mktemp -d /tmp/cfs-abcpu.XXXXXX)
@@ -36,6 +41,19 @@ exec valgrind --tool=callgrind --callgrind-out-file="$CG_OUT" "$CG_BIN" "$@"
 EOF
 chmod +x "$WORK/daemon"
 CFS_BIN=$WORK/daemon
+# instructions PROG ARGS...: what callgrind counts for one run of PROG
+instructions() {
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/jq.out" "$@" >/dev/null 2>&1 || return 1
+    sed -n 's/^totals: //p' "$WORK/jq.out"
+}
+mkdir -p "$WORK/pages"
+mapfile -d '' opts < <(python3 "$here/pages.py" "$WORK/sections.json" "$p" "$n" \
+    "$(provider_info "$p" max_page)" "$WORK/pages")
+curl -sf --parallel --parallel-max 4 "${opts[@]}" -K "$WORK/pages/urls.curl" >/dev/null 2>&1 ||
+    { echo "fetching the pages failed"; exit 1; }
+jq=$(instructions jq -c "$(list_key "$p")" "$WORK/pages"/p*.json) || { echo "jq failed"; exit 1; }
+awk -v t="$jq" -v n="$n" -v k="$(list_key "$p")" 'BEGIN {
+    printf "jq -c %s over the same pages: %.0f instructions, %.0f per collection\n", k, t, t / n }'
 for bin in "${BINS[@]}"; do
     export CG_BIN=$bin CG_OUT=$WORK/callgrind.out
     rm -f "$CG_OUT"
@@ -47,8 +65,9 @@ for bin in "${BINS[@]}"; do
     # callgrind writes its file as the daemon exits: wait for that, bounded
     wait_for 300 bash -c "! kill -0 $pid 2>/dev/null" || { echo "$bin: did not exit"; exit 1; }
     total=$(sed -n 's/^totals: //p' "$CG_OUT")
-    awk -v t="$total" -v n="$n" -v s="$((shown - 2))" -v b="$bin" 'BEGIN {
-        printf "%s: %d collections shown, %.0f instructions, %.0f per collection\n", b, s, t, t / n }'
+    awk -v t="$total" -v n="$n" -v s="$((shown - 2))" -v b="$bin" -v jq="$jq" 'BEGIN {
+        printf "%s: %d collections shown, %.0f instructions, %.0f per collection, %.2f× jq\n",
+            b, s, t, t / n, t / jq }'
 done
 clk=$(getconf CLK_TCK)
 for ((r = 1; r <= ${ROUNDS:-0}; r++)); do

@@ -188,12 +188,7 @@ curl_refs() {
     ZIP=$(curl -sf --compressed --parallel --parallel-max 4 "${opts[@]}" -K "$dir/urls.curl" \
         -o /dev/null -w '%{size_download}\n' 2>/dev/null | awk '{s += $1} END {print s + 0}')
     RAW=$(cat "$dir"/p*.json | wc -c)
-    case $p in
-    honcho) key='.items[]' ;;
-    scenario) key='.collections[]' ;;
-    jsonarray) key='.[]' ;;
-    *) key='.data[]' ;;
-    esac
+    key=$(list_key "$p")
     JQ=$(/usr/bin/time -f '%U %S' jq -c "$key" "$dir"/p*.json 2>&1 >/dev/null | tail -1 |
         awk '{printf "%.2f", $1 + $2}')
     JSONB=$(python3 - "$dir" "$key" "$TESTS_DIR" <<'PY'
@@ -405,6 +400,14 @@ table() {
             $1, $2, $3, $4, ($5 == "" ? "–" : $5), $6, $7, r, $8
     }' "$ROWS"
 }
+# idle_poll: how long an idle vCPU polls before it halts, where the guest says so.
+# At 0 every wake-up of a sleeping thread costs a halt and an IPI through the
+# host, which is most of a FUSE round trip on such a VM (RESULTS.md section M).
+idle_poll() {
+    local f=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+    [ -r "$f" ] && echo ", cpuidle $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" \
+        "guest_halt_poll_ns=$(cat "$f")"
+}
 write_results() {
     local commit dirty cpu mem tools
     commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -423,7 +426,7 @@ write_results() {
         echo
         echo "- date: $start"
         echo "- commit: $commit$dirty; binary: $(basename "$(dirname "$CFS_BIN")")/$(basename "$CFS_BIN")"
-        echo "- machine: $(nproc) cores, $cpu, $mem, kernel $(uname -r)"
+        echo "- machine: $(nproc) cores, $cpu, $mem, kernel $(uname -r)$(idle_poll)"
         echo "- tools: $tools"
         echo "- load average (1, 5, 15 min) at the start: $load0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
         [ -z "$merge" ] || echo "- rows before this run's: $(grep -m1 -A1 '^Written by' "$merge" |

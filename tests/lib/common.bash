@@ -184,6 +184,16 @@ v = {p["name"]: p for p in json.load(sys.stdin)}[sys.argv[1]][sys.argv[2]]
 print(json.dumps(v) if isinstance(v, bool) else v)' "$1" "$2"
 }
 
+# list_key PROVIDER: the jq path of the collections in one of its pages.
+list_key() {
+    case $1 in
+    honcho) echo '.items[]' ;;
+    scenario) echo '.collections[]' ;;
+    jsonarray) echo '.[]' ;;
+    *) echo '.data[]' ;;
+    esac
+}
+
 # set_count PROVIDER N: the fake serves N freshly generated collections for it.
 set_count() { fake_post /_fake/config "{\"provider\": \"$1\", \"count\": $2}" >/dev/null; }
 
