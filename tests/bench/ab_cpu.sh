@@ -9,14 +9,14 @@
 # the kernel's share (system calls, page faults). The yardstick of the CPU
 # target is counted the same way: `jq -c` over the same pages (perf.sh's,
 # fetched once with curl), and each binary's ratio to it is printed. With
-# ROUNDS=K set, the
-# binaries then also take turns K times natively, and the daemon's CPU seconds
-# (user + system, from /proc) are printed per run. Asserts nothing; prints one
-# line per binary (and per native run).
+# ROUNDS=K set, the binaries then also take turns K times natively, and the
+# daemon's CPU seconds (user + system, from /proc) are printed per run.
+# Asserts nothing; prints one line per binary (and per native run).
 #
 #   [ROUNDS=K] tests/bench/ab_cpu.sh P N BIN_A BIN_B...
-#   e.g. tests/bench/ab_cpu.sh honcho 100000 /tmp/base/b/collectionsfs build-rel/collectionsfs
-#   (at 100,000 each binary takes about 40 s under callgrind)
+#   e.g. git worktree add /tmp/base HEAD~1 && meson setup /tmp/base/b -Dbuildtype=release &&
+#        ninja -C /tmp/base/b && tests/bench/ab_cpu.sh honcho 100000 /tmp/base/b/collectionsfs build-rel/collectionsfs
+#   (at 100,000 each binary takes about 40 s under callgrind, jq about 2 minutes)
 set -uo pipefail
 [ $# -ge 3 ] || { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +25,7 @@ shift 2
 BINS=()
 for b in "$@"; do BINS+=("$(realpath "$b")"); done
 for t in valgrind jq curl; do
-    command -v $t >/dev/null || apt-get install -y -q $t >/dev/null || exit 1
+    command -v "$t" >/dev/null || apt-get install -y -q "$t" >/dev/null || exit 1
 done
 CFS_BIN=${BINS[0]}
 source "$here/../lib/common.bash"
