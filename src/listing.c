@@ -192,20 +192,37 @@ static uint32_t find_name(const struct listing *l, const char *name)
     return find_name_h(l, name, hash_str(name));
 }
 
-/* The first entry with inode ino and, when id is given, that id. */
-static uint32_t find_ino(const struct listing *l, uint64_t ino, const char *id)
+/* The first entry with inode ino and, when id is given, that id; NONE if none.
+ * Then, for a caller about to add (listing_add), the same walk also tells the
+ * first entry with that inode under another id (*other) and the free slot that
+ * ends the probe run (*end). */
+static uint32_t find_ino_run(const struct listing *l, uint64_t ino, const char *id, uint32_t *other,
+                             size_t *end)
 {
     const struct listing_index *x = &l->by_ino;
-    if (!x->cap)
-        return NONE;
-    for (size_t s = home(ino, x->cap); x->slot[s]; s = next(s, x->cap)) {
+    uint32_t first = NONE;
+    size_t s = x->cap ? home(ino, x->cap) : 0;
+    for (; x->cap && x->slot[s]; s = next(s, x->cap)) {
         if (!slot_hash_is(x->slot[s], ino))
             continue;
-        const struct record *r = at(l, slot_entry(x->slot[s]))->r;
-        if (record_ino(r) == ino && (!id || strcmp(record_id(r), id) == 0))
-            return slot_entry(x->slot[s]);
+        uint32_t j = slot_entry(x->slot[s]);
+        const struct record *r = at(l, j)->r;
+        if (record_ino(r) != ino)
+            continue;
+        if (!id || strcmp(record_id(r), id) == 0)
+            return j;
+        first = first == NONE ? j : first;
     }
+    if (other)
+        *other = first;
+    if (end)
+        *end = s;
     return NONE;
+}
+
+static uint32_t find_ino(const struct listing *l, uint64_t ino, const char *id)
+{
+    return find_ino_run(l, ino, id, NULL, NULL);
 }
 
 struct listing *listing_new(const char *section)
@@ -467,23 +484,12 @@ long listing_add(struct listing *l, struct item *items, size_t n)
         uint64_t ino = inode_collection(l->section, it->id);
         if (l->n >= IDX_MAX || reserve(l, &l->by_ino, false) < 0)
             return -ENOMEM;
-        /* one walk of the inode's probe run: the same id (a page that repeats
-         * an earlier item keeps the first copy), the first entry with the same
-         * inode, and the free slot the new entry takes */
-        uint32_t same = NONE;
-        bool repeat = false;
-        size_t s = home(ino, l->by_ino.cap);
-        for (; l->by_ino.slot[s] && !repeat; s = next(s, l->by_ino.cap)) {
-            if (!slot_hash_is(l->by_ino.slot[s], ino))
-                continue;
-            uint32_t j = slot_entry(l->by_ino.slot[s]);
-            const struct record *r = at(l, j)->r;
-            if (record_ino(r) != ino)
-                continue;
-            same = same == NONE ? j : same;
-            repeat = strcmp(record_id(r), it->id) == 0;
-        }
-        if (repeat) {
+        /* one walk: a page that repeats an earlier item keeps the first copy;
+         * else the entry takes the free slot s, and `same` is an entry of
+         * another id with this inode */
+        uint32_t same;
+        size_t s;
+        if (find_ino_run(l, ino, it->id, &same, &s) != NONE) {
             provider_item_free(it);
             continue;
         }

@@ -69,14 +69,13 @@ for bin in "${BINS[@]}"; do
         printf "%s: %d collections shown, %.0f instructions, %.0f per collection, %.2f× jq\n",
             b, s, t, t / n, t / jq }'
 done
-clk=$(getconf CLK_TCK)
 for ((r = 1; r <= ${ROUNDS:-0}; r++)); do
     for bin in "${BINS[@]}"; do
         CFS_BIN=$bin
         mount_cfs || exit 1
         pid=$CFS_PID
         timeout 900 ls -f "$MNT/$p" >/dev/null
-        cpu=$(awk -v c="$clk" '{printf "%.2f", ($14 + $15) / c}' "/proc/$pid/stat")
+        cpu=$(cpu_s "$pid")
         unmount_cfs
         echo "round $r $bin: $cpu s CPU"
     done

@@ -120,10 +120,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-CLK=$(getconf CLK_TCK)
-
-# cpu_s PID: user + system seconds of a process so far.
-cpu_s() { awk -v c="$CLK" '{printf "%.2f", ($14 + $15) / c}' "/proc/$1/stat" || echo fail; }
 # mib KB: kilobytes as MiB. budget JSON_BYTES N: the RSS target in MiB. per BYTES N: bytes each.
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 budget() { awk -v j="$1" -v n="$2" 'BEGIN {printf "%.1f", (j + 256 * n) / 1048576 + 32}'; }

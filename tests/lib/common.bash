@@ -50,6 +50,11 @@ tm() {
 # tsh SCRIPT: tm of a shell pipeline.
 tsh() { tm bash -c "$1"; }
 
+# cpu_s PID: user + system seconds of a process so far.
+cpu_s() {
+    awk -v c="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / c}' "/proc/$1/stat" || echo fail
+}
+
 # ---------------------------------------------------------------- the fake
 
 # start_fake [fake_providers.py args...]: sets WORK (unless set), FAKE_PORT,
