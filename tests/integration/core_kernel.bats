@@ -53,6 +53,24 @@ warm() { timeout 60 find "$MNT" -name metadata.json -exec cat {} + >/dev/null; }
     [ "$(requests_besides)" -eq 0 ]
 }
 
+# same_bytes P I: collection I of provider P reads as exactly what the provider
+# says, with an st_size of its length and the provider's update time (else its
+# creation time) as mtime.
+same_bytes() {
+    fake_get "/_fake/expect?provider=$1" | python3 -c '
+import json, os, sys
+e = json.load(sys.stdin)[int(sys.argv[3])]
+path = os.path.join(sys.argv[1], sys.argv[2], e["name"], "metadata.json")
+data = open(path, "rb").read()
+assert data == e["metadata_json"].encode(), "%s: bytes differ: %r" % (path, data[-80:])
+st = os.stat(path)
+assert st.st_size == len(data), "%s: st_size %d, %d bytes" % (path, st.st_size, len(data))
+t = e["updated"] if e["updated"] is not None else e["created"]
+if t is not None:
+    assert abs(st.st_mtime - t) < 1e-3, "%s: mtime %r, provider %r" % (path, st.st_mtime, t)
+' "$MNT" "$1" "$2"
+}
+
 @test "kernel: a change reaches the kernel exactly; unchanged collections get no request" {
     CFS_TTL=3600 setup_fake --count 40
     mount_cfs -d
@@ -84,19 +102,8 @@ warm() { timeout 60 find "$MNT" -name metadata.json -exec cat {} + >/dev/null; }
         [ ! -e "$MNT/$p/$name_b" ]
     fi
     # exactly the provider's new bytes, size and time
-    fake_get "/_fake/expect?provider=$p" | python3 -c '
-import json, os, sys
-mnt, p = sys.argv[1], sys.argv[2]
-items = json.load(sys.stdin)
-for i in (3, 7):
-    e = items[i]
-    path = os.path.join(mnt, p, e["name"], "metadata.json")
-    data = open(path, "rb").read()
-    assert data == e["metadata_json"].encode(), "%s: bytes differ" % path
-    assert os.stat(path).st_size == len(data), "%s: st_size %d, %d bytes" % (path, os.stat(path).st_size, len(data))
-    if e["updated"] is not None:
-        assert abs(os.stat(path).st_mtime - e["updated"]) < 1e-3, "%s: mtime %r, updated %r" % (path, os.stat(path).st_mtime, e["updated"])
-' "$MNT" "$p"
+    same_bytes "$p" 3
+    same_bytes "$p" 7
     [ "$(stat -c %s "$MNT/$p/$new_b/metadata.json")" -eq "$old_size" ] || [ "$new_b" = "$name_b" ]
     # the unchanged ones, walked again: the kernel answers alone
     warm
@@ -113,17 +120,6 @@ for i in (3, 7):
 
 # reads_of INO: READ requests on inode INO since log line $MARK.
 reads_of() { ops_on "$1" | grep -c 'opcode: READ (' || true; }
-
-# same_bytes P I: collection I of provider P reads as exactly what the provider says.
-same_bytes() {
-    fake_get "/_fake/expect?provider=$1" | python3 -c '
-import json, os, sys
-e = json.load(sys.stdin)[int(sys.argv[3])]
-path = os.path.join(sys.argv[1], sys.argv[2], e["name"], "metadata.json")
-data = open(path, "rb").read()
-assert data == e["metadata_json"].encode(), "%s: %r" % (path, data[-80:])
-' "$MNT" "$1" "$2"
-}
 
 @test "kernel: while a section's files are read, a directory read brings its file along" {
     CFS_TTL=3600 setup_fake --count 20
