@@ -1,26 +1,38 @@
-#!/bin/bash
-# tests/bench/cp_xattrs.sh: [N=10000] [BIN=build-rel/collectionsfs] (needs root: tmpfs, FUSE)
-# warm cp -a of N honcho collections, 3 rounds interleaved: the mount with
-# xattrs (default), the mount with -o xattrs=no, and tmpfs copies of each
-set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${BIN:-$top/build-rel/collectionsfs}
+#!/usr/bin/env bash
+# Warm `cp -a` of N Honcho collections (0 ms) from two mounts of one fake, one
+# with extended attributes (the default) and one with -o xattrs=no, and from a
+# tmpfs copy of each: three rounds, taking turns (RESULTS.md section H).
+# Asserts nothing; prints seconds. Needs root (tmpfs, FUSE).
+#
+#   [N=10000] [CFS_BIN=build-rel/collectionsfs] tests/bench/cp_xattrs.sh
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+CFS_BIN=$(realpath "${CFS_BIN:-${BIN:-$here/../../build-rel/collectionsfs}}")
+source "$here/../lib/common.bash"
 N=${N:-10000}
-W=$(mktemp -d)
-trap 'for m in $W/m1 $W/m2; do fusermount3 -uz $m 2>/dev/null; done; umount $W/t 2>/dev/null; kill $FP 2>/dev/null; rm -rf --one-file-system $W' EXIT
-python3 "$top/tests/fake_providers.py" --port 0 --port-file $W/port --honcho $N >/dev/null 2>&1 & FP=$!
-for i in $(seq 50); do [ -s $W/port ] && break; sleep 0.1; done
-P=$(cat $W/port)
-{ printf '[global]\nttl = 3600\n'; curl -s "http://127.0.0.1:$P/_fake/config-sections?provider=honcho"; } > $W/config
-mkdir $W/m1 $W/m2 $W/t
-$BIN -c $W/config $W/m1
-$BIN -c $W/config -o xattrs=no $W/m2
-mount -t tmpfs tmpfs $W/t; mkdir $W/t/x $W/t/nox $W/t/dst
-ls -f $W/m1/honcho >/dev/null; ls -f $W/m2/honcho >/dev/null
-cp -a $W/m1/honcho $W/t/x/; cp -a $W/m2/honcho $W/t/nox/
-echo "attributes on the tmpfs copy: $(getfattr -R -d $W/t/x/honcho 2>/dev/null | grep -c collectionsfs) vs $(getfattr -R -d $W/t/nox/honcho 2>/dev/null | grep -c collectionsfs)"
-t() { local s=$(date +%s.%N); cp -a "$1" $W/t/dst/c; local e=$(date +%s.%N); rm -rf $W/t/dst/c; awk "BEGIN { printf \"%.2f\", $e - $s }"; }
+WORK=$(mktemp -d /tmp/cfs-cpx.XXXXXX)
+T=$WORK/tmpfs
+trap 'fusermount3 -uz "$WORK/nox" 2>/dev/null; unmount_cfs >/dev/null 2>&1; umount "$T" 2>/dev/null
+      stop_fake; rm -rf --one-file-system "$WORK"' EXIT
+FAKE_START_WAIT=120 start_fake --count 0 --honcho "$N" >/dev/null || exit 1
+PROVIDERS=(honcho)
+CFS_TTL=3600 write_config >/dev/null || exit 1
+mount_cfs || exit 1
+mkdir -p "$WORK/nox" "$T"
+"$CFS_BIN" -c "$CONFIG" -o xattrs=no "$WORK/nox" || exit 1
+wait_for 10 mountpoint -q "$WORK/nox" || exit 1
+mount -t tmpfs tmpfs "$T" || exit 1
+mkdir "$T/x" "$T/nox" "$T/dst"
+for m in "$MNT" "$WORK/nox"; do timeout 600 ls -f "$m/honcho" >/dev/null || exit 1; done
+cp -a "$MNT/honcho" "$T/x/" && cp -a "$WORK/nox/honcho" "$T/nox/" || exit 1
+echo "attributes on the tmpfs copy: $(getfattr -R -d "$T/x/honcho" 2>/dev/null | grep -c collectionsfs)" \
+    "with, $(getfattr -R -d "$T/nox/honcho" 2>/dev/null | grep -c collectionsfs) without"
+# cp_s DIR: seconds of one `cp -a` of DIR to the tmpfs, the copy then removed
+cp_s() {
+    tm cp -a "$1" "$T/dst/c"
+    rm -rf "$T/dst/c"
+}
 echo "round  mount  tmpfs(with attrs)  mount(xattrs=no)  tmpfs(no attrs)  (seconds)"
 for k in 1 2 3; do
-  echo "$k $(t $W/m1/honcho) $(t $W/t/x/honcho) $(t $W/m2/honcho) $(t $W/t/nox/honcho)"
+    echo "$k $(cp_s "$MNT/honcho") $(cp_s "$T/x/honcho") $(cp_s "$WORK/nox/honcho") $(cp_s "$T/nox/honcho")"
 done
