@@ -16,20 +16,10 @@ set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib/common.bash"
 prov=${1:?provider} n=${2:?count}
-export CFS_PROVIDERS=$prov CFS_TTL=${CFS_TTL:-3600} CFS_TIMEOUT=${CFS_TIMEOUT:-300}
+export CFS_TTL=${CFS_TTL:-3600} CFS_TIMEOUT=${CFS_TIMEOUT:-300}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cfs-mem.XXXXXX")
-python3 "$FAKE" --port 0 --port-file "$WORK/port" --count 0 --"$prov" "$n" >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-cleanup() {
-    unmount_cfs
-    kill "$FAKE_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_for 900 test -s "$WORK/port" || { echo "the fake did not start"; exit 1; }
-FAKE_PORT=$(cat "$WORK/port")
-FAKE_URL="http://127.0.0.1:$FAKE_PORT"
-export WORK FAKE_PID FAKE_PORT FAKE_URL
+trap 'unmount_cfs; stop_fake; rm -rf "$WORK"' EXIT
+FAKE_START_WAIT=900 start_fake --count 0 --"$prov" "$n" >/dev/null || { echo "the fake did not start"; exit 1; }
 PROVIDERS=("$prov")
 write_config || exit 1
 mount_cfs || exit 1
