@@ -94,15 +94,18 @@ static void transport_reason(const struct provider *p, const struct http_req *re
  * Requests are numbered as they go. An answer counts the requests that reached
  * the server before it, so what may still be sent is its `left` less the
  * headroom less the requests that may not have: those sent after it, and those
- * sent before it that are still unanswered (one sent just before a window
- * turned can reach the server after a later one, in the new window). That
- * holds whatever order requests arrive and answers come back in; each answer
- * can only lower it. A window is taken to run until the end the server names
- * (X-RateLimit-Reset, never earlier than the server's) or else a minute after
- * its first answer (never earlier than a fixed window's); the first answer to a
- * request sent after it opens the next one, and answers to requests sent before
- * a window opened say nothing of it. A server whose window turns earlier than
- * that is paced as if it had not: slower than it allows, never faster. */
+ * that were on their way when it was sent (one of them can reach the server
+ * after it, even be answered first). That holds whatever order requests arrive
+ * and answers come back in. Within a window each answer can only lower it,
+ * unless the window has turned (below). A window is taken to run until the end
+ * the server names (X-RateLimit-Reset, never earlier than the server's) or else
+ * a minute after its first answer (never earlier than a fixed window's); the
+ * first answer to a request sent after it opens the next one, and answers to
+ * requests sent before a window opened say nothing of it. A server whose window
+ * turns earlier than that says so in its counts: an answer with more left than
+ * the requests still on their way could explain opens the next window then
+ * (Fount names the end only in a 429, and its minute need not start with our
+ * first request). */
 #define PACE_HEADROOM_DIV 10
 #define PACE_STREAK_MS 60000 /* a wait this long after the last one starts a new log streak */
 
@@ -110,6 +113,7 @@ static void transport_reason(const struct provider *p, const struct http_req *re
 struct turn {
     struct timespec at; /* when it was sent */
     uint64_t n;         /* its number */
+    long ahead;         /* requests on their way when it took its turn */
     struct turn *next, **prev;
 };
 
@@ -177,6 +181,18 @@ static int fleet_turn(const struct provider *p, const struct http_req *req,
     return 0;
 }
 
+/* A window has opened since the one a sleeping request took its turn in. */
+struct turn_wait {
+    const struct provider_pace *pc;
+    uint64_t windows;
+};
+
+static bool window_opened(const void *arg)
+{
+    const struct turn_wait *w = arg;
+    return __atomic_load_n(&w->pc->windows, __ATOMIC_ACQUIRE) != w->windows;
+}
+
 /* Wait for this request's turn: the end of a pause the server asked for, and the
  * next paced send time, if both come within the budget; past it, fail at once
  * rather than retry into an announced block. `why` holds the last attempt's
@@ -186,6 +202,7 @@ static int pace(const struct provider *p, const struct http_req *req,
                 size_t whylen)
 {
     struct provider_pace *pc = p->pace;
+again:
     pthread_mutex_lock(&pc->lock);
     struct timespec now = clock_now(), t = later(now, pc->until);
     bool paused = clock_ms(&now, &pc->until) > 0, paced = false, log_it = false;
@@ -235,16 +252,28 @@ static int pace(const struct provider *p, const struct http_req *req,
             pc->waited = now;
         }
     }
-    *turn = (struct turn){t, pc->sent++, pc->flying, &pc->flying};
+    long ahead = 0;
+    for (const struct turn *f = pc->flying; f; f = f->next)
+        ahead++;
+    *turn = (struct turn){t, pc->sent++, ahead, pc->flying, &pc->flying};
     if (pc->flying)
         pc->flying->prev = &turn->next;
     pc->flying = turn;
+    struct turn_wait w = {pc, pc->windows};
     pthread_mutex_unlock(&pc->lock);
     if (log_it)
         pace_log(p, budget, keep, window_ms, interval_ms);
-    int err = ms > 0 && !http_sleep_until(&t, &p->http)
-                  ? -ECANCELED
-                  : fleet_turn(p, req, deadline, attempt, why, whylen);
+    int err = 0;
+    if (ms > 0 && !http_sleep_until_or(&t, &p->http, window_opened, &w)) {
+        err = -ECANCELED;
+    } else if (ms > 0 && window_opened(&w)) {
+        /* a turn taken in a window that has ended: take one in the new window,
+         * which may come much sooner (its number stays used: counted as sent) */
+        landed(pc, turn);
+        goto again;
+    } else {
+        err = fleet_turn(p, req, deadline, attempt, why, whylen);
+    }
     if (err)
         landed(pc, turn);
     return err;
@@ -265,13 +294,14 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
         pc->until = end;
     if (r->left + 1 > pc->limit)
         pc->limit = r->left + 1;
-    /* Maybe not counted in `left` yet: every request sent since, and those sent
-     * before that are still on their way (a request sent just before a window
-     * turned can reach the server after this one, in its new window). */
-    long after = (long)(pc->sent - turn->n - 1);
+    /* Maybe not counted in `left` yet: every request sent since, and those that
+     * were on their way when this one was sent (one sent just before can reach
+     * the server after it, in its new window, and be answered before it). */
+    long after = (long)(pc->sent - turn->n - 1) + turn->ahead, flying = 0;
     for (const struct turn *t = pc->flying; t; t = t->next)
-        after += t->n < turn->n;
+        flying++;
     long share = r->left - headroom(pc->limit) - after;
+    bool opened = false;
     bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
     if (!pc->known || (over && clock_ms(&pc->end, &turn->at) >= 0)) {
         /* the first window takes every answer; a later one those sent since the last ended */
@@ -280,15 +310,32 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
         pc->end = end;
         pc->next = now;
         pc->budget = pc->budget0 = share;
+        opened = true;
     } else if (!over && clock_ms(&pc->opened, &turn->at) >= 0) {
-        /* a server that names the window's end keeps it; one that does not is
-         * taken to open a whole window at each answer, which is too late */
-        if (clock_ms(&end, &pc->end) > 0)
+        if (share > pc->budget + headroom(pc->limit) + flying) {
+            /* More is left than answers out of order can explain: the server's
+             * window turned before the end taken here (one that does not name
+             * it, its window not aligned with ours). This answer opens the next,
+             * or a whole window would pass with nothing sent. */
+            pc->opened = turn->at;
             pc->end = end;
-        if (share < pc->budget)
-            pc->budget = share;
+            pc->next = now;
+            pc->budget = pc->budget0 = share;
+            opened = true;
+        } else {
+            /* a server that names the window's end keeps it; one that does not is
+             * taken to open a whole window at each answer, which is too late */
+            if (clock_ms(&end, &pc->end) > 0)
+                pc->end = end;
+            if (share < pc->budget)
+                pc->budget = share;
+        }
     }
+    if (opened)
+        __atomic_add_fetch(&pc->windows, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&pc->lock);
+    if (opened)
+        http_wake(); /* requests asleep on the old window's spread take new turns */
 }
 
 /* The body of a response as JSON, quietly NULL when it is not. */

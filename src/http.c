@@ -156,8 +156,14 @@ bool http_cancelled(const struct http_opts *o)
 
 bool http_sleep_until(const struct timespec *t, const struct http_opts *o)
 {
+    return http_sleep_until_or(t, o, NULL, NULL);
+}
+
+bool http_sleep_until_or(const struct timespec *t, const struct http_opts *o,
+                         bool (*woken)(const void *), const void *arg)
+{
     pthread_mutex_lock(&sleep_lock);
-    while (!http_cancelled(o)) {
+    while (!http_cancelled(o) && !(woken && woken(arg))) {
         if (pthread_cond_timedwait(&sleep_cond, &sleep_lock, t) == ETIMEDOUT)
             break;
     }

@@ -56,6 +56,9 @@ void http_wake(void);
 bool http_cancelled(const struct http_opts *o);
 /** Sleep until t, shutdown or o's cancel; false when woken by one of those. */
 bool http_sleep_until(const struct timespec *t, const struct http_opts *o);
+/** http_sleep_until, also ending early (true) once woken(arg) holds after an http_wake. */
+bool http_sleep_until_or(const struct timespec *t, const struct http_opts *o,
+                         bool (*woken)(const void *), const void *arg);
 /** The part of a URL that may be logged: path and query, never host or userinfo. */
 const char *http_url_path(const char *url);
 /** The errno a file operation reports for an HTTP status. */

@@ -102,6 +102,7 @@ struct provider_pace {
     long limit;             /* the largest left + 1 seen: the limit, as far as known */
     long budget;            /* requests still to send in the window, headroom kept */
     long budget0;           /* the budget the window opened with */
+    uint64_t windows;       /* windows opened so far (atomic: read without the lock) */
     bool streak;            /* a pacing line was logged for the current streak */
     struct timespec waited; /* monotonic: the last time a request waited for its turn */
     /* For status (xattrs, SIGUSR1): requests sent, of them retries, and fetches that failed

@@ -75,7 +75,8 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                        aligned to the unix clock), past N a 429 with the provider's
                        retry hint, and every answer carries X-RateLimit-Limit,
                        -Remaining and -Reset (unix time the window ends); rate_limit 0
-                       removes it.  Without it, Fount only reports 500 per minute in
+                       removes it. "reset_header": "429" sends -Reset only with a
+                       429, as Fount documents ("always": on every answer, the default).  Without it, Fount only reports 500 per minute in
                        X-RateLimit-Limit/-Remaining and never refuses.
   POST /_fake/fault    {"provider": P, "mode": M, "status", "k", "seconds", "retry_after"}
   GET  /_fake/expect?provider=P   same as --expect, for the data served now
@@ -1159,7 +1160,8 @@ class State:
             self.data[p] = Data(p, a.counts[p], a.seed, a.hostile, a.sample)
         # wire settings (/_fake/config): gzip, and a rate limit that is real or only reported
         self.wire = {p: {"gzip": PROV[p].gzip, "gzip_level": 6, "rate_limit": PROV[p].rate_limit,
-                         "rate_window": 60.0, "enforce": False} for p in PROVIDERS}
+                         "rate_window": 60.0, "enforce": False, "reset_header": "always"}
+                     for p in PROVIDERS}
 
     def reset_counters(self):
         self.requests = {p: 0 for p in PROVIDERS}
@@ -1214,7 +1216,8 @@ class State:
                 self.used[prov] = (m, used)
                 end = (m + 1) * win
                 rate = {"limit": w["rate_limit"], "left": max(0, w["rate_limit"] - used),
-                        "reset": int(math.ceil(end)) if w["enforce"] else None, "over": over,
+                        "reset": int(math.ceil(end)) if w["enforce"] and (over or w["reset_header"] == "always")
+                        else None, "over": over,
                         "wait": max(1, int(math.ceil(end - now)))}
             return dict(f, hit=hit), rate, dict(self.creds[prov]), dict(w)
 
@@ -1466,6 +1469,10 @@ class Handler(BaseHTTPRequestHandler):
                 w["rate_window"] = float(req["rate_window"])
                 if not w["rate_window"] > 0:
                     raise ValueError("rate_window must be > 0")
+            if "reset_header" in req:
+                if req["reset_header"] not in ("always", "429"):
+                    raise ValueError("reset_header is always or 429")
+                w["reset_header"] = req["reset_header"]
             if "rate_limit" in req:
                 w["rate_limit"] = max(0, int(req["rate_limit"]))
                 w["enforce"] = w["rate_limit"] > 0

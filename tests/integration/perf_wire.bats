@@ -108,3 +108,39 @@ if refused:
     n=$(log_lines_since 0 'pacing requests' | wc -l)
     [ "$n" -eq 1 ] || { log_lines_since 0 'pacing'; echo "$n pacing lines, want 1"; false; }
 }
+
+@test "Fount naming its window's end only in a 429: a window that turns early shows in the counts, and is used" {
+    # Fount sends X-RateLimit-Reset only with a 429, so the daemon takes a window
+    # to last a minute from its first answer; the fake's windows here are 6 s and
+    # start on the clock, not with the walk. Spreading the second half of a
+    # window's budget over that minute would leave the server's windows all but
+    # empty; an answer with more left than before must open the next window.
+    local limit=40 window=6 keep=4 # keep: max(1, limit / 10)
+    start_fake --count 10 --fount 60000
+    [[ " ${PROVIDERS[*]} " == *" fount "* ]] || skip "this binary has no fount type"
+    PROVIDERS=(fount)
+    CFS_TIMEOUT=30 write_config "parallel = $PARALLEL"
+    fake_post /_fake/config "{\"provider\": \"fount\", \"rate_limit\": $limit, \"rate_window\": $window,
+        \"reset_header\": \"429\"}" >/dev/null
+    mount_cfs
+    fake_reset
+    cold_ls_all
+    stats_check '
+limit, keep, w = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+win = s["windows"]["fount"]
+print("fount: %d requests; per window of the rate limit: %s" % (s["requests"]["fount"], [n for _, n in win]))
+if len(win) < 3:
+    print("FAIL the listing fitted in %d window(s): nothing to see" % len(win))
+starts = [round(t / w) for t, _ in win]
+if starts != list(range(starts[0], starts[0] + len(starts))):
+    print("FAIL windows with no request between the first and the last: %s" % starts)
+inner = [n for _, n in win[1:-1]]
+if inner and min(inner) < (limit - keep) // 2:
+    print("FAIL a window between the first and the last saw %d requests, under half of %d" % (min(inner), limit - keep))
+if max(n for _, n in win) > limit - keep:
+    print("FAIL a window saw %d requests; the limit is %d, the headroom %d" % (max(n for _, n in win), limit, keep))
+refused = [l for l in s["log"] if l.split(" ")[-1] == "429"]
+if refused:
+    print("FAIL %d answers were 429: %s" % (len(refused), refused[:3]))
+' "$limit" "$keep" "$window"
+}
