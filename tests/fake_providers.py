@@ -76,8 +76,9 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                        retry hint, and every answer carries X-RateLimit-Limit,
                        -Remaining and -Reset (unix time the window ends); rate_limit 0
                        removes it. "reset_header": "429" sends -Reset only with a
-                       429, as Fount documents ("always": on every answer, the default).  Without it, Fount only reports 500 per minute in
-                       X-RateLimit-Limit/-Remaining and never refuses.
+                       429, as Fount documents ("always", the default: on every
+                       answer). Without a rate_limit, Fount only reports 500 per
+                       minute in X-RateLimit-Limit/-Remaining and never refuses.
   POST /_fake/fault    {"provider": P, "mode": M, "status", "k", "seconds", "retry_after"}
   GET  /_fake/expect?provider=P   same as --expect, for the data served now
 Fault modes: none stall hold latency status every 429 reset truncate html wrongtypes
@@ -1215,9 +1216,9 @@ class State:
                 used += not over
                 self.used[prov] = (m, used)
                 end = (m + 1) * win
+                named = w["enforce"] and (over or w["reset_header"] == "always")
                 rate = {"limit": w["rate_limit"], "left": max(0, w["rate_limit"] - used),
-                        "reset": int(math.ceil(end)) if w["enforce"] and (over or w["reset_header"] == "always")
-                        else None, "over": over,
+                        "reset": int(math.ceil(end)) if named else None, "over": over,
                         "wait": max(1, int(math.ceil(end - now)))}
             return dict(f, hit=hit), rate, dict(self.creds[prov]), dict(w)
 
