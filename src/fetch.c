@@ -301,35 +301,29 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
     for (const struct turn *t = pc->flying; t; t = t->next)
         flying++;
     long share = r->left - headroom(pc->limit) - after;
-    bool opened = false;
     bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
-    if (!pc->known || (over && clock_ms(&pc->end, &turn->at) >= 0)) {
-        /* the first window takes every answer; a later one those sent since the last ended */
-        pc->opened = pc->known ? pc->end : (struct timespec){0, 0};
+    /* the first window takes every answer; a later one those sent since the last ended */
+    bool ended = !pc->known || (over && clock_ms(&pc->end, &turn->at) >= 0);
+    bool within = !ended && !over && clock_ms(&pc->opened, &turn->at) >= 0;
+    /* More left than answers out of order can explain: the server's window
+     * turned before the end taken here (one that does not name it, its window
+     * not aligned with ours), and this answer opens the next, or a whole window
+     * would pass with nothing sent. */
+    bool turned = within && share > pc->budget + headroom(pc->limit) + flying;
+    bool opened = ended || turned;
+    if (opened) {
+        pc->opened = turned ? turn->at : pc->known ? pc->end : (struct timespec){0, 0};
         pc->known = true;
         pc->end = end;
         pc->next = now;
         pc->budget = pc->budget0 = share;
-        opened = true;
-    } else if (!over && clock_ms(&pc->opened, &turn->at) >= 0) {
-        if (share > pc->budget + headroom(pc->limit) + flying) {
-            /* More is left than answers out of order can explain: the server's
-             * window turned before the end taken here (one that does not name
-             * it, its window not aligned with ours). This answer opens the next,
-             * or a whole window would pass with nothing sent. */
-            pc->opened = turn->at;
+    } else if (within) {
+        /* a server that names the window's end keeps it; one that does not is
+         * taken to open a whole window at each answer, which is too late */
+        if (clock_ms(&end, &pc->end) > 0)
             pc->end = end;
-            pc->next = now;
-            pc->budget = pc->budget0 = share;
-            opened = true;
-        } else {
-            /* a server that names the window's end keeps it; one that does not is
-             * taken to open a whole window at each answer, which is too late */
-            if (clock_ms(&end, &pc->end) > 0)
-                pc->end = end;
-            if (share < pc->budget)
-                pc->budget = share;
-        }
+        if (share < pc->budget)
+            pc->budget = share;
     }
     if (opened)
         __atomic_add_fetch(&pc->windows, 1, __ATOMIC_RELEASE);
