@@ -109,21 +109,18 @@ static void transport_reason(const struct provider *p, const struct http_req *re
 #define PACE_HEADROOM_DIV 10
 #define PACE_STREAK_MS 60000 /* a wait this long after the last one starts a new log streak */
 
-/* One request's place in its provider's pacing, on p->pace->flying until answered. */
+/* One request's place in its provider's pacing, counted in p->pace->flying until answered. */
 struct turn {
     struct timespec at; /* when it was sent */
     uint64_t n;         /* its number */
     long ahead;         /* requests on their way when it took its turn */
-    struct turn *next, **prev;
 };
 
 /* The request is answered, or will never be sent. */
-static void landed(struct provider_pace *pc, struct turn *turn)
+static void landed(struct provider_pace *pc)
 {
     pthread_mutex_lock(&pc->lock);
-    if (turn->next)
-        turn->next->prev = turn->prev;
-    *turn->prev = turn->next;
+    pc->flying--;
     pthread_mutex_unlock(&pc->lock);
 }
 
@@ -252,13 +249,7 @@ again:
             pc->waited = now;
         }
     }
-    long ahead = 0;
-    for (const struct turn *f = pc->flying; f; f = f->next)
-        ahead++;
-    *turn = (struct turn){t, pc->sent++, ahead, pc->flying, &pc->flying};
-    if (pc->flying)
-        pc->flying->prev = &turn->next;
-    pc->flying = turn;
+    *turn = (struct turn){t, pc->sent++, pc->flying++};
     struct turn_wait w = {pc, pc->windows};
     pthread_mutex_unlock(&pc->lock);
     if (log_it)
@@ -269,13 +260,13 @@ again:
     } else if (ms > 0 && window_opened(&w)) {
         /* a turn taken in a window that has ended: take one in the new window,
          * which may come much sooner (its number stays used: counted as sent) */
-        landed(pc, turn);
+        landed(pc);
         goto again;
     } else {
         err = fleet_turn(p, req, deadline, attempt, why, whylen);
     }
     if (err)
-        landed(pc, turn);
+        landed(pc);
     return err;
 }
 
@@ -297,9 +288,7 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
     /* Maybe not counted in `left` yet: every request sent since, and those that
      * were on their way when this one was sent (one sent just before can reach
      * the server after it, in its new window, and be answered before it). */
-    long after = (long)(pc->sent - turn->n - 1) + turn->ahead, flying = 0;
-    for (const struct turn *t = pc->flying; t; t = t->next)
-        flying++;
+    long after = (long)(pc->sent - turn->n - 1) + turn->ahead;
     long share = r->left - headroom(pc->limit) - after;
     bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
     /* the first window takes every answer; a later one those sent since the last ended */
@@ -309,7 +298,7 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
      * turned before the end taken here (one that does not name it, its window
      * not aligned with ours), and this answer opens the next, or a whole window
      * would pass with nothing sent. */
-    bool turned = within && share > pc->budget + headroom(pc->limit) + flying;
+    bool turned = within && share > pc->budget + headroom(pc->limit) + pc->flying;
     bool opened = ended || turned;
     if (opened) {
         pc->opened = turned ? turn->at : pc->known ? pc->end : (struct timespec){0, 0};
@@ -360,7 +349,7 @@ static int fetch(const struct provider *p, const struct http_req *req, struct js
         if (attempt > 1)
             count(&p->pace->retries);
         err = http_perform(req, &p->http, &deadline, &r);
-        landed(p->pace, &turn);
+        landed(p->pace);
         if (err) {
             transport_reason(p, req, err, attempt, why, whylen);
             if (err == -EFBIG || err == -ECANCELED || err == -ENOMEM)

@@ -94,7 +94,7 @@ struct provider_pace {
     pthread_mutex_t lock;
     struct timespec until;  /* monotonic: no request before this */
     uint64_t sent;          /* requests sent so far; a request's number is its place */
-    struct turn *flying;    /* requests sent and not yet answered */
+    long flying;            /* requests sent and not yet answered */
     bool known;             /* a window is known: the fields below mean something */
     struct timespec opened; /* monotonic: answers to requests sent before say nothing of it */
     struct timespec end;    /* monotonic: when the server's window ends, as far as known */
