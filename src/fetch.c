@@ -277,9 +277,11 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
     if (r->left < 0)
         return;
     struct provider_pace *pc = p->pace;
-    if (pc->fleet_tell)
-        pc->fleet_tell(pc->fleet_ctx, r->left, r->until);
     struct timespec now = clock_now(), end = clock_after(&now, (long long)(r->until * 1000));
+    if (pc->fleet_tell) {
+        long long age = clock_ms(&turn->at, &now);
+        pc->fleet_tell(pc->fleet_ctx, r->left, r->until, age > 0 ? age / 1000.0 : 0);
+    }
     pthread_mutex_lock(&pc->lock);
     if (r->left == 0 && clock_ms(&pc->until, &end) > 0)
         pc->until = end;
@@ -348,6 +350,7 @@ static int fetch(const struct provider *p, const struct http_req *req, struct js
         count(&p->pace->requests);
         if (attempt > 1)
             count(&p->pace->retries);
+        turn.at = clock_now(); /* after every wait, the fleet's too: when it really goes */
         err = http_perform(req, &p->http, &deadline, &r);
         landed(p->pace);
         if (err) {

@@ -112,7 +112,7 @@ struct provider_pace {
      * configured): take says how long a request must wait for its turn across every daemon
      * of the rate group (-errno: ask nobody), tell passes each rate-limit signal on. */
     int (*fleet_take)(void *ctx, long long *wait_ms);
-    void (*fleet_tell)(void *ctx, long left, double until);
+    void (*fleet_tell)(void *ctx, long left, double until, double age);
     void *fleet_ctx;
 };
 

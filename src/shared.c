@@ -589,15 +589,18 @@ void shared_release(struct shared *s, const char *key, uint64_t token)
 /* ---- the fleet's rate budget ----
  *
  * Per rate group, a hash (limit: the largest left + 1 any daemon was told;
- * window: the longest "until" told, in whole seconds, at most an hour; pause:
- * the wall-clock ms until which nobody may send) and a sorted set of the send
- * times of the last window. A request may go when fewer than limit less a
- * tenth (at least one) were sent within the window before it. Every request
- * sent after a first answer of a fixed window [a, a + W) told until >= a + W -
- * its time, so the window known is never shorter than the rest of the server's:
- * two requests one window apart never share a server window, and the fleet
- * together stays inside the limit. Only the burst before the first answer is
- * not paced. Times are Redis's own. */
+ * window: the longest "until" told, counted from when the answered request was
+ * sent, in whole seconds, at most an hour; pause: the wall-clock ms until which
+ * nobody may send) and a sorted set of the send times of the last window. A
+ * request may go when fewer than limit less a tenth (at least one) were sent
+ * within the window before it. An answer says how far off its window's end
+ * is; counted from when the answered request was sent, the window known reaches
+ * from that end back to the request at least. So every answered request, those
+ * of a burst before the first answer (not paced) too, stays counted until the
+ * server's window ends: two requests one window apart never share a server
+ * window, and the fleet together stays inside the limit. (Counted from the
+ * answer, a slow first answer let the burst drop out early.) Times are Redis's
+ * own. */
 
 static const char take_lua[] =
     "local t = redis.call('TIME')\n"
@@ -621,12 +624,12 @@ static const char take_lua[] =
 static const char tell_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local left, u = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "local left, u, age = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local h = redis.call('HMGET', KEYS[1], 'limit', 'window', 'pause')\n"
     "if left >= 0 and (not tonumber(h[1]) or left + 1 > tonumber(h[1])) then\n"
     "  redis.call('HSET', KEYS[1], 'limit', left + 1)\n"
     "end\n"
-    "local w = math.max(1000, math.ceil(u / 1000) * 1000)\n"
+    "local w = math.min(3600000, math.max(1000, math.ceil((u + age) / 1000) * 1000))\n"
     "if u > 0 and u <= 3600000 and w > (tonumber(h[2]) or 0) then\n"
     "  redis.call('HSET', KEYS[1], 'window', w)\n"
     "end\n"
@@ -655,17 +658,18 @@ int shared_rate_take(struct shared *s, const char *group, long long *wait_ms)
     return rc;
 }
 
-int shared_rate_tell(struct shared *s, const char *group, long left, double until_s)
+int shared_rate_tell(struct shared *s, const char *group, long left, double until_s, double age_s)
 {
-    char h[NAME_MAX_LEN], l[24], u[24];
+    char h[NAME_MAX_LEN], l[24], u[24], a[24];
     if (key_ok(group) < 0)
         return -EINVAL;
     name(h, group, "rate");
     snprintf(l, sizeof l, "%ld", left);
     snprintf(u, sizeof u, "%lld", (long long)(until_s * 1000 + 0.5));
-    const char *argv[] = {"EVAL", tell_lua, "1", h, l, u};
+    snprintf(a, sizeof a, "%lld", (long long)(age_s * 1000 + 0.5));
+    const char *argv[] = {"EVAL", tell_lua, "1", h, l, u, a};
     long long v;
-    return cmd_int(s, &v, 6, argv, NULL);
+    return cmd_int(s, &v, 7, argv, NULL);
 }
 
 /* ---- publish ---- */
