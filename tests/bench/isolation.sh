@@ -12,6 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/common.bash"
 rounds=${1:-10}
 CFS_TIMEOUT=30 # the stalled provider holds its readers for the whole budget
+TM_BOUND=60    # one round's ls+cat of the healthy sections ("fail" past it)
 
 start_fake --count 300
 trap 'stop_fake' EXIT
@@ -28,13 +29,10 @@ round() {
         for i in $(seq 16); do timeout 60 stat "$MNT/$stalled/probe $i" >/dev/null 2>&1 & done
         wait_seen "$stalled" >&2 # the stalled provider has the request
     fi
-    local t0 t1 p first
-    t0=$(date +%s.%N)
-    for p in "${healthy[@]}"; do
-        first=$(timeout 30 ls "$MNT/$p" | head -n 1)
-        timeout 30 cat "$MNT/$p/$first/metadata.json" >/dev/null
-    done
-    t1=$(date +%s.%N)
+    # a collection the section lists, then its metadata.json ($0 is the mount)
+    local t
+    t=$(tm bash -c 'for p; do f=$(ls "$0/$p" | head -n 1); cat "$0/$p/$f/metadata.json"; done' \
+        "$MNT" "${healthy[@]}") || true
     # the blocked readers go first: the session ends when nothing uses the mount,
     # and the stalled request is let go so the daemon can leave at once
     [ "$1" = stalled ] && fault "{\"provider\":\"$stalled\",\"mode\":\"none\"}"
@@ -42,7 +40,7 @@ round() {
     pids=$(jobs -p | grep -vx "$CFS_PID" || true)
     [ -z "$pids" ] || kill $pids 2>/dev/null || true
     unmount_cfs >/dev/null 2>&1
-    echo "$t1 - $t0" | bc -l
+    echo "$t"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -51,4 +49,4 @@ base=$(for r in $(seq "$rounds"); do round healthy; done | median)
 slow=$(for r in $(seq "$rounds"); do round stalled; done | median)
 fault "{\"provider\":\"$stalled\",\"mode\":\"none\"}"
 printf 'healthy providers, cold ls+cat of %d sections: %.4f s with no fault, %.4f s with %s stalled (16 readers blocked): ratio %.2f\n' \
-    "${#healthy[@]}" "$base" "$slow" "$stalled" "$(echo "$slow / $base" | bc -l)"
+    "${#healthy[@]}" "$base" "$slow" "$stalled" "$(awk -v a="$slow" -v b="$base" 'BEGIN {print a / b}')"
