@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# FUSE requests the kernel still sends on warm traversals: which cases of
+# perf.sh are warm in the kernel, and which only in the daemon.
+#
+#   CFS_BIN=build-rel/collectionsfs tests/bench/warm_ops.sh [N]     (default 100000)
+#
+# Starts the fake with N Honcho collections, mounts (ttl an hour), then runs a
+# cold `ls -f`, a cold `find` and three warm `find`s in a row, and prints each
+# one's time and the FUSE requests it caused by opcode (the kernel's
+# fuse:fuse_request_send tracepoint, counted with `perf record -a`: other FUSE
+# mounts on the machine count too). A warm `find` the kernel answers alone
+# shows only the STATFS that find itself asks. Needs root; installs linux-perf
+# when missing. Not a test: a measurement (RESULTS.md section O).
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/../lib/common.bash"
+n=${1:-100000}
+command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >/dev/null ||
+    { echo "warm_ops.sh: cannot install linux-perf" >&2; exit 1; }
+export CFS_TTL=3600 CFS_TIMEOUT=600
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cfs-ops.XXXXXX")
+trap 'unmount_cfs >/dev/null 2>&1; stop_fake; rm -rf "$WORK"' EXIT
+FAKE_START_WAIT=600 start_fake --count 0 --honcho "$n" >/dev/null || { echo "the fake did not start"; exit 1; }
+PROVIDERS=(honcho)
+write_config >/dev/null || exit 1
+mount_cfs || exit 1
+
+# ops LABEL CMD...: the command's time, and the FUSE requests sent while it ran
+ops() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    timeout 1800 perf record -q -o "$WORK/p.data" -e fuse:fuse_request_send -a -- "${@:2}" >/dev/null 2>&1
+    t1=$(date +%s.%N)
+    printf '%-14s %6.2f s  %s\n' "$1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
+        "$(perf script -i "$WORK/p.data" 2>/dev/null | grep -o '(FUSE_[A-Z_]*)' | sort | uniq -c |
+            awk '{printf "%s %s  ", $2, $1}' | tr -d '()')"
+}
+
+ops "cold ls -f" ls -f "$MNT/honcho"
+ops "cold find" find "$MNT/honcho"
+for i in 1 2 3; do ops "warm find $i" find "$MNT/honcho"; done
