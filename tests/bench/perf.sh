@@ -78,7 +78,7 @@ say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 need_tools() {
     local missing=() t
     for t in jq:jq curl:curl rclone:rclone httpdirfs:httpdirfs rsync:rsync /usr/bin/time:time \
-        fusermount3:fuse3 bc:bc; do
+        fusermount3:fuse3; do
         command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
