@@ -111,7 +111,7 @@ static void transport_reason(const struct provider *p, const struct http_req *re
 
 /* One request's place in its provider's pacing, counted in p->pace->flying until answered. */
 struct turn {
-    struct timespec at; /* when it was sent */
+    struct timespec at; /* when it was sent, after every wait (set by fetch()) */
     uint64_t n;         /* its number */
     long ahead;         /* requests on their way when it took its turn */
 };
@@ -249,7 +249,7 @@ again:
             pc->waited = now;
         }
     }
-    *turn = (struct turn){t, pc->sent++, pc->flying++};
+    *turn = (struct turn){.n = pc->sent++, .ahead = pc->flying++};
     struct turn_wait w = {pc, pc->windows};
     pthread_mutex_unlock(&pc->lock);
     if (log_it)
@@ -350,7 +350,7 @@ static int fetch(const struct provider *p, const struct http_req *req, struct js
         count(&p->pace->requests);
         if (attempt > 1)
             count(&p->pace->retries);
-        turn.at = clock_now(); /* after every wait, the fleet's too: when it really goes */
+        turn.at = clock_now(); /* after the fleet's wait too: when it really goes */
         err = http_perform(req, &p->http, &deadline, &r);
         landed(p->pace);
         if (err) {
