@@ -27,11 +27,9 @@ mount_cfs || exit 1
 
 # ops LABEL CMD...: the command's time, and the FUSE requests sent while it ran
 ops() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    timeout 1800 perf record -q -o "$WORK/p.data" -e fuse:fuse_request_send -a -- "${@:2}" >/dev/null 2>&1
-    t1=$(date +%s.%N)
-    printf '%-14s %6.2f s  %s\n' "$1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
+    local t
+    t=$(TM_BOUND=1800 tm perf record -q -o "$WORK/p.data" -e fuse:fuse_request_send -a -- "${@:2}")
+    printf '%-14s %6s s  %s\n' "$1" "$t" \
         "$(perf script -i "$WORK/p.data" 2>/dev/null | grep -o '(FUSE_[A-Z_]*)' | sort | uniq -c |
             awk '{printf "%s %s  ", $2, $1}' | tr -d '()')"
 }
