@@ -134,8 +134,10 @@ static void hook_forget(void *ctx, const uint64_t *ino, size_t n)
     struct fs *fs = ctx;
     pthread_rwlock_rdlock(&fs->slock);
     pthread_mutex_lock(&fs->plock);
-    for (size_t i = 0; i < n && !fs->dead && fs->se; i++)
+    for (size_t i = 0; i < n && !fs->dead && fs->se; i++) {
+        log_debug("kernel told to forget inode %llu", (unsigned long long)ino[i]);
         fuse_lowlevel_notify_inval_inode(fs->se, ino[i], 0, 0); /* -ENOENT: nothing held */
+    }
     pthread_mutex_unlock(&fs->plock);
     pthread_rwlock_unlock(&fs->slock);
 }
@@ -154,11 +156,16 @@ static void *notifier(void *arg)
         if (!fs->head)
             fs->tail = &fs->head;
         pthread_mutex_unlock(&fs->qlock);
-        /* -ENOENT only means the kernel held nothing for it */
-        if (nt->name[0])
+        /* -ENOENT only means the kernel held nothing for it. Logged, as a
+         * page the kernel reclaimed itself looks the same from here on. */
+        if (nt->name[0]) {
+            log_debug("kernel told to forget the name \"%s\" in inode %llu", nt->name,
+                      (unsigned long long)nt->parent);
             fuse_lowlevel_notify_inval_entry(fs->se, nt->parent, nt->name, strlen(nt->name));
-        else
+        } else {
+            log_debug("kernel told to forget inode %llu", (unsigned long long)nt->ino);
             fuse_lowlevel_notify_inval_inode(fs->se, nt->ino, 0, 0);
+        }
         free(nt);
         pthread_mutex_lock(&fs->qlock);
     }
