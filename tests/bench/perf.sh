@@ -396,14 +396,6 @@ table() {
             $1, $2, $3, $4, ($5 == "" ? "–" : $5), $6, $7, r, $8
     }' "$ROWS"
 }
-# idle_poll: how long an idle vCPU polls before it halts, where the guest says so.
-# At 0 every wake-up of a sleeping thread costs a halt and an IPI through the
-# host, which is most of a FUSE round trip on such a VM (RESULTS.md section M).
-idle_poll() {
-    local f=/sys/module/haltpoll/parameters/guest_halt_poll_ns
-    [ -r "$f" ] && echo ", cpuidle $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" \
-        "guest_halt_poll_ns=$(cat "$f")"
-}
 write_results() {
     local commit dirty cpu mem tools
     commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -422,7 +414,7 @@ write_results() {
         echo
         echo "- date: $start"
         echo "- commit: $commit$dirty; binary: $(basename "$(dirname "$CFS_BIN")")/$(basename "$CFS_BIN")"
-        echo "- machine: $(nproc) cores, $cpu, $mem, kernel $(uname -r)$(idle_poll)"
+        echo "- machine: $(nproc) cores, $cpu, $mem, kernel $(uname -r)$(vm_policy)"
         echo "- tools: $tools"
         echo "- load average (1, 5, 15 min) at the start: $load0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
         [ -z "$merge" ] || echo "- rows before this run's: $(grep -m1 -A1 '^Written by' "$merge" |

@@ -9,8 +9,10 @@
 # one's time and the FUSE requests it caused by opcode (the kernel's
 # fuse:fuse_request_send tracepoint, counted with `perf record -a`: other FUSE
 # mounts on the machine count too). A warm `find` the kernel answers alone
-# shows only the STATFS that find itself asks. Needs root; installs linux-perf
-# when missing. Not a test: a measurement (RESULTS.md section O).
+# shows only the STATFS that find itself asks; a guest that pages out idle page
+# cache makes it re-read directories all the same (the first line says whether
+# this one does). Needs root; installs linux-perf when missing. Not a test: a
+# measurement (RESULTS.md sections O and P).
 set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib/common.bash"
@@ -34,6 +36,7 @@ ops() {
             awk '{printf "%s %s  ", $2, $1}' | tr -d '()')"
 }
 
+echo "$n collections; $(nproc) cores, kernel $(uname -r)$(vm_policy)"
 ops "cold ls -f" ls -f "$MNT/honcho"
 ops "cold find" find "$MNT/honcho"
 for i in 1 2 3; do ops "warm find $i" find "$MNT/honcho"; done

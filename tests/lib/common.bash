@@ -55,6 +55,25 @@ cpu_s() {
     awk -v c="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / c}' "/proc/$1/stat" || echo fail
 }
 
+# vm_policy: the guest settings that move benchmark figures, where the guest
+# has them (RESULTS.md sections M and P). An idle vCPU that halts at once makes
+# every FUSE wake-up a trip through the host; a DAMON scheme that pages out
+# idle page cache takes the kernel's readdir and page caches from a warm mount.
+vm_policy() {
+    local f=/sys/module/haltpoll/parameters/guest_halt_poll_ns k s
+    [ -r "$f" ] && printf ', cpuidle %s guest_halt_poll_ns=%s' \
+        "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" "$(cat "$f")"
+    for k in /sys/kernel/mm/damon/admin/kdamonds/[0-9]*; do
+        [ "$(cat "$k/state" 2>/dev/null)" = on ] || continue
+        for s in "$k"/contexts/*/schemes/[0-9]*; do
+            [ "$(cat "$s/action" 2>/dev/null)" = pageout ] &&
+                printf ', DAMON pageout of regions idle %s s' "$(($(cat "$s/access_pattern/age/min") *
+                    $(cat "$s/../../monitoring_attrs/intervals/aggr_us") / 1000000))"
+        done
+    done
+    return 0
+}
+
 # ---------------------------------------------------------------- the fake
 
 # start_fake [fake_providers.py args...]: sets WORK (unless set), FAKE_PORT,
