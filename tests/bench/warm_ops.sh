@@ -5,8 +5,9 @@
 #   CFS_BIN=build-rel/collectionsfs tests/bench/warm_ops.sh [N]     (default 100000)
 #
 # Starts the fake with N Honcho collections, mounts (ttl an hour), then runs a
-# cold `ls -f`, a cold `find` and three warm `find`s in a row, and prints each
-# one's time and the FUSE requests it caused by opcode (the kernel's
+# cold `ls -f`, a cold `find`, three warm `find`s in a row and, 10 s later, an
+# `ls -f` of the section again, and prints each one's time and the FUSE
+# requests it caused by opcode (the kernel's
 # fuse:fuse_request_send tracepoint, counted with `perf record -a`: other FUSE
 # mounts on the machine count too). A warm `find` the kernel answers alone
 # shows only the STATFS that find itself asks; a guest that pages out idle page
@@ -40,3 +41,6 @@ echo "$n collections; $(nproc) cores, kernel $(uname -r)$(vm_policy)"
 ops "cold ls -f" ls -f "$MNT/honcho"
 ops "cold find" find "$MNT/honcho"
 for i in 1 2 3; do ops "warm find $i" find "$MNT/honcho"; done
+# Left alone for a while: what the machine's reclaim leaves of the kernel's copy.
+sleep 10
+ops "ls -f, 10 s idle" ls -f "$MNT/honcho"
