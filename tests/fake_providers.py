@@ -86,6 +86,7 @@ absurd_total cursor_loop short_pages empty (described at apply_fault()).
 """
 import argparse
 import base64
+import bisect
 import copy
 import gzip
 import hashlib
@@ -600,6 +601,13 @@ class Honcho(Provider):
         return 200, out
 
 
+def hivo_created(items, attr):
+    """Every item's createdAt when all are integers in list order, else None."""
+    c = [attr(it, "createdAt") for it in items]
+    ok = all(type(x) is int for x in c) and all(a <= b for a, b in zip(c, c[1:]))
+    return c if ok else None
+
+
 class Hivo(Provider):
     name = "hivo"
     seed_offset, default_count = 2000, 300
@@ -669,6 +677,26 @@ class Hivo(Provider):
         body["meta"]["retryAfter"] = ra
         return body, []
 
+    def rows(self, h, items, q, sort, attr):
+        """The items the filters keep, in the order asked for."""
+        rows = list(enumerate(items))
+        for k, field, ge in (("createdMin", "createdAt", True), ("createdMax", "createdAt", False),
+                             ("modifiedMin", "lastModified", True), ("modifiedMax", "lastModified", False)):
+            if "filter[%s]" % k in q:
+                b = int(q["filter[%s]" % k])
+                rows = [(i, it) for i, it in rows if isinstance(attr(it, field), int)
+                        and (attr(it, field) >= b if ge else attr(it, field) <= b)]
+        if "filter[search]" in q:
+            s = q["filter[search]"].casefold()
+            rows = [(i, it) for i, it in rows if str(attr(it, "name") or "").casefold().startswith(s)]
+        ids = {x for k, v in h.qlist if k == "filter[id]" for x in v.split(",") if x}
+        if ids:
+            rows = [(i, it) for i, it in rows if it.key in ids]
+        key = {"createdAt": lambda r: r[0],
+               "lastModified": lambda r: (attr(r[1], "lastModified") or r[1].t // 10**6, r[0]),
+               "name": lambda r: (str(attr(r[1], "name") or ""), r[0])}[sort.lstrip("-")]
+        return [it for _, it in sorted(rows, key=key, reverse=sort.startswith("-"))]
+
     def handle(self, h, d, mode):
         if h.parts != ["v1", "collections"]:
             raise ApiError(404, "Not Found")
@@ -689,24 +717,17 @@ class Hivo(Provider):
         sort = q.get("sort", "-createdAt")
         if sort.lstrip("-") not in ("createdAt", "lastModified", "name"):
             raise ApiError(400, "sort must be one of createdAt, lastModified, name (optionally prefixed by -)")
-        rows = list(enumerate(d.items))
         attr = lambda it, k: (it.obj.get("attributes") or {}).get(k)
-        for k, field, ge in (("createdMin", "createdAt", True), ("createdMax", "createdAt", False),
-                             ("modifiedMin", "lastModified", True), ("modifiedMax", "lastModified", False)):
-            if "filter[%s]" % k in q:
-                b = int(q["filter[%s]" % k])
-                rows = [(i, it) for i, it in rows if isinstance(attr(it, field), int)
-                        and (attr(it, field) >= b if ge else attr(it, field) <= b)]
-        if "filter[search]" in q:
-            s = q["filter[search]"].casefold()
-            rows = [(i, it) for i, it in rows if str(attr(it, "name") or "").casefold().startswith(s)]
-        ids = {x for k, v in h.qlist if k == "filter[id]" for x in v.split(",") if x}
-        if ids:
-            rows = [(i, it) for i, it in rows if it.key in ids]
-        key = {"createdAt": lambda r: r[0],
-               "lastModified": lambda r: (attr(r[1], "lastModified") or r[1].t // 10**6, r[0]),
-               "name": lambda r: (str(attr(r[1], "name") or ""), r[0])}[sort.lstrip("-")]
-        rows = [it for _, it in sorted(rows, key=key, reverse=sort.startswith("-"))]
+        items, created = d.items, None
+        if sort == "createdAt" and {k for k, _ in h.qlist if k.startswith("filter[")} <= {"filter[createdMin]"}:
+            created = d.memo("hivo_created", lambda items: hivo_created(items, attr), items)
+        if created is not None:
+            # the daemon's own query: the rows self.rows() gives, found by bisection
+            # (its scan and sort of every item took seconds a page at a million)
+            b = int(q["filter[createdMin]"]) if "filter[createdMin]" in q else None
+            rows = items[bisect.bisect_left(created, b):] if b is not None else items
+        else:
+            rows = self.rows(h, items, q, sort, attr)
         page = shape_rows(mode, rows[skip:skip + limit], rows, limit)
         nxt = skip + (len(page) if mode == "short_pages" else limit)
         if mode == "cursor_loop":
@@ -1035,7 +1056,7 @@ class Data:
                     "client": "%024x" % r.getrandbits(96), "adds": 0}
         self.p.init_ctx(r, self.ctx)
         self.items = self._generate()
-        self._order = None
+        self._memo = {}
 
     def _generate(self):
         p, rng, ctx = self.p, random.Random(self.seed + self.p.seed_offset), self.ctx
@@ -1065,12 +1086,17 @@ class Data:
                 sec += rng.randint(1, 40 * 86400) if h is not None else rng.randint(1, 600)
         return items
 
-    def order(self):
-        """The items in the provider's listing order (computed once per items list)."""
-        items, c = self.items, self._order
+    def memo(self, name, fn, items=None):
+        """fn(items), computed once per items list (the list is replaced, never mutated);
+        items: the list the caller took from self.items, by default the current one."""
+        items, c = self.items if items is None else items, self._memo.get(name)
         if c is None or c[0] is not items:
-            c = self._order = (items, self.p.listing_order(self.seed, items))
+            c = self._memo[name] = (items, fn(items))
         return c[1]
+
+    def order(self):
+        """The items in the provider's listing order."""
+        return self.memo("order", lambda items: self.p.listing_order(self.seed, items))
 
     def add(self, body):
         p, ctx = self.p, self.ctx
