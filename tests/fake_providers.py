@@ -601,6 +601,22 @@ class Honcho(Provider):
         return 200, out
 
 
+class Tail:
+    """items[start:] as rows, without copying a million references for every page."""
+    __slots__ = ("items", "start")
+
+    def __init__(self, items, start):
+        self.items, self.start = items, start
+
+    def __len__(self):
+        return len(self.items) - self.start
+
+    def __getitem__(self, k):
+        a, b, step = k.indices(len(self))
+        assert step == 1
+        return self.items[self.start + a:self.start + b]
+
+
 def hivo_created(items, attr):
     """Every item's createdAt when all are integers in list order, else None."""
     c = [attr(it, "createdAt") for it in items]
@@ -725,7 +741,7 @@ class Hivo(Provider):
             # the daemon's own query: the rows self.rows() gives, found by bisection
             # (its scan and sort of every item took seconds a page at a million)
             b = int(q["filter[createdMin]"]) if "filter[createdMin]" in q else None
-            rows = items[bisect.bisect_left(created, b):] if b is not None else items
+            rows = Tail(items, bisect.bisect_left(created, b) if b is not None else 0)
         else:
             rows = self.rows(h, items, q, sort, attr)
         page = shape_rows(mode, rows[skip:skip + limit], rows, limit)
