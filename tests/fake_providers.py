@@ -50,6 +50,8 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                                   [{"section", "type", "settings": [[k, v]], "secrets":
                                   [[k, v]], "unset_secrets": [k] (not required now, can
                                   be set), "wire": [credential text as sent]}]
+  GET  /_fake/requests?provider=P  the "requests" count of /_fake/stats for P, as plain
+                                  text: cheap enough to poll (no JSON parser to start)
   GET  /_fake/stats    {"requests": {provider: n}, "paths": {"METHOD /path": n},
                         "log": ["METHOD /path?query STATUS", ... last 200],
                         "timed_log": [[arrived, answered, "METHOD /path?query STATUS"], ...],
@@ -80,7 +82,8 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                        answer). Without a rate_limit, Fount only reports 500 per
                        minute in X-RateLimit-Limit/-Remaining and never refuses.
   POST /_fake/fault    {"provider": P, "mode": M, "status", "k", "seconds", "retry_after"}
-  GET  /_fake/expect?provider=P   same as --expect, for the data served now
+  GET  /_fake/expect?provider=P   same as --expect, for the data served now;
+                                  &count=1: only how many, as plain text
 Fault modes: none stall hold latency status every 429 reset truncate html wrongtypes
 absurd_total cursor_loop short_pages empty (described at apply_fault()).
 """
@@ -1437,6 +1440,13 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self.send(400, {"error": "body is not JSON"})
         bad_provider = {"error": "provider must be one of %s" % ", ".join(PROVIDERS)}
+        if self.command == "GET" and path == "/_fake/requests":
+            prov = self.q.get("provider")
+            if prov not in PROVIDERS:
+                return self.send(400, bad_provider)
+            with st.lock:
+                n = st.requests[prov]
+            return self.send(200, "%d\n" % n)
         if self.command == "GET" and path in ("/_fake/stats", "/_fake/expect", "/_fake/providers",
                                               "/_fake/config-sections"):
             if path == "/_fake/stats":
@@ -1453,6 +1463,8 @@ class Handler(BaseHTTPRequestHandler):
                 if prov not in PROVIDERS:
                     return self.send(400, bad_provider)
                 out = expected(prov, st.data[prov].items)
+                if self.q.get("count"):
+                    return self.send(200, "%d\n" % len(out))
             elif path == "/_fake/providers":
                 with st.lock:
                     counts = {p: len(st.data[p].items) for p in PROVIDERS}

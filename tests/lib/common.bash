@@ -123,9 +123,8 @@ fake_reset() { fake_post /_fake/reset '{}' >/dev/null; }
 fault() { fake_post /_fake/fault "$1" >/dev/null; }
 
 # requests PROVIDER: how many requests the fake has seen for it since the last reset.
-requests() {
-    fake_get /_fake/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"][sys.argv[1]])' "$1"
-}
+# Polled by many waits, so it asks for the one number and starts no Python.
+requests() { fake_get "/_fake/requests?provider=$1"; }
 
 # request_counts: "p=n" for every provider under test, one line, for messages.
 request_counts() {
@@ -182,9 +181,7 @@ print(min(gaps) if gaps else "none")' "$1" "$2"
 }
 
 # expected_count PROVIDER: how many collections the fake serves for it now.
-expected_count() {
-    fake_get "/_fake/expect?provider=$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
-}
+expected_count() { fake_get "/_fake/expect?provider=$1&count=1"; }
 
 # expected_total: collections of all providers under test.
 expected_total() {
