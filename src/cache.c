@@ -8,9 +8,10 @@
  *   worker whether a worker thread is driving the walk; thread is the last one
  *          started, joined before the next one starts and by cache_free, so no
  *          worker outlives the cache, the provider or libcurl. The worker and
- *          its parallel - 1 helpers (joined by the worker) each keep one page
- *          in flight (pump): take a page under the lock, fetch it without,
- *          give it back under the lock;
+ *          its `parallel` helpers (joined by the worker) each keep one page in
+ *          flight (pump): take a page under the lock, fetch it without, give
+ *          it back under the lock; at most `parallel` of them wait for an
+ *          answer (flying), so one can parse while the others' requests go;
  *   waiters the callers waiting for the walk, each with what it needs (the whole
  *          listing, entries after a position, one name or one inode); the
  *          pumps keep `parallel` pages in flight while someone needs the whole
@@ -49,6 +50,10 @@ enum want { WANT_ALL, WANT_NAME, WANT_INO, WANT_MORE };
 
 /* How long a failed walk's error answers new accesses (see decide). */
 #define CACHE_FAILURE_MEMORY_MS 1000
+/* Pumps beyond `parallel`: one parses and folds the page it got while the
+ * spare's request takes its place on the wire. More spares gain little and cost
+ * wake-ups (RESULTS.md, R). */
+#define PUMP_SPARE 1
 
 struct waiter {
     enum want want;
@@ -100,6 +105,7 @@ struct cache {
     uint64_t heard;  /* publications heard of (a count: generations restart if Redis is flushed) */
     uint64_t held;   /* the generation cur is (0: our own walk, not published yet) */
     int pumps;       /* helper pumps running */
+    int flying;      /* pumps whose request has no answer yet (the others parse theirs) */
     bool from_fleet; /* cur came from the fleet */
     char fetched_by[64]; /* who walked for cur, when it came from the fleet */
 };
@@ -370,10 +376,14 @@ static bool reading_ahead(const struct cache *c)
            listing_count(walk_listing(c->walk)) < c->read_upto + ahead;
 }
 
-/* Pages needed at once: 0 when every waiter is served. */
-static int window(const struct cache *c)
+/* Pages needed at once: 0 when every waiter is served, 1 while only lookups
+ * wait (each page is folded before the next starts, so a lookup costs only the
+ * pages up to its name), else `parallel`, and *streaming is set: the next page
+ * may start while the last one is being parsed. */
+static int window(const struct cache *c, bool *streaming)
 {
     int n = 0;
+    *streaming = true;
     if (c->refresh || reading_ahead(c))
         return (int)c->g->parallel;
     for (const struct waiter *w = c->waiters; w; w = w->next) {
@@ -382,6 +392,7 @@ static int window(const struct cache *c)
         if (!served(c, w))
             n = 1;
     }
+    *streaming = false;
     return n;
 }
 
@@ -399,13 +410,31 @@ static void tell(struct cache *c, struct buf *ch)
     buf_free(ch);
 }
 
+/* A pump's request, counted in c->flying until its answer is in (off_wire). */
+struct flight {
+    struct cache *c;
+    bool in; /* the answer is in: no longer counted in c->flying */
+};
+
+static void off_wire(void *arg)
+{
+    struct flight *f = arg;
+    pthread_mutex_lock(&f->c->lock);
+    f->c->flying--;
+    f->in = true;
+    pthread_cond_broadcast(&f->c->cond);
+    pthread_mutex_unlock(&f->c->lock);
+}
+
 /* One fetching thread of a worker: take the next page the walk offers, fetch
  * it without the lock, give it back. Each gives its page back the moment it
  * lands and takes another, so `window` requests stay in flight without a
  * barrier between batches. It returns once nothing it waits for is in flight
  * and no page may start (the walk is done, failed, dropped, or paused because
  * every waiter is served); every wait ends when a page in flight lands, and
- * cache_free's broadcast ends the others. */
+ * cache_free's broadcast ends the others. A pump whose answer is in parses and
+ * folds it while another pump's request takes its place on the wire (a page's
+ * parsing can cost a tenth of a round trip: RESULTS.md, R). */
 static void *pump(void *arg)
 {
     struct cache *c = arg;
@@ -416,17 +445,27 @@ static void *pump(void *arg)
     while (!c->stopping && c->walk) {
         struct walk *w = c->walk;
         uint64_t gen = c->gen;
-        int n = window(c);
-        struct walk_slot *s = n > 0 ? walk_take(w, n) : NULL;
+        bool streaming;
+        int n = window(c, &streaming);
+        /* n requests on the wire; when streaming, pages whose answer is in, being
+         * parsed and folded by their pumps meanwhile, do not count against it */
+        int parsing = walk_busy(w) - c->flying; /* c->flying may count a dropped walk's */
+        if (!streaming || parsing < 0)
+            parsing = 0;
+        struct walk_slot *s = n > 0 ? walk_take(w, n, parsing) : NULL;
         if (!s) {
             if (walk_busy(w) == 0)
                 break;
             pthread_cond_wait(&c->cond, &c->lock);
             continue;
         }
+        c->flying++;
+        struct flight f = {c, false};
         pthread_mutex_unlock(&c->lock);
-        walk_run(c->p, s);
+        walk_run(c->p, s, off_wire, &f);
         pthread_mutex_lock(&c->lock);
+        if (!f.in)
+            c->flying--;
         if (c->gen != gen || c->stopping || c->walk != w) { /* gone while we were away */
             walk_slot_free(s);
             pthread_cond_broadcast(&c->cond);
@@ -493,11 +532,11 @@ static bool first_page(struct cache *c, struct walk *w)
     buf_init(&ch, SIZE_MAX);
     pthread_mutex_lock(&c->lock);
     uint64_t gen = c->gen;
-    struct walk_slot *s = walk_take(w, 1);
+    struct walk_slot *s = walk_take(w, 1, 0);
     pthread_mutex_unlock(&c->lock);
     if (!s)
         return true;
-    walk_run(c->p, s);
+    walk_run(c->p, s, NULL, NULL);
     pthread_mutex_lock(&c->lock);
     bool go = false;
     if (c->gen != gen || c->stopping || c->walk != w) {
@@ -712,14 +751,15 @@ static void *worker(void *arg)
     if (c->sh)
         fleet_turn(c);
     bool leading = c->token != 0; /* only this thread sets it */
-    /* parallel - 1 helpers besides this thread (parallel when leading: this
-     * thread keeps the lease); a walk that needs fewer (a lookup) leaves them
+    /* parallel + PUMP_SPARE - 1 helpers besides this thread (one more when leading:
+     * this thread keeps the lease); a walk that needs fewer (a lookup) leaves them
      * idle, and they return with it. Joined here, so none outlives the worker
      * and cache_free's join covers them. */
     pthread_t helpers[WALK_MAX_PARALLEL];
     int started = 0;
     pthread_mutex_lock(&c->lock);
-    for (unsigned i = leading ? 0 : 1; i < c->g->parallel && i < WALK_MAX_PARALLEL; i++)
+    unsigned pumps = c->g->parallel + PUMP_SPARE;
+    for (unsigned i = leading ? 0 : 1; i < pumps && i < WALK_MAX_PARALLEL; i++)
         started += pthread_create(&helpers[started], NULL, helper, c) == 0;
     c->pumps = started;
     pthread_mutex_unlock(&c->lock);

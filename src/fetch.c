@@ -336,7 +336,7 @@ static void count(uint64_t *n)
 }
 
 static int fetch(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
-                 size_t whylen)
+                 size_t whylen, void (*off_wire)(void *), void *arg)
 {
     struct timespec start = clock_now();
     struct timespec deadline = clock_after(&start, p->timeout_ms);
@@ -359,6 +359,8 @@ static int fetch(const struct provider *p, const struct http_req *req, struct js
                 return err == -EFBIG ? -EIO : err;
         } else {
             bool ok = r.status >= 200 && r.status < 300;
+            if (ok && off_wire)
+                off_wire(arg);
             char perr[128];
             struct json *body =
                 ok ? json_parse(r.body ? r.body : "", r.len, perr, sizeof(perr)) : body_json(&r);
@@ -396,9 +398,9 @@ static int fetch(const struct provider *p, const struct http_req *req, struct js
 }
 
 int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
-               size_t whylen)
+               size_t whylen, void (*off_wire)(void *), void *arg)
 {
-    int rc = fetch(p, req, doc, why, whylen);
+    int rc = fetch(p, req, doc, why, whylen, off_wire, arg);
     if (rc)
         count(&p->pace->errors);
     return rc;

@@ -14,9 +14,10 @@ struct http_req;
 #include <time.h>
 
 /** Perform req within p->timeout_ms; *doc is the parsed 2xx body; 0 or -errno with the reason in
- * why (not logged). */
+ * why (not logged). off_wire(arg), when not NULL, is called once the 2xx answer is in, before its
+ * body is parsed: the caller's cue that the request no longer occupies the wire. */
 int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
-               size_t whylen);
+               size_t whylen, void (*off_wire)(void *), void *arg);
 /** Wall-clock second until which no request to p may go (a pause or a spent rate window); 0 when
  * none. */
 time_t fetch_paused_until(const struct provider *p);

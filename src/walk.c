@@ -142,13 +142,16 @@ void walk_slot_free(struct walk_slot *s)
     free(s);
 }
 
-struct walk_slot *walk_take(struct walk *w, int window)
+struct walk_slot *walk_take(struct walk *w, int window, int parsing)
 {
-    if (w->done || w->failed || !w->known || window < 1)
+    if (w->done || w->failed || !w->known || window < 1 || parsing < 0)
         return NULL;
+    window += parsing;
     if (window > WALK_MAX_PARALLEL)
         window = WALK_MAX_PARALLEL;
-    int64_t ahead = w->pages > 0 ? 2 * (int64_t)window : window;
+    /* Guessed positions may run past the end: while pages are being parsed, one
+     * more guess at most, so no more than `window` requests land past it. */
+    int64_t ahead = w->pages > 0 ? 2 * (int64_t)window : window - parsing + (parsing > 0);
     if (w->busy >= window || w->plan_seq - w->fold_seq >= ahead)
         return NULL;
     if (w->pages > 0 && w->plan_cur.page > w->pages)
@@ -178,7 +181,7 @@ struct walk_slot *walk_take(struct walk *w, int window)
     return s;
 }
 
-void walk_run(struct provider *p, struct walk_slot *s)
+void walk_run(struct provider *p, struct walk_slot *s, void (*off_wire)(void *), void *arg)
 {
     struct http_req req = {0};
     struct json *doc = NULL;
@@ -189,7 +192,7 @@ void walk_run(struct provider *p, struct walk_slot *s)
         snprintf(s->why, sizeof(s->why), "[%s] cannot build the request: %s", p->section,
                  strerror(-rc));
     if (rc == 0)
-        rc = fetch_json(p, &req, &doc, s->why, sizeof(s->why));
+        rc = fetch_json(p, &req, &doc, s->why, sizeof(s->why), off_wire, arg);
     if (rc == 0)
         rc = p->ops->parse(p, &s->cur, doc, &s->pg, s->why, sizeof(s->why));
     json_free(doc);
@@ -377,7 +380,7 @@ int walk_plan(struct walk *w, int window, struct walk_batch *b)
 {
     memset(b, 0, sizeof(*b));
     while (b->n < window && b->n < WALK_MAX_BATCH) {
-        struct walk_slot *s = walk_take(w, window);
+        struct walk_slot *s = walk_take(w, window, 0);
         if (!s)
             break;
         b->slot[b->n] = s;
@@ -393,7 +396,7 @@ void walk_fetch(struct provider *p, struct walk_batch *b)
         struct walk_slot *s = b->slot[i];
         if (!s)
             continue;
-        walk_run(p, s);
+        walk_run(p, s, NULL, NULL);
         b->pg[i] = s->pg;
         memset(&s->pg, 0, sizeof(s->pg));
         b->err[i] = s->err;

@@ -49,10 +49,12 @@ bool walk_done(const struct walk *w);
 bool walk_contradicted(const struct walk *w);
 /** True when the walk stopped early or saw something odd: the listing may not be all there is. */
 bool walk_doubtful(const struct walk *w);
-/** The next page to fetch while at most `window` are out, or NULL when none may start now. */
-struct walk_slot *walk_take(struct walk *w, int window);
-/** Fetch a slot's page (prepare, request, parse); network I/O, call without locks. */
-void walk_run(struct provider *p, struct walk_slot *s);
+/** The next page to fetch while at most `window` are out waiting for an answer, besides `parsing`
+ * whose answer is in and that are not given back yet; NULL when none may start now. */
+struct walk_slot *walk_take(struct walk *w, int window, int parsing);
+/** Fetch a slot's page (prepare, request, parse); network I/O, call without locks. off_wire(arg),
+ * when not NULL, is called once the answer is in, before it is parsed (see fetch_json). */
+void walk_run(struct provider *p, struct walk_slot *s, void (*off_wire)(void *), void *arg);
 /** Hand a slot back (taken); folds every page now in order. 0, or -errno with the reason in why. */
 int walk_give(struct walk *w, struct walk_slot *s, char *why, size_t whylen);
 /** Pages taken and not given back yet. */

@@ -80,7 +80,7 @@ static int resolve(struct provider *p, const char *what, const char *path, char 
     char reason[512] = "out of memory";
     int rc = req.url ? add_auth(h, &req) : -ENOMEM;
     if (rc == 0)
-        rc = fetch_json(p, &req, &doc, reason, sizeof(reason));
+        rc = fetch_json(p, &req, &doc, reason, sizeof(reason), NULL, NULL);
     if (rc == 0) {
         const struct json *v = json_get(doc, "id");
         if (!json_is(v, JSON_STRING) || v->len == 0)

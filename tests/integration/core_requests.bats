@@ -65,9 +65,9 @@ need_honcho() {
     echo "$output"
     for p in "${PROVIDERS[@]}"; do
         # an offset API without a total is fetched ahead, guessing the next
-        # offsets: up to parallel - 1 (default 4 - 1) requests land past the end
+        # offsets: up to parallel (default 4) requests land past the end
         local most=3
-        case $(provider_info "$p" paging) in offset | array) most=6 ;; esac
+        case $(provider_info "$p" paging) in offset | array) most=7 ;; esac
         [ "$(requests "$p")" -ge 3 ] && [ "$(requests "$p")" -le $most ] ||
             { echo "$p: $(requests "$p") requests for 2.5 pages"; false; }
         # with the largest page size the API allows

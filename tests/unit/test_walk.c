@@ -133,13 +133,13 @@ int main(void)
     struct walk_slot *sl[8];
     char why[512];
     w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 4);
-    CHECK(sl[0] && !walk_take(w, 4)); /* nothing starts before the first page is in */
+    sl[0] = walk_take(w, 4, 0);
+    CHECK(sl[0] && !walk_take(w, 4, 0)); /* nothing starts before the first page is in */
     fill(&sl[0]->pg, "q1-", 2, true, 5, NULL);
     CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0);
     for (int i = 0; i < 4; i++)
-        sl[i] = walk_take(w, 4);
-    CHECK(sl[3] && sl[3]->cur.page == 5 && !walk_take(w, 4) && walk_busy(w) == 4);
+        sl[i] = walk_take(w, 4, 0);
+    CHECK(sl[3] && sl[3]->cur.page == 5 && !walk_take(w, 4, 0) && walk_busy(w) == 4);
     for (int i = 3; i >= 0; i--) {
         char tag[16];
         snprintf(tag, sizeof(tag), "q%d-", i + 2);
@@ -152,14 +152,14 @@ int main(void)
 
     /* offsets without a count: fetched ahead by the last step, checked on arrival */
     w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 4);
+    sl[0] = walk_take(w, 4, 0);
     fill(&sl[0]->pg, "o0-", 2, true, 0, NULL);
     sl[0]->pg.next.page = 2;
     walk_give(w, sl[0], why, sizeof(why));
     for (int i = 0; i < 4; i++)
-        sl[i] = walk_take(w, 4);
+        sl[i] = walk_take(w, 4, 0);
     CHECK(sl[0] && sl[0]->cur.page == 2 && sl[3] && sl[3]->cur.page == 8);
-    CHECK(!walk_take(w, 4));
+    CHECK(!walk_take(w, 4, 0));
     /* page 8 is past the end: it failed, which costs nothing */
     sl[3]->err = -EIO;
     CHECK(walk_give(w, sl[3], why, sizeof(why)) == 0);
@@ -173,27 +173,56 @@ int main(void)
     fill(&sl[2]->pg, "o6-", 1, true, 0, NULL);
     sl[2]->pg.next.page = 7;
     CHECK(walk_give(w, sl[2], why, sizeof(why)) == 0 && walk_listing(w)->n == 7);
-    sl[0] = walk_take(w, 4);
+    sl[0] = walk_take(w, 4, 0);
     CHECK(sl[0] && sl[0]->cur.page == 7);
     fill(&sl[0]->pg, "o7-", 1, false, 0, NULL);
     CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0);
     CHECK(walk_done(w) && walk_listing(w)->n == 8 && walk_busy(w) == 0);
     walk_free(w);
 
+    /* pages whose answer is in and is being parsed leave the wire to others:
+     * known positions take their place, guesses at most one more */
+    w = walk_new(&prov, 1000);
+    sl[0] = walk_take(w, 2, 0);
+    fill(&sl[0]->pg, "k1-", 2, true, 10, NULL);
+    walk_give(w, sl[0], why, sizeof(why));
+    sl[0] = walk_take(w, 2, 0);
+    sl[1] = walk_take(w, 2, 0);
+    CHECK(sl[1] && sl[1]->cur.page == 3 && !walk_take(w, 2, 0));
+    sl[2] = walk_take(w, 2, 2);
+    sl[3] = walk_take(w, 2, 2);
+    CHECK(sl[3] && sl[3]->cur.page == 5 && !walk_take(w, 2, 2) && walk_busy(w) == 4);
+    walk_free(w);
+    for (int i = 0; i < 4; i++)
+        walk_slot_free(sl[i]);
+    w = walk_new(&prov, 1000);
+    sl[0] = walk_take(w, 2, 0);
+    fill(&sl[0]->pg, "p0-", 2, true, 0, NULL);
+    sl[0]->pg.next.page = 2;
+    walk_give(w, sl[0], why, sizeof(why));
+    sl[0] = walk_take(w, 2, 0);
+    sl[1] = walk_take(w, 2, 0);
+    CHECK(sl[1] && sl[1]->cur.page == 4 && !walk_take(w, 2, 0));
+    sl[2] = walk_take(w, 2, 2);
+    CHECK(sl[2] && sl[2]->cur.page == 6 && !walk_take(w, 2, 2) && !walk_take(w, 2, 1));
+    walk_free(w);
+    for (int i = 0; i < 3; i++)
+        walk_slot_free(sl[i]);
+
     /* a wrong guess voids the pages after it, those still in flight included */
     w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 3);
+    sl[0] = walk_take(w, 3, 0);
     fill(&sl[0]->pg, "g0-", 2, true, 0, NULL);
     sl[0]->pg.next.page = 2;
     walk_give(w, sl[0], why, sizeof(why));
     for (int i = 0; i < 3; i++)
-        sl[i] = walk_take(w, 3);
+        sl[i] = walk_take(w, 3, 0);
     fill(&sl[2]->pg, "void6-", 2, true, 0, NULL);
     walk_give(w, sl[2], why, sizeof(why));
     fill(&sl[0]->pg, "g2-", 2, true, 0, NULL);
     sl[0]->pg.next.page = 100; /* a jump */
     CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0 && walk_listing(w)->n == 4);
-    sl[0] = walk_take(w, 3);
+    sl[0] = walk_take(w, 3, 0);
     CHECK(sl[0] && sl[0]->cur.page == 100);
     fill(&sl[1]->pg, "void4-", 2, true, 0, NULL);
     CHECK(walk_give(w, sl[1], why, sizeof(why)) == 0 && walk_listing(w)->n == 4);
@@ -204,24 +233,24 @@ int main(void)
 
     /* a failed page in its turn fails the walk; later pages are dropped */
     w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 2);
+    sl[0] = walk_take(w, 2, 0);
     fill(&sl[0]->pg, "f0-", 2, true, 0, NULL);
     sl[0]->pg.next.page = 2;
     walk_give(w, sl[0], why, sizeof(why));
-    sl[0] = walk_take(w, 2);
-    sl[1] = walk_take(w, 2);
+    sl[0] = walk_take(w, 2, 0);
+    sl[1] = walk_take(w, 2, 0);
     fill(&sl[1]->pg, "f4-", 2, true, 0, NULL);
     walk_give(w, sl[1], why, sizeof(why));
     sl[0]->err = -ECONNRESET;
     snprintf(sl[0]->why, sizeof(sl[0]->why), "reset");
     CHECK(walk_give(w, sl[0], why, sizeof(why)) == -ECONNRESET && strcmp(why, "reset") == 0);
-    CHECK(!walk_done(w) && walk_listing(w)->n == 2 && !walk_take(w, 2));
+    CHECK(!walk_done(w) && walk_listing(w)->n == 2 && !walk_take(w, 2, 0));
     walk_free(w);
 
     /* a page of a walk that is gone is no page of the next one */
     struct walk *old = walk_new(&prov, 1000);
     w = walk_new(&prov, 1000);
-    sl[0] = walk_take(old, 1);
+    sl[0] = walk_take(old, 1, 0);
     walk_free(old);
     fill(&sl[0]->pg, "stale-", 2, false, 0, NULL);
     CHECK(walk_give(w, sl[0], why, sizeof(why)) == 0 && walk_listing(w)->n == 0);
