@@ -150,7 +150,7 @@ struct walk_slot *walk_take(struct walk *w, int window, int parsing)
     if (window > WALK_MAX_PARALLEL)
         window = WALK_MAX_PARALLEL;
     /* Guessed positions may run past the end: while pages are being parsed, one
-     * more guess at most, so no more than `window` requests land past it. */
+     * more guess at most, so no more than the caller's window land past it. */
     int64_t ahead = w->pages > 0 ? 2 * (int64_t)window : window - parsing + (parsing > 0);
     if (w->busy >= window || w->plan_seq - w->fold_seq >= ahead)
         return NULL;
