@@ -29,11 +29,7 @@ for t in valgrind jq curl; do
 done
 CFS_BIN=${BINS[0]}
 source "$here/../lib/common.bash"
-WORK=$(mktemp -d /tmp/cfs-abcpu.XXXXXX)
-trap 'unmount_cfs >/dev/null 2>&1; stop_fake; rm -rf "$WORK"' EXIT
-FAKE_START_WAIT=600 start_fake --count 0 "--$p" "$n" >/dev/null || exit 1
-PROVIDERS=("$p")
-CFS_TTL=3600 CFS_TIMEOUT=600 write_config >/dev/null || exit 1
+bench_fake "$p" "$n" 600
 # the daemon under callgrind, as mount_cfs starts a daemon
 cat >"$WORK/daemon" <<'EOF'
 #!/bin/sh

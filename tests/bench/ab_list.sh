@@ -17,11 +17,7 @@ p=$1 n=$2 ms=$3 rounds=$4
 shift 4
 CFS_BIN=$(realpath "$1")
 source "$here/../lib/common.bash"
-WORK=$(mktemp -d /tmp/cfs-ab.XXXXXX)
-trap 'unmount_cfs >/dev/null 2>&1; stop_fake; rm -rf "$WORK"' EXIT
-FAKE_START_WAIT=600 start_fake --count 0 "--$p" "$n" >/dev/null || exit 1
-PROVIDERS=("$p")
-CFS_TTL=3600 CFS_TIMEOUT=120 write_config >/dev/null || exit 1
+bench_fake "$p" "$n" 120
 TM_BOUND=900
 s=$(awk -v m="$ms" 'BEGIN {print m / 1000}')
 for ((r = 1; r <= rounds; r++)); do

@@ -18,11 +18,7 @@ n=$1 rounds=$2
 shift 2
 CFS_BIN=$(realpath "$1")
 source "$here/../lib/common.bash"
-WORK=$(mktemp -d /tmp/cfs-ab.XXXXXX)
-trap 'unmount_cfs >/dev/null 2>&1; stop_fake; rm -rf "$WORK"' EXIT
-FAKE_START_WAIT=600 start_fake --count 0 --honcho "$n" >/dev/null || exit 1
-PROVIDERS=(honcho)
-CFS_TTL=3600 CFS_TIMEOUT=120 write_config >/dev/null || exit 1
+bench_fake honcho "$n" 120
 TM_BOUND=600
 for ((r = 1; r <= rounds; r++)); do
     for bin in "$@"; do

@@ -549,3 +549,14 @@ hostile_mode() {
 hostile_requests() {
     curl -sf --max-time 10 "$HOSTILE_URL/_stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'
 }
+
+# bench_fake P N TIMEOUT_S: for the bench A/B scripts, a work directory ($WORK,
+# removed with the mount and the fake on exit), one fake serving N collections
+# of P alone, and a config for it (ttl an hour, request budget TIMEOUT_S).
+bench_fake() {
+    WORK=$(mktemp -d /tmp/cfs-bench.XXXXXX)
+    trap 'unmount_cfs >/dev/null 2>&1; stop_fake; rm -rf "$WORK"' EXIT
+    FAKE_START_WAIT=600 start_fake --count 0 "--$1" "$2" >/dev/null || exit 1
+    PROVIDERS=("$1")
+    CFS_TTL=3600 CFS_TIMEOUT=$3 write_config >/dev/null || exit 1
+}

@@ -34,6 +34,19 @@ static void fill(struct page *pg, const char *tag, int n, bool more, int64_t pag
     pg->next.token = token ? strdup(token) : NULL;
 }
 
+/* A walk whose first page (two items, more to come) is in: `pages` in all, or,
+ * when 0, the next page starting at offset `next`. */
+static struct walk *begun(const char *tag, int64_t pages, int64_t next)
+{
+    char why[512];
+    struct walk *w = walk_new(&prov, 1000);
+    struct walk_slot *s = walk_take(w, 1, 0);
+    fill(&s->pg, tag, 2, true, pages, NULL);
+    s->pg.next.page = next;
+    walk_give(w, s, why, sizeof(why));
+    return w;
+}
+
 int main(void)
 {
     struct walk_batch b;
@@ -151,11 +164,7 @@ int main(void)
     walk_free(w);
 
     /* offsets without a count: fetched ahead by the last step, checked on arrival */
-    w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 4, 0);
-    fill(&sl[0]->pg, "o0-", 2, true, 0, NULL);
-    sl[0]->pg.next.page = 2;
-    walk_give(w, sl[0], why, sizeof(why));
+    w = begun("o0-", 0, 2);
     for (int i = 0; i < 4; i++)
         sl[i] = walk_take(w, 4, 0);
     CHECK(sl[0] && sl[0]->cur.page == 2 && sl[3] && sl[3]->cur.page == 8);
@@ -182,10 +191,7 @@ int main(void)
 
     /* pages whose answer is in and is being parsed leave the wire to others:
      * known positions take their place, guesses at most one more */
-    w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 2, 0);
-    fill(&sl[0]->pg, "k1-", 2, true, 10, NULL);
-    walk_give(w, sl[0], why, sizeof(why));
+    w = begun("k1-", 10, 0);
     sl[0] = walk_take(w, 2, 0);
     sl[1] = walk_take(w, 2, 0);
     CHECK(sl[1] && sl[1]->cur.page == 3 && !walk_take(w, 2, 0));
@@ -195,11 +201,7 @@ int main(void)
     walk_free(w);
     for (int i = 0; i < 4; i++)
         walk_slot_free(sl[i]);
-    w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 2, 0);
-    fill(&sl[0]->pg, "p0-", 2, true, 0, NULL);
-    sl[0]->pg.next.page = 2;
-    walk_give(w, sl[0], why, sizeof(why));
+    w = begun("p0-", 0, 2);
     sl[0] = walk_take(w, 2, 0);
     sl[1] = walk_take(w, 2, 0);
     CHECK(sl[1] && sl[1]->cur.page == 4 && !walk_take(w, 2, 0));
@@ -210,11 +212,7 @@ int main(void)
         walk_slot_free(sl[i]);
 
     /* a wrong guess voids the pages after it, those still in flight included */
-    w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 3, 0);
-    fill(&sl[0]->pg, "g0-", 2, true, 0, NULL);
-    sl[0]->pg.next.page = 2;
-    walk_give(w, sl[0], why, sizeof(why));
+    w = begun("g0-", 0, 2);
     for (int i = 0; i < 3; i++)
         sl[i] = walk_take(w, 3, 0);
     fill(&sl[2]->pg, "void6-", 2, true, 0, NULL);
@@ -232,11 +230,7 @@ int main(void)
     walk_free(w);
 
     /* a failed page in its turn fails the walk; later pages are dropped */
-    w = walk_new(&prov, 1000);
-    sl[0] = walk_take(w, 2, 0);
-    fill(&sl[0]->pg, "f0-", 2, true, 0, NULL);
-    sl[0]->pg.next.page = 2;
-    walk_give(w, sl[0], why, sizeof(why));
+    w = begun("f0-", 0, 2);
     sl[0] = walk_take(w, 2, 0);
     sl[1] = walk_take(w, 2, 0);
     fill(&sl[1]->pg, "f4-", 2, true, 0, NULL);
