@@ -125,6 +125,8 @@ trap 'exit 130' INT TERM
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 budget() { awk -v j="$1" -v n="$2" 'BEGIN {printf "%.1f", (j + 256 * n) / 1048576 + 32}'; }
 per() { awk -v b="$1" -v n="$2" 'BEGIN {printf "%.0f", b / n}'; }
+# plus A B: two times in seconds added, for a curl + tmpfs reference
+plus() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a + b}'; }
 # hwm_kb PID: its peak resident set.
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo fail; }
 
@@ -277,12 +279,12 @@ everything() {
     tree "$p" "$n"
     tt=$(tm ls -R "$d/$p")
     row "$n" "$ms" "$p: cold \`ls -R\` (s)" "$t" "$(requests "$p")" "curl --parallel 4 + tmpfs ls -R" \
-        "$(awk -v a="$PAR" -v b="$tt" 'BEGIN {printf "%.3f", a + b}')" "–"
+        "$(plus "$PAR" "$tt")" "–"
     cold "$p" "$ms"
     t=$(tm find "$MNT/$p" -name metadata.json -exec cat {} +)
     tt=$(tm find "$d/$p" -name metadata.json -exec cat {} +)
     row "$n" "$ms" "$p: cold find+cat (s)" "$t" "$(requests "$p")" "curl --parallel 4 + tmpfs find+cat" \
-        "$(awk -v a="$PAR" -v b="$tt" 'BEGIN {printf "%.3f", a + b}')" "≤ 1.5×"
+        "$(plus "$PAR" "$tt")" "≤ 1.5×"
     # warm: the same mount, listing within its TTL
     r0=$(requests "$p")
     t=$(tm find "$MNT/$p")
@@ -301,7 +303,7 @@ everything() {
     t=$(tm rsync -a "$MNT/$p/" "$TMPFS/rs1/")
     tt=$(tm rsync -a "$d/$p/" "$TMPFS/rs2/")
     row "$n" "$ms" "$p: cold \`rsync -a\` (s)" "$t" "$(requests "$p")" \
-        "curl --parallel 4 + tmpfs rsync -a" "$(awk -v a="$PAR" -v b="$tt" 'BEGIN {printf "%.3f", a + b}')" \
+        "curl --parallel 4 + tmpfs rsync -a" "$(plus "$PAR" "$tt")" \
         "≤ 1.5×"
     r0=$(requests "$p")
     t=$(tm rsync -a "$MNT/$p/" "$TMPFS/rs1/")
