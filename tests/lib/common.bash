@@ -59,10 +59,14 @@ cpu_s() {
 # has them (RESULTS.md sections M and P). An idle vCPU that halts at once makes
 # every FUSE wake-up a trip through the host; a DAMON scheme that pages out
 # idle page cache takes the kernel's readdir and page caches from a warm mount.
+# Some guest kernels carry a fuse `wake_here` knob that is not in mainline; on
+# it makes each FUSE round trip dearer (section T).
 vm_policy() {
     local f=/sys/module/haltpoll/parameters/guest_halt_poll_ns k s
     [ -r "$f" ] && printf ', cpuidle %s guest_halt_poll_ns=%s' \
         "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" "$(cat "$f")"
+    f=/sys/module/fuse/parameters/wake_here
+    [ -r "$f" ] && printf ', fuse.wake_here=%s' "$(cat "$f")"
     for k in /sys/kernel/mm/damon/admin/kdamonds/[0-9]*; do
         [ "$(cat "$k/state" 2>/dev/null)" = on ] || continue
         for s in "$k"/contexts/*/schemes/[0-9]*; do
