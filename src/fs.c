@@ -522,8 +522,7 @@ static void entry_attr(const struct fs *fs, const struct tree *t, const struct e
     dir_attr(fs, t, entry_ino(e), 2, st);
     st->st_mtim = st->st_ctim = st->st_atim = tm;
     if (file) {
-        size_t len;
-        entry_json(e, &len);
+        size_t len = record_json_len(entry_record(e));
         st->st_ino = entry_ino(e) | 1;
         st->st_mode = S_IFREG | 0444;
         st->st_nlink = 1;
@@ -845,15 +844,18 @@ static void push(struct fs *fs, struct tree *t, unsigned sec, const struct listi
     if (!at || mono_ms() - at > FS_PUSH_WINDOW_MS)
         return;
     size_t len;
-    const char *json = entry_json(e, &len);
+    char *json = record_json_dup(entry_record(e), &len);
+    if (!json)
+        return; /* the READ will come instead */
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
-    bv.buf[0].mem = (void *)json;
+    bv.buf[0].mem = json;
     pthread_rwlock_rdlock(&fs->slock);
     pthread_mutex_lock(&fs->plock);
     if (!fs->dead && fs->se && cache_current(t->cache[sec], l))
         fuse_lowlevel_notify_store(fs->se, entry_ino(e) | 1, 0, &bv, 0); /* -ENOENT: forgotten */
     pthread_mutex_unlock(&fs->plock);
     pthread_rwlock_unlock(&fs->slock);
+    free(json);
 }
 
 /* A collection's offset is its inode halved (never 1 or 2, the offsets of "."
@@ -983,13 +985,12 @@ static int do_read(fuse_req_t req, struct fs *fs, struct tree *t, const struct o
         rc = -EISDIR;
     if (rc == 0) {
         __atomic_store_n(&t->read_ms[s], mono_ms(), __ATOMIC_RELAXED);
-        size_t len;
-        const char *json = entry_json(e, &len);
-        if (o->off < 0 || (size_t)o->off >= len)
+        struct iovec v[RECORD_PIECES];
+        int n = o->off < 0 ? 0 : record_json_iov(entry_record(e), (size_t)o->off, o->size, v);
+        if (n == 0)
             fuse_reply_buf(req, NULL, 0);
         else
-            fuse_reply_buf(req, json + o->off,
-                           len - (size_t)o->off < o->size ? len - (size_t)o->off : o->size);
+            fuse_reply_iov(req, v, n);
     }
     listing_unref(l);
     return rc;

@@ -573,11 +573,6 @@ uint64_t entry_ino(const struct entry *e)
     return record_ino(e->r);
 }
 
-const char *entry_json(const struct entry *e, size_t *len)
-{
-    return record_json(e->r, len);
-}
-
 bool entry_time(const struct entry *e, struct timespec *t)
 {
     return record_updated(e->r, t) || record_created(e->r, t);

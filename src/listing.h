@@ -71,13 +71,12 @@ const char *entry_id(const struct entry *e);
 const char *entry_name(const struct entry *e);
 /** The directory inode; its metadata.json is this | 1. */
 uint64_t entry_ino(const struct entry *e);
-/** The metadata.json bytes and their length. */
-const char *entry_json(const struct entry *e, size_t *len);
 /** The update time, else the creation time; false when the provider gave neither. */
 bool entry_time(const struct entry *e, struct timespec *t);
 /** True when both show the same bytes and times (names aside). */
 bool entry_same(const struct entry *a, const struct entry *b);
-/** The entry's compact record (borrowed; record_ref it to keep it past the listing). */
+/** The entry's compact record, which holds its metadata.json (borrowed; record_ref it to keep it
+ * past the listing). */
 const struct record *entry_record(const struct entry *e);
 
 #endif

@@ -142,7 +142,7 @@ alone() {
     fleet_view 1 >"$WORK/view.1"
     fleet_unmount
     # garbage in every chunk
-    rcli --scan --pattern 'collectionsfs:v1:*:c:*' >"$WORK/chunks"
+    rcli --scan --pattern 'collectionsfs:v2:*:c:*' >"$WORK/chunks"
     [ -s "$WORK/chunks" ]
     while read -r k; do rcli SET "$k" "garbage-$RANDOM" KEEPTTL >/dev/null; done <"$WORK/chunks"
     fake_reset

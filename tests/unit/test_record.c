@@ -1,6 +1,7 @@
-/* The compact record: its byte format field by field, the validating parser
- * against truncated and forged input, and two listing generations sharing the
- * records of unchanged collections. */
+/* The compact record: its byte format field by field, the id and name cut out
+ * of metadata.json and put back, the validating parser against truncated and
+ * forged input, and two listing generations sharing the records of unchanged
+ * collections. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +55,12 @@ static int refused_with(const unsigned char *b, size_t len, size_t off, unsigned
     return rc == -EINVAL && r == NULL;
 }
 
+/* metadata.json of a record, in one piece (freed by the caller). */
+static char *json_of(const struct record *r, size_t *len)
+{
+    return record_json_dup(r, len);
+}
+
 static void format(void)
 {
     struct item it = mk("42", "a/b", "{}\n", 1700000000, -1);
@@ -62,7 +69,7 @@ static void format(void)
     size_t len;
     const unsigned char *b = record_bytes(r, &len);
     CHECK(len == 48 + 3 + 4 + 3);
-    CHECK(b[0] == 'c' && b[1] == 'R' && b[2] == 1);
+    CHECK(b[0] == 'c' && b[1] == 'R' && b[2] == 2);
     CHECK(b[3] == (1 | 4)); /* created, name; no updated */
     CHECK(le(b + 4, 4) == 2 && le(b + 8, 4) == 3 && le(b + 12, 4) == 3);
     CHECK(le(b + 16, 8) == 0x1234567890abcdeeULL);
@@ -72,7 +79,9 @@ static void format(void)
     CHECK_STR(record_id(r), "42");
     size_t nl, jl;
     CHECK(memcmp(record_name(r, &nl), "a/b", 4) == 0 && nl == 3);
-    CHECK(memcmp(record_json(r, &jl), "{}\n", 3) == 0 && jl == 3);
+    char *j = json_of(r, &jl);
+    CHECK(memcmp(j, "{}\n", 3) == 0 && jl == 3 && record_json_len(r) == 3);
+    free(j);
     struct timespec t;
     CHECK(record_created(r, &t) && t.tv_sec == 1700000000 && t.tv_nsec == 5);
     CHECK(!record_updated(r, &t));
@@ -110,13 +119,13 @@ static void format(void)
         if (record_check(b, cut) != -EINVAL)
             CHECK(!"a truncated record passed");
     CHECK(record_check(NULL, 0) == -EINVAL);
-    CHECK(refused_with(b, len, 0, 'x'));       /* magic */
-    CHECK(refused_with(b, len, 2, 2));         /* version */
-    CHECK(refused_with(b, len, 3, 1 | 4 | 8)); /* a reserved flag */
-    CHECK(refused_with(b, len, 3, 1));         /* name bytes without the name flag */
-    CHECK(refused_with(b, len, 4, 0));         /* empty id (and lengths that do not add up) */
-    CHECK(refused_with(b, len, 4, 0xff));      /* an id length past the end */
-    CHECK(refused_with(b, len, 7, 0xff));      /* a length of about 4 GiB */
+    CHECK(refused_with(b, len, 0, 'x'));        /* magic */
+    CHECK(refused_with(b, len, 2, 1));          /* version 1, without cuts */
+    CHECK(refused_with(b, len, 3, 1 | 4 | 32)); /* a reserved flag */
+    CHECK(refused_with(b, len, 3, 1));          /* name bytes without the name flag */
+    CHECK(refused_with(b, len, 4, 0));          /* empty id (and lengths that do not add up) */
+    CHECK(refused_with(b, len, 4, 0xff));       /* an id length past the end */
+    CHECK(refused_with(b, len, 7, 0xff));       /* a length of about 4 GiB */
     CHECK(refused_with(b, len, 15, 0x80));
     CHECK(refused_with(b, len, 16, 0xef)); /* an odd inode */
     CHECK(refused_with(b, len, 43, 0x3c)); /* created nanoseconds >= 10^9 */
@@ -147,7 +156,7 @@ static void format(void)
     r = record_encode(&it, 16);
     CHECK(record_name(r, &nl) == NULL && nl == 0);
     CHECK(record_updated(r, &t) && t.tv_sec == 9 && t.tv_nsec == 999999999);
-    CHECK(record_json(r, &jl) && jl == 0);
+    CHECK(record_json_len(r) == 0 && record_json_iov(r, 0, 10, NULL) == 0);
     b = record_bytes(r, &len);
     CHECK(record_check(b, len) == 0);
     CHECK(record_matches(r, &it, 16));
@@ -156,6 +165,98 @@ static void format(void)
     it = mk("7", "", "", -1, -1);
     r = record_encode(&it, 16);
     CHECK(record_name(r, &nl) != NULL && nl == 0);
+    record_unref(r);
+    provider_item_free(&it);
+}
+
+/* Every window of metadata.json read through record_json_iov is the file's bytes. */
+static int windows_ok(const struct record *r, const char *want, size_t wl)
+{
+    for (size_t off = 0; off <= wl + 1; off++)
+        for (size_t n = 0; n <= wl + 1 - (off < wl ? off : wl); n++) {
+            struct iovec v[RECORD_PIECES];
+            int k = record_json_iov(r, off, n, v);
+            size_t got = 0;
+            for (int i = 0; i < k; i++) {
+                if (v[i].iov_len == 0 || off + got + v[i].iov_len > wl ||
+                    memcmp(v[i].iov_base, want + off + got, v[i].iov_len) != 0)
+                    return 0;
+                got += v[i].iov_len;
+            }
+            if (got != (off >= wl ? 0 : (n < wl - off ? n : wl - off)))
+                return 0;
+        }
+    return 1;
+}
+
+static void cuts(void)
+{
+    /* the name (first place) and the id (first place apart from the name) are kept once */
+    const char *json = "{\"id\": \"abcdefgh\", \"name\": \"Summer assets\", \"path\": "
+                       "\"/Summer assets/abcdefgh\"}\n";
+    struct item it = mk("abcdefgh", "Summer assets", json, 5, 6);
+    struct record *r = record_encode(&it, 16);
+    size_t len, jl = strlen(json);
+    const unsigned char *b = record_bytes(r, &len);
+    CHECK(b[3] == (1 | 2 | 4 | 8 | 16));
+    CHECK(le(b + 48, 4) == 8 && le(b + 52, 4) == 28); /* the id's place, the name's */
+    CHECK(len == 56 + 9 + 14 + jl - 8 - 13);
+    CHECK_STR(record_id(r), "abcdefgh");
+    size_t nl;
+    CHECK(memcmp(record_name(r, &nl), "Summer assets", 14) == 0 && nl == 13);
+    CHECK(windows_ok(r, json, jl));
+    CHECK(record_matches(r, &it, 16));
+    CHECK(record_check(b, len) == 0);
+    struct item back;
+    CHECK(record_to_item(r, &back) == 0);
+    CHECK(back.json_len == jl && memcmp(back.json, json, jl) == 0);
+    provider_item_free(&back);
+
+    /* a cut anywhere else than the canonical place is refused: one form only */
+    unsigned char *c = malloc(len);
+    memcpy(c, b, len);
+    c[48] = 68; /* the id's later place, in "path" */
+    struct record *x = (struct record *)1;
+    CHECK(record_parse(c, len, &x) == -EINVAL && x == NULL);
+    c[48] = 8;
+    c[52] = 8; /* overlapping the id */
+    CHECK(record_check(c, len) == -EINVAL);
+    c[52] = 200; /* past the end */
+    CHECK(record_check(c, len) == -EINVAL);
+    memset(c + 52, 0xff, 4); /* the place that means "no cut" */
+    CHECK(record_check(c, len) == -EINVAL);
+    free(c);
+
+    /* the same bytes under another name are the same content */
+    struct item o = mk("abcdefgh", "Summer", json, 5, 6);
+    struct record *s2 = record_encode(&o, 16);
+    CHECK(record_same_content(r, s2) && !record_matches(s2, &it, 16));
+    record_unref(s2);
+    provider_item_free(&o);
+    record_unref(r);
+    provider_item_free(&it);
+
+    /* short fields stay whole; an id inside the name is cut where it stands alone */
+    it = mk("7", "abcd", "{\"id\": 7, \"name\": \"abcd\"}\n", -1, -1);
+    r = record_encode(&it, 16);
+    b = record_bytes(r, &len);
+    CHECK(b[3] == 4 && len == 48 + 2 + 5 + strlen(it.json));
+    CHECK(windows_ok(r, it.json, it.json_len));
+    record_unref(r);
+    provider_item_free(&it);
+    it = mk("12345", "x12345x", "{\"name\": \"x12345x\", \"id\": 12345}\n", -1, -1);
+    r = record_encode(&it, 16);
+    b = record_bytes(r, &len);
+    CHECK(b[3] == (4 | 8 | 16) && le(b + 48, 4) == 26 && le(b + 52, 4) == 10);
+    CHECK(windows_ok(r, it.json, it.json_len) && record_check(b, len) == 0);
+    record_unref(r);
+    provider_item_free(&it);
+    /* a name not in metadata.json (escaped there) stays whole */
+    it = mk("id-00001", "say \"hi\"", "{\"name\": \"say \\\"hi\\\"\", \"id\": \"id-00001\"}\n", -1,
+            -1);
+    r = record_encode(&it, 16);
+    b = record_bytes(r, &len);
+    CHECK(b[3] == (4 | 8) && windows_ok(r, it.json, it.json_len) && record_check(b, len) == 0);
     record_unref(r);
     provider_item_free(&it);
 }
@@ -195,7 +296,9 @@ static void sharing(void)
     CHECK(a->refs == 1);
     listing_unref(a);
     size_t jl;
-    CHECK(memcmp(entry_json(listing_by_id(b, "1"), &jl), "{\"v\":1}\n", 8) == 0 && jl == 8);
+    char *j = json_of(entry_record(listing_by_id(b, "1")), &jl);
+    CHECK(memcmp(j, "{\"v\":1}\n", 8) == 0 && jl == 8);
+    free(j);
     CHECK_STR(entry_name(listing_by_name(b, "one")), "one");
 
     /* a new base drops its own base: generations do not chain up */
@@ -220,6 +323,7 @@ static void sharing(void)
 int main(void)
 {
     format();
+    cuts();
     sharing();
     return check_done();
 }

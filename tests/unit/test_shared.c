@@ -28,7 +28,7 @@
 
 #define PASSWORD "s3cret-pw"
 #define TIMEOUT_MS 500
-#define P "collectionsfs:v1:"
+#define P "collectionsfs:v2:"
 
 static char dir[64], sock[128], url[160];
 static int port;
