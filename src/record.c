@@ -91,12 +91,14 @@ static uint32_t find_cut(const char *h, size_t hl, const char *n, size_t nl, uin
 {
     if (nl < CUT_MIN || nl > hl || hl >= NO_CUT)
         return NO_CUT;
-    for (const char *p = h; (p = memmem(p, hl - (size_t)(p - h), n, nl)); p++) {
-        size_t at = (size_t)(p - h);
-        if (avoid == NO_CUT || at + nl <= avoid || at >= avoid + al)
-            return (uint32_t)at;
+    const char *p = memmem(h, hl, n, nl);
+    if (p && avoid != NO_CUT && (size_t)(p - h) < avoid + al && (size_t)(p - h) + nl > avoid) {
+        /* every place from p to the end of the avoided bytes overlaps them too: two
+         * searches, each linear, however often a hostile id repeats inside the name */
+        size_t from = avoid + al;
+        p = from < hl ? memmem(h + from, hl - from, n, nl) : NULL;
     }
-    return NO_CUT;
+    return p ? (uint32_t)(p - h) : NO_CUT;
 }
 
 /* The canonical cuts of metadata.json (record.h): name first, then id. */

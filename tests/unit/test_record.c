@@ -251,6 +251,29 @@ static void cuts(void)
     CHECK(windows_ok(r, it.json, it.json_len) && record_check(b, len) == 0);
     record_unref(r);
     provider_item_free(&it);
+    /* an id repeated all along a long name: found past the name in two searches, not one per
+     * overlapping place (which would take this test minutes) */
+    size_t big = 200000;
+    char *nm = malloc(big + 1), *js = malloc(3 * big);
+    memset(nm, 'a', big);
+    nm[big] = 0;
+    int w = snprintf(js, 3 * big, "{\"name\": \"%s\", \"id\": \"", nm);
+    memset(js + w, 'a', big / 2);
+    strcpy(js + w + big / 2, "\"}\n");
+    nm[big / 2] = 0;
+    it = mk(nm, NULL, js, -1, -1);
+    nm[big / 2] = 'a';
+    free(it.name);
+    it.name = nm;
+    it.name_len = big;
+    r = record_encode(&it, 16);
+    b = record_bytes(r, &len);
+    CHECK(le(b + 52, 4) == 10 && le(b + 48, 4) == (uint64_t)w);
+    CHECK(record_check(b, len) == 0 &&
+          len == 56 + big / 2 + 1 + big + 1 + strlen(js) - big - big / 2);
+    record_unref(r);
+    provider_item_free(&it);
+    free(js);
     /* a name not in metadata.json (escaped there) stays whole */
     it = mk("id-00001", "say \"hi\"", "{\"name\": \"say \\\"hi\\\"\", \"id\": \"id-00001\"}\n", -1,
             -1);
