@@ -173,6 +173,15 @@ static int pieces(const unsigned char *b, const struct layout *L, struct iovec *
     return n;
 }
 
+/* Copy pieces, in order, into out. */
+static void join(const struct iovec *v, int n, char *out)
+{
+    for (int i = 0; i < n; i++) {
+        memcpy(out, v[i].iov_base, v[i].iov_len);
+        out += v[i].iov_len;
+    }
+}
+
 /* Whether two runs of pieces hold the same bytes. */
 static bool same_bytes(const struct iovec *a, int na, const struct iovec *b, int nb)
 {
@@ -318,15 +327,10 @@ int record_check(const void *buf, size_t len)
         !((uint64_t)L.idc + il <= L.namec || (uint64_t)L.namec + nl <= L.idc))
         return -EINVAL;
     struct iovec v[RECORD_PIECES];
-    int n = pieces(b, &L, v);
     char *json = malloc(jl ? jl : 1);
     if (!json)
         return -ENOMEM;
-    size_t pos = 0;
-    for (int i = 0; i < n; i++) {
-        memcpy(json + pos, v[i].iov_base, v[i].iov_len);
-        pos += v[i].iov_len;
-    }
+    join(v, pieces(b, &L, v), json);
     uint32_t idc, namec;
     find_cuts(json, jl, (const char *)id, il, flags & F_NAME ? (const char *)b + L.name : NULL, nl,
               &idc, &namec);
@@ -408,15 +412,11 @@ int record_json_iov(const struct record *r, size_t off, size_t len, struct iovec
 char *record_json_dup(const struct record *r, size_t *len)
 {
     struct iovec v[RECORD_PIECES];
-    size_t jl = record_json_len(r), pos = 0;
-    int n = record_json_iov(r, 0, jl, v);
+    size_t jl = record_json_len(r);
     char *json = malloc(jl ? jl : 1);
     if (!json)
         return NULL;
-    for (int i = 0; i < n; i++) {
-        memcpy(json + pos, v[i].iov_base, v[i].iov_len);
-        pos += v[i].iov_len;
-    }
+    join(v, record_json_iov(r, 0, jl, v), json);
     *len = jl;
     return json;
 }
