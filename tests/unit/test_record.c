@@ -55,12 +55,6 @@ static int refused_with(const unsigned char *b, size_t len, size_t off, unsigned
     return rc == -EINVAL && r == NULL;
 }
 
-/* metadata.json of a record, in one piece (freed by the caller). */
-static char *json_of(const struct record *r, size_t *len)
-{
-    return record_json_dup(r, len);
-}
-
 static void format(void)
 {
     struct item it = mk("42", "a/b", "{}\n", 1700000000, -1);
@@ -79,7 +73,7 @@ static void format(void)
     CHECK_STR(record_id(r), "42");
     size_t nl, jl;
     CHECK(memcmp(record_name(r, &nl), "a/b", 4) == 0 && nl == 3);
-    char *j = json_of(r, &jl);
+    char *j = record_json_dup(r, &jl);
     CHECK(memcmp(j, "{}\n", 3) == 0 && jl == 3 && record_json_len(r) == 3);
     free(j);
     struct timespec t;
@@ -319,7 +313,7 @@ static void sharing(void)
     CHECK(a->refs == 1);
     listing_unref(a);
     size_t jl;
-    char *j = json_of(entry_record(listing_by_id(b, "1")), &jl);
+    char *j = record_json_dup(entry_record(listing_by_id(b, "1")), &jl);
     CHECK(memcmp(j, "{\"v\":1}\n", 8) == 0 && jl == 8);
     free(j);
     CHECK_STR(entry_name(listing_by_name(b, "one")), "one");
