@@ -1065,14 +1065,23 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
     /* Past the ttl the kernel asks this before it trusts the entries it
      * cached: the answer waits for the refresh, and its mtime tells the kernel
      * whether the names changed. With nothing listed yet there is nothing to
-     * trust, and a directory read may begin before the walk ends. */
+     * wait for: a directory read may begin before the walk ends. */
     if (wait && c->cur && !before(&now, &c->fresh_until)) {
         struct waiter w = {.want = WANT_ALL};
         struct listing *l;
         rc = await(c, &w, call, &l);
         now = clock_now();
     }
-    long long ms = c->cur && !c->failing ? clock_ms(&now, &c->fresh_until) : 0;
+    long long ms = 0;
+    if (c->cur && !c->failing)
+        ms = clock_ms(&now, &c->fresh_until);
+    /* During a first walk the attributes stay what they are until its end,
+     * which makes the kernel forget them (complete()). With a timeout of 0
+     * here, every path through the directory while it streams would cost a
+     * GETATTR: with default_permissions the kernel checks each one against
+     * fresh attributes (rsync -a's lstat of every entry as it reads it). */
+    else if (!c->cur && !c->failing && c->walk)
+        ms = (long long)c->g->ttl * 1000;
     *ttl = ms > 0 ? ms / 1000.0 : 0;
     *changed = c->changed;
     /* Stale data must reach every reader through us (until stale_ttl ends

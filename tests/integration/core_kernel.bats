@@ -180,6 +180,27 @@ reads_of() { ops_on "$1" | grep -c 'opcode: READ (' || true; }
     }
 }
 
+@test "kernel: a walk through a streaming first listing does not ask the section's attributes per entry" {
+    # rsync -a lstat()s each entry by its path as it reads the directory; with
+    # default_permissions every path through the section checks its attributes,
+    # which must not expire while the first walk streams (a GETATTR each; the
+    # few stats before the walk starts are asked, 8 by rsync 3.2)
+    CFS_TTL=3600 setup_fake --count 20
+    local p=${PROVIDERS[0]} n=2000 sec got
+    set_count "$p" "$n"
+    mount_cfs -d
+    sec=$(stat -c %i "$MNT/$p")
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 0.02}"
+    MARK=$(($(wc -l <"$WORK/daemon.log") + 1))
+    timeout 120 rsync -a "$MNT/$p/" "$WORK/copy/"
+    [ "$(find "$WORK/copy" -name metadata.json | wc -l)" -eq "$n" ]
+    got=$(ops_on "$sec" | grep -c 'opcode: GETATTR (' || true)
+    [ "$got" -le 20 ] || {
+        echo "$got GETATTRs of the section directory during a cold rsync of $n collections"
+        return 1
+    }
+}
+
 @test "kernel: a refresh during ls -f of 100,000 entries skips and repeats none" {
     local big
     start_fake --count 20
