@@ -308,12 +308,31 @@ static bool stale_ok(const struct cache *c, const struct timespec *now)
     return c->cur && clock_ms(&c->cur_done, now) <= (long long)c->g->stale_ttl * 1000;
 }
 
-static void fail(struct cache *c, int err, const char *why)
+/* A first walk's entries stay in the kernel once handed out: names, sizes,
+ * and a read of the directory that never expires by time and that a later
+ * read completes. When the walk ends without completing, what it had becomes
+ * prev, so that the next walk tells the kernel what changed, as a refresh
+ * does, and a read by inode meanwhile gets the bytes whose size the kernel
+ * holds. true when it did. */
+static bool keep_partial(struct cache *c)
+{
+    struct listing *l = c->walk ? walk_listing(c->walk) : NULL;
+    if (c->cur || c->prev || !l || !c->p->ops->ordered || listing_count(l) == 0)
+        return false; /* only an ordered walk hands out entries before its end */
+    listing_ref(l);
+    listing_set_base(l, NULL);
+    c->prev = l;
+    return true;
+}
+
+static void fail(struct cache *c, struct buf *ch, int err, const char *why)
 {
     struct timespec t = clock_now();
     const char *line = why[0] ? why : "listing failed";
     ended(c, &t);
     snprintf(c->last_why, sizeof(c->last_why), "%.*s", (int)strcspn(line, "\n"), line);
+    if (keep_partial(c))
+        note(ch, c->parent, NULL); /* a reader's partial read of the directory goes now */
     walk_free(c->walk);
     c->walk = NULL;
     c->refresh = false;
@@ -482,7 +501,7 @@ static void *pump(void *arg)
                      c->p->section, listing_count(c->cur));
         }
         if (err)
-            fail(c, err, why);
+            fail(c, &ch, err, why);
         else if (walk_done(w) && !c->publishing)
             complete(c, &ch, walk_listing(w), walk_doubtful(w), NULL);
         pthread_cond_broadcast(&c->cond);
@@ -545,7 +564,7 @@ static bool first_page(struct cache *c, struct walk *w)
         int err = walk_give(w, s, why, sizeof(why));
         c->progress = clock_now();
         if (err)
-            fail(c, err, why);
+            fail(c, &ch, err, why);
         else if (walk_done(w))
             complete(c, &ch, walk_listing(w), walk_doubtful(w), NULL);
         else
@@ -824,6 +843,7 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
 static int ensure_walk(struct cache *c, const struct timespec *now)
 {
     if (c->walk && !c->worker && clock_ms(&c->walk_start, now) > (long long)c->g->ttl * 1000) {
+        keep_partial(c);
         walk_free(c->walk);
         c->walk = NULL;
     }
@@ -1160,6 +1180,8 @@ void cache_drop(struct cache *c)
         listing_unref(c->prev);
         c->prev = c->cur;
         c->cur = NULL;
+    } else {
+        keep_partial(c);
     }
     walk_free(c->walk);
     c->walk = NULL;

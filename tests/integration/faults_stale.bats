@@ -187,6 +187,36 @@ listing_has() { timeout "$BOUND" ls -1 "$MNT/$1" | grep -qxF -- "$2"; }
     daemon_alive
 }
 
+@test "partial: a first listing that failed after a reader got its first page leaves no old name behind" {
+    # The kernel keeps what a reader was handed of a first walk that then
+    # failed (where names stream: ordered providers). The next walk, whose
+    # names changed meanwhile, must make it forget that, or its cached read of
+    # the directory would still show the old name once a later read completed it.
+    local p id old new=ZZ-renamed-after-the-failure got want
+    CFS_TTL=3600 write_config
+    mount_cfs
+    for p in "${PROVIDERS[@]}"; do
+        set_count "$p" $(($(provider_info "$p" max_page) * 5 + 1))
+        remount
+        fault "{\"provider\":\"$p\",\"mode\":\"every\",\"k\":2,\"status\":400}"
+        [ "$(fs_op listdir "$MNT/$p")" = EIO ] || { echo "$p: the failing listing was not EIO"; return 1; }
+        id=$(item_at "$p" 0 id)
+        old=$(item_at "$p" 0 name)
+        rename_item "$p" "$id" "$new"
+        want=$(expected_count "$p")
+        fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
+        wait_for 10 timeout "$BOUND" ls "$MNT/$p"
+        for _ in 1 2; do # the second read may come from the kernel's cache
+            got=$(timeout "$BOUND" ls -1 "$MNT/$p")
+            grep -qxF -- "$new" <<<"$got" || { echo "$p: $new not listed"; return 1; }
+            ! grep -qxF -- "$old" <<<"$got" || { echo "$p: the old name $old is still listed"; return 1; }
+            [ "$(grep -c . <<<"$got")" -eq "$want" ] ||
+                { echo "$p: $(grep -c . <<<"$got") listed, want $want"; return 1; }
+        done
+        [ "$(fs_op stat "$MNT/$p/$old")" = ENOENT ] || { echo "$p: $old can still be looked up"; return 1; }
+    done
+}
+
 # refresh_failed_twice PROVIDER MARK: after line MARK of the daemon log, the
 # section logged its failure and then made another request (debug lines, -d):
 # a second refresh attempt began after the first had failed.
