@@ -1095,8 +1095,9 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
     long long ms = 0;
     if (c->cur && !c->failing)
         ms = clock_ms(&now, &c->fresh_until);
-    /* During a first walk the attributes stay what they are until its end,
-     * which makes the kernel forget them (complete()). With a timeout of 0
+    /* While a walk runs with nothing listed the attributes cannot change
+     * before its end, and complete() makes the kernel forget them when the
+     * names (so the mtime) changed. With a timeout of 0
      * here, every path through the directory while it streams would cost a
      * GETATTR: with default_permissions the kernel checks each one against
      * fresh attributes (rsync -a's lstat of every entry as it reads it). */
