@@ -1092,17 +1092,16 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
         rc = await(c, &w, call, &l);
         now = clock_now();
     }
-    long long ms = 0;
-    if (c->cur && !c->failing)
-        ms = clock_ms(&now, &c->fresh_until);
     /* While a walk runs with nothing listed the attributes cannot change
      * before its end, and complete() makes the kernel forget them when the
-     * names (so the mtime) changed. With a timeout of 0
-     * here, every path through the directory while it streams would cost a
-     * GETATTR: with default_permissions the kernel checks each one against
-     * fresh attributes (rsync -a's lstat of every entry as it reads it). */
-    else if (!c->cur && !c->failing && c->walk)
-        ms = (long long)c->g->ttl * 1000;
+     * names (so the mtime) changed. With a timeout of 0 there, every path
+     * through the directory while it streams would cost a GETATTR: with
+     * default_permissions the kernel checks each one against fresh attributes
+     * (rsync -a's lstat of every entry as it reads it). */
+    long long ms = c->failing ? 0
+                   : c->cur   ? clock_ms(&now, &c->fresh_until)
+                   : c->walk  ? (long long)c->g->ttl * 1000
+                              : 0;
     *ttl = ms > 0 ? ms / 1000.0 : 0;
     *changed = c->changed;
     /* Stale data must reach every reader through us (until stale_ttl ends
