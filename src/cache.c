@@ -82,6 +82,7 @@ struct cache {
     bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
     bool publishing; /* complete() waits for the kernel to forget changed inodes */
     bool superseded; /* a reload's cache took over: its refresh tells the kernel, not ours */
+    bool forget_dir; /* the kernel must drop what it holds of the section: told by unlock() */
     struct timespec failed_at;
     pthread_t thread;
     bool joinable; /* thread was started and not joined yet */
@@ -838,15 +839,33 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
     return *out ? 0 : err;
 }
 
-/* Make sure a walk exists, without starting a worker. A paused partial walk
- * older than ttl is too old to finish and starts over. */
+/* A paused partial walk older than ttl is too old to finish: the next one
+ * starts over. What it handed out stays in the kernel's read of the section
+ * directory, which the kernel would complete with the new walk's entries:
+ * it must go before anyone reads on. */
+static void give_up_paused(struct cache *c, const struct timespec *now)
+{
+    if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= (long long)c->g->ttl * 1000)
+        return;
+    c->forget_dir |= keep_partial(c);
+    walk_free(c->walk);
+    c->walk = NULL;
+}
+
+/* Release the lock, then tell the kernel what give_up_paused asked it to forget. */
+static void unlock(struct cache *c)
+{
+    bool forget = c->forget_dir;
+    c->forget_dir = false;
+    pthread_mutex_unlock(&c->lock);
+    if (forget && c->hooks.inode_changed)
+        c->hooks.inode_changed(c->hooks.ctx, c->parent);
+}
+
+/* Make sure a walk exists, without starting a worker. */
 static int ensure_walk(struct cache *c, const struct timespec *now)
 {
-    if (c->walk && !c->worker && clock_ms(&c->walk_start, now) > (long long)c->g->ttl * 1000) {
-        keep_partial(c);
-        walk_free(c->walk);
-        c->walk = NULL;
-    }
+    give_up_paused(c, now);
     if (!c->walk) {
         if (!(c->walk = walk_new(c->p, c->g->max_collections)))
             return -ENOMEM;
@@ -985,7 +1004,7 @@ static int acquire(struct cache *c, const struct waiter *want, struct cache_call
             listing_ref(*out);
         }
     }
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return rc;
 }
 
@@ -1072,7 +1091,7 @@ int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
             break;
         after = entry_ino(listing_at(l, n - 1));
     }
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return rc;
 }
 
@@ -1082,6 +1101,9 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
     pthread_mutex_lock(&c->lock);
     struct timespec now = clock_now();
     int rc = 0;
+    /* the kernel asks this first when its attributes expired: a reader's
+     * partial read of the directory goes before the reader opens it again */
+    give_up_paused(c, &now);
     /* Past the ttl the kernel asks this before it trusts the entries it
      * cached: the answer waits for the refresh, and its mtime tells the kernel
      * whether the names changed. With nothing listed yet there is nothing to
@@ -1108,7 +1130,7 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
      * it): an mtime that moves makes the kernel read the directory anew. */
     if (c->failing)
         clock_gettime(CLOCK_REALTIME, changed);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return rc == -EINTR ? rc : 0; /* the directory is there whatever the provider says */
 }
 

@@ -217,6 +217,49 @@ listing_has() { timeout "$BOUND" ls -1 "$MNT/$1" | grep -qxF -- "$2"; }
     done
 }
 
+# first_entry DIR: read one entry of DIR and stop, as `ls -f | head -1` does
+# (one getdents: the kernel caches what it got as a partial read).
+first_entry() {
+    timeout "$BOUND" python3 -c 'import os, sys
+with os.scandir(sys.argv[1]) as d:
+    sys.exit(0 if next(d, None) else 1)' "$1"
+}
+
+# past MS: the wall clock is past MS (now_ms), for a wait on the ttl.
+past() { [ "$(now_ms)" -gt "$1" ]; }
+
+@test "partial: a paused first listing started over after the ttl leaves no old name behind" {
+    # A reader that stops early leaves an ordered first walk paused, its first
+    # entries in the kernel's cached read of the directory. Past the ttl the
+    # next reader starts the walk over; a rename in between must not survive
+    # in that cached read.
+    local p id old new=ZZ-renamed-while-paused got want pages t0 paused=0
+    mount_cfs
+    for p in "${PROVIDERS[@]}"; do
+        set_count "$p" $(($(provider_info "$p" max_page) * 12 + 2000))
+        remount
+        first_entry "$MNT/$p" || { echo "$p: no first entry"; return 1; }
+        t0=$(now_ms)
+        want=$(expected_count "$p")
+        pages=$(((want + $(provider_info "$p" max_page) - 1) / $(provider_info "$p" max_page)))
+        # where names are final only at the end (scenario), the walk completes
+        [ "$(requests "$p")" -ge "$pages" ] || paused=$((paused + 1))
+        id=$(item_at "$p" 0 id)
+        old=$(item_at "$p" 0 name)
+        rename_item "$p" "$id" "$new"
+        wait_for 10 past $((t0 + CFS_TTL * 1000 + 100))
+        for _ in 1 2; do # the second read may come from the kernel's cache
+            got=$(timeout "$BOUND" ls -1 "$MNT/$p")
+            grep -qxF -- "$new" <<<"$got" || { echo "$p: $new not listed"; return 1; }
+            ! grep -qxF -- "$old" <<<"$got" || { echo "$p: the old name $old is still listed"; return 1; }
+            [ "$(grep -c . <<<"$got")" -eq "$want" ] ||
+                { echo "$p: $(grep -c . <<<"$got") listed, want $want"; return 1; }
+        done
+        [ "$(fs_op stat "$MNT/$p/$old")" = ENOENT ] || { echo "$p: $old can still be looked up"; return 1; }
+    done
+    [ "$paused" -gt 0 ] || { echo "no walk paused: the test tests nothing"; return 1; }
+}
+
 # refresh_failed_twice PROVIDER MARK: after line MARK of the daemon log, the
 # section logged its failure and then made another request (debug lines, -d):
 # a second refresh attempt began after the first had failed.
