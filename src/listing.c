@@ -6,7 +6,10 @@
  * allocation, shared between generations when unchanged) and a 16-byte entry
  * (the record and the shown name). The shown name points into the record when
  * it is the raw name or the id as is, which it nearly always is; only encoded
- * and suffixed names have an allocation of their own. Entries sit in fixed-size
+ * and suffixed names have an allocation of their own, counted, so that a
+ * refresh shares it with the generation before as it shares the record (an
+ * account whose every name is encoded or repeated would otherwise hold two
+ * copies of each while readers keep the old generation). Entries sit in fixed-size
  * chunks, so they never move, and two open-addressing indexes of 32-bit entry
  * numbers find them: by inode (which also finds an id: the inode is a hash of
  * it) and by shown name.
@@ -38,6 +41,24 @@ struct entry {
     struct record *r;
     const char *name; /* into r's bytes, or malloc'd (see owned()), or NULL: not shown */
 };
+
+/* An owned name: entries of two generations may show the same copy. */
+struct owned_name {
+    uint32_t refs;
+    char s[];
+};
+
+static struct owned_name *owned_of(const char *s)
+{
+    return (struct owned_name *)(void *)(s - offsetof(struct owned_name, s));
+}
+
+static void name_drop(const char *s)
+{
+    struct owned_name *o = owned_of(s);
+    if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(o);
+}
 
 struct listing_group {
     char *base;
@@ -255,7 +276,7 @@ void listing_unref(struct listing *l)
     for (size_t i = 0; i < l->n; i++) {
         struct entry *e = at(l, i);
         if (owned(e))
-            free((char *)e->name);
+            name_drop(e->name);
         record_unref(e->r);
     }
     for (size_t c = 0; c < l->nchunk; c++)
@@ -290,6 +311,31 @@ static int older(const struct entry *a, const struct entry *b)
     return names_older(&ka, &kb);
 }
 
+/* Entry i's owned name, made from the malloc'd `name` (consumed): the copy the
+ * generation before showed for this id when it is the same, else a new one. */
+static const char *keep(const struct listing *l, uint32_t i, char *name)
+{
+    const struct entry *e = at(l, i);
+    const struct listing *b = l->base;
+    if (b && b->section && strcmp(b->section, l->section) == 0) {
+        uint32_t j = find_ino(b, record_ino(e->r), record_id(e->r));
+        if (j != NONE && owned(at(b, j)) && strcmp(at(b, j)->name, name) == 0) {
+            free(name);
+            struct owned_name *o = owned_of(at(b, j)->name);
+            __atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+            return o->s;
+        }
+    }
+    size_t n = strlen(name) + 1;
+    struct owned_name *o = malloc(sizeof(*o) + n);
+    if (o) {
+        o->refs = 1;
+        memcpy(o->s, name, n);
+    }
+    free(name);
+    return o ? o->s : NULL;
+}
+
 /* Give entry i the name `name` (malloc'd when own, else bytes of its record),
  * avoiding any name already shown: a literal collection called "x (id)" must
  * not hide the duplicate that became "x (id)". When the id suffix cannot tell
@@ -301,7 +347,7 @@ static int set_name(struct listing *l, uint32_t i, const char *name, bool own)
     if (e->name) {
         unname(l, i, hash_str(e->name));
         if (owned(e))
-            free((char *)e->name);
+            name_drop(e->name);
         e->name = NULL;
     }
     if (own && !name)
@@ -316,6 +362,8 @@ static int set_name(struct listing *l, uint32_t i, const char *name, bool own)
     for (size_t tries = 0; name; tries++) {
         uint64_t h = hash_str(name);
         if (find_name_h(l, name, h) == NONE) {
+            if (own && !(name = keep(l, i, (char *)name)))
+                return -ENOMEM;
             e->name = name;
             put(&l->by_name, h, i);
             return 0;

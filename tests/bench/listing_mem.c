@@ -6,7 +6,11 @@
  * would. Prints the heap in use (mallinfo2) and the peak RSS (VmHWM) over the
  * metadata.json bytes, per collection.
  *
- *   build/tests/listing_mem [N]        (default 100000)
+ *   build/tests/listing_mem [N [NAMES]]   (N default 100000)
+ *
+ * NAMES: plain (the default), same (every collection is called "Untitled", so
+ * all but one show "Untitled (<id>)") or encoded (a "/" in every name): the
+ * worst cases, where every directory name needs an allocation of its own.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -31,26 +35,37 @@ static long status_kb(const char *key)
 }
 
 static size_t json_bytes;
+static const char *names = "plain";
+
+/* The i-th collection's name. */
+static void name_of(char *buf, size_t len, size_t i)
+{
+    if (strcmp(names, "same") == 0)
+        snprintf(buf, len, "Untitled");
+    else if (strcmp(names, "encoded") == 0)
+        snprintf(buf, len, "Q%zu/Q%zu report", i % 4 + 1, i);
+    else /* one name in a hundred is repeated, as a few duplicate names are in real accounts */
+        snprintf(buf, len, "Collection number %zu", i % 100 ? i : i % 5000);
+}
 
 static void fill(struct item *it, size_t i)
 {
-    char buf[512];
+    char buf[512], name[64];
     memset(it, 0, sizeof(*it));
     snprintf(buf, sizeof(buf), "%zu", 1000000 + i * 2);
     it->id = strdup(buf);
-    /* one name in a hundred is repeated, as a few duplicate names are in real accounts */
-    int n = snprintf(buf, sizeof(buf), "Collection number %zu", i % 100 ? i : i % 5000);
-    it->name = strdup(buf);
-    it->name_len = (size_t)n;
+    name_of(name, sizeof(name), i);
+    it->name = strdup(name);
+    it->name_len = strlen(name);
     it->has_created = it->has_updated = true;
     it->created.tv_sec = 1600000000 + (time_t)i;
     it->updated.tv_sec = 1600000000 + (time_t)i * 2;
-    n = snprintf(buf, sizeof(buf),
-                 "{\n  \"collection_type\": \"private\",\n  \"created_at\": "
-                 "\"2020-09-13T12:26:40.000000Z\",\n  \"id\": %zu,\n  \"name\": "
-                 "\"Collection number %zu\",\n  \"updated_at\": \"2020-09-13T12:26:40.000000Z\",\n"
-                 "  \"uuid\": \"%08zx-0000-4000-a000-000000000000\"\n}\n",
-                 1000000 + i * 2, i % 100 ? i : i % 5000, i);
+    int n = snprintf(buf, sizeof(buf),
+                     "{\n  \"collection_type\": \"private\",\n  \"created_at\": "
+                     "\"2020-09-13T12:26:40.000000Z\",\n  \"id\": %zu,\n  \"name\": "
+                     "\"%s\",\n  \"updated_at\": \"2020-09-13T12:26:40.000000Z\",\n"
+                     "  \"uuid\": \"%08zx-0000-4000-a000-000000000000\"\n}\n",
+                     1000000 + i * 2, name, i);
     it->json = strdup(buf);
     it->json_len = (size_t)n;
 }
@@ -87,8 +102,13 @@ static void report(const char *what, size_t n, long base_kb)
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
+    names = argc > 2 ? argv[2] : names;
+    if (strcmp(names, "plain") && strcmp(names, "same") && strcmp(names, "encoded")) {
+        fprintf(stderr, "usage: listing_mem [N [plain|same|encoded]]\n");
+        return 2;
+    }
     long base_kb = status_kb("VmHWM");
-    printf("%zu collections\n", n);
+    printf("%zu collections, %s names\n", n, names);
     struct listing *a = build(n);
     printf("metadata.json bytes: %.1f MB\n", json_bytes / 1e6);
     report("cold walk", n, base_kb);

@@ -337,10 +337,55 @@ static void sharing(void)
     listing_unref(b);
 }
 
+/* Names that are not the record's bytes (encoded, or "<name> (<id>)") are shared between
+ * generations like the records, also when a rename within the new one hands one back. */
+static void sharing_names(void)
+{
+    struct listing *a = listing_new("s");
+    struct item v[] = {mk("5", "x", "{}\n", 50, -1), mk("6", "x", "{}\n", 60, -1),
+                       mk("7", "a/b", "{}\n", 70, -1), mk("8", "c/d", "{}\n", 80, -1)};
+    CHECK(listing_add(a, v, 4) == 4);
+    const char *a6 = entry_name(listing_by_id(a, "6")), *a7 = entry_name(listing_by_id(a, "7"));
+    CHECK_STR(a6, "x (6)");
+    CHECK(strcmp(a7, "a/b") != 0); /* encoded */
+
+    /* the younger duplicate first: it shows "x" until the older one comes, then gets "x (6)"
+     * back; "c/d" is now "c/e" and needs a name of its own */
+    struct listing *b = listing_new("s");
+    listing_set_base(b, a);
+    struct item w[] = {mk("6", "x", "{}\n", 60, -1), mk("7", "a/b", "{}\n", 70, -1),
+                       mk("8", "c/e", "{}\n", 80, -1)};
+    CHECK(listing_add(b, w, 3) == 3);
+    CHECK_STR(entry_name(listing_by_id(b, "6")), "x");
+    struct item w2[] = {mk("5", "x", "{}\n", 50, -1)};
+    CHECK(listing_add(b, w2, 1) == 1);
+    CHECK(entry_name(listing_by_id(b, "6")) == a6);
+    CHECK(entry_name(listing_by_id(b, "7")) == a7);
+    CHECK(entry_name(listing_by_id(b, "8")) != entry_name(listing_by_id(a, "8")));
+    CHECK_STR(entry_name(listing_by_id(b, "5")), "x");
+    listing_set_base(b, NULL);
+
+    /* either generation may go first: the other still shows its names */
+    struct listing *c = listing_new("s");
+    listing_set_base(c, b);
+    struct item x[] = {mk("5", "x", "{}\n", 50, -1), mk("6", "x", "{}\n", 60, -1),
+                       mk("7", "a/b", "{}\n", 70, -1)};
+    CHECK(listing_add(c, x, 3) == 3);
+    listing_set_base(c, NULL);
+    CHECK(entry_name(listing_by_id(c, "7")) == a7);
+    listing_unref(a);
+    CHECK_STR(entry_name(listing_by_id(b, "6")), "x (6)");
+    CHECK_STR(entry_name(listing_by_name(c, "x (6)")), "x (6)");
+    listing_unref(c);
+    CHECK(entry_name(listing_by_id(b, "7")) == a7 && listing_by_name(b, a7) != NULL);
+    listing_unref(b);
+}
+
 int main(void)
 {
     format();
     cuts();
     sharing();
+    sharing_names();
     return check_done();
 }
