@@ -187,12 +187,27 @@ listing_has() { timeout "$BOUND" ls -1 "$MNT/$1" | grep -qxF -- "$2"; }
     daemon_alive
 }
 
+# renamed_only PROVIDER OLD NEW COUNT: the section lists NEW and not OLD, COUNT
+# names in all, twice (the second read may come from the kernel's cache), and
+# OLD cannot be looked up.
+renamed_only() {
+    local p=$1 old=$2 new=$3 want=$4 got
+    for _ in 1 2; do
+        got=$(timeout "$BOUND" ls -1 "$MNT/$p")
+        grep -qxF -- "$new" <<<"$got" || { echo "$p: $new not listed"; return 1; }
+        ! grep -qxF -- "$old" <<<"$got" || { echo "$p: the old name $old is still listed"; return 1; }
+        [ "$(grep -c . <<<"$got")" -eq "$want" ] ||
+            { echo "$p: $(grep -c . <<<"$got") listed, want $want"; return 1; }
+    done
+    [ "$(fs_op stat "$MNT/$p/$old")" = ENOENT ] || { echo "$p: $old can still be looked up"; return 1; }
+}
+
 @test "partial: a first listing that failed after a reader got its first page leaves no old name behind" {
     # The kernel keeps what a reader was handed of a first walk that then
     # failed (where names stream: ordered providers). The next walk, whose
     # names changed meanwhile, must make it forget that, or its cached read of
     # the directory would still show the old name once a later read completed it.
-    local p id old new=ZZ-renamed-after-the-failure got want
+    local p id old new=ZZ-renamed-after-the-failure want
     CFS_TTL=3600 write_config
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
@@ -206,14 +221,7 @@ listing_has() { timeout "$BOUND" ls -1 "$MNT/$1" | grep -qxF -- "$2"; }
         want=$(expected_count "$p")
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"
         wait_for 10 timeout "$BOUND" ls "$MNT/$p"
-        for _ in 1 2; do # the second read may come from the kernel's cache
-            got=$(timeout "$BOUND" ls -1 "$MNT/$p")
-            grep -qxF -- "$new" <<<"$got" || { echo "$p: $new not listed"; return 1; }
-            ! grep -qxF -- "$old" <<<"$got" || { echo "$p: the old name $old is still listed"; return 1; }
-            [ "$(grep -c . <<<"$got")" -eq "$want" ] ||
-                { echo "$p: $(grep -c . <<<"$got") listed, want $want"; return 1; }
-        done
-        [ "$(fs_op stat "$MNT/$p/$old")" = ENOENT ] || { echo "$p: $old can still be looked up"; return 1; }
+        renamed_only "$p" "$old" "$new" "$want" || return 1
     done
 }
 
@@ -233,7 +241,7 @@ past() { [ "$(now_ms)" -gt "$1" ]; }
     # entries in the kernel's cached read of the directory. Past the ttl the
     # next reader starts the walk over; a rename in between must not survive
     # in that cached read.
-    local p id old new=ZZ-renamed-while-paused got want pages t0 paused=0
+    local p id old new=ZZ-renamed-while-paused want pages t0 paused=0
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
         set_count "$p" $(($(provider_info "$p" max_page) * 12 + 2000))
@@ -248,14 +256,7 @@ past() { [ "$(now_ms)" -gt "$1" ]; }
         old=$(item_at "$p" 0 name)
         rename_item "$p" "$id" "$new"
         wait_for 10 past $((t0 + CFS_TTL * 1000 + 100))
-        for _ in 1 2; do # the second read may come from the kernel's cache
-            got=$(timeout "$BOUND" ls -1 "$MNT/$p")
-            grep -qxF -- "$new" <<<"$got" || { echo "$p: $new not listed"; return 1; }
-            ! grep -qxF -- "$old" <<<"$got" || { echo "$p: the old name $old is still listed"; return 1; }
-            [ "$(grep -c . <<<"$got")" -eq "$want" ] ||
-                { echo "$p: $(grep -c . <<<"$got") listed, want $want"; return 1; }
-        done
-        [ "$(fs_op stat "$MNT/$p/$old")" = ENOENT ] || { echo "$p: $old can still be looked up"; return 1; }
+        renamed_only "$p" "$old" "$new" "$want" || return 1
     done
     [ "$paused" -gt 0 ] || { echo "no walk paused: the test tests nothing"; return 1; }
 }
