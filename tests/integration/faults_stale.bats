@@ -242,9 +242,12 @@ past() { [ "$(now_ms)" -gt "$1" ]; }
     # next reader starts the walk over; a rename in between must not survive
     # in that cached read.
     local p id old new=ZZ-renamed-while-paused want pages t0 paused=0
+    # one page at a time: the walk pauses 2 pages past what the reader got
+    # (one getdents, a few hundred entries), so a few pages make it pause
+    write_config "parallel = 1"
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
-        set_count "$p" $(($(provider_info "$p" max_page) * 12 + 2000))
+        set_count "$p" $(($(provider_info "$p" max_page) * 4 + 1500))
         remount
         first_entry "$MNT/$p" || { echo "$p: no first entry"; return 1; }
         t0=$(now_ms)
