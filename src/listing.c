@@ -6,13 +6,13 @@
  * allocation, shared between generations when unchanged) and a 16-byte entry
  * (the record and the shown name). The shown name points into the record when
  * it is the raw name or the id as is, which it nearly always is; only encoded
- * and suffixed names have an allocation of their own, counted, so that a
- * refresh shares it with the generation before as it shares the record (an
- * account whose every name is encoded or repeated would otherwise hold two
- * copies of each while readers keep the old generation). Entries sit in fixed-size
- * chunks, so they never move, and two open-addressing indexes of 32-bit entry
- * numbers find them: by inode (which also finds an id: the inode is a hash of
- * it) and by shown name.
+ * and suffixed names have an allocation of their own, with a reference count
+ * so that a refresh shares it with the generation before as it shares the
+ * record (an account whose every name is encoded or repeated would otherwise
+ * hold two copies of each while readers keep the old generation). Entries sit
+ * in fixed-size chunks, so they never move, and two open-addressing indexes
+ * of 32-bit entry numbers find them: by inode (which also finds an id: the
+ * inode is a hash of it) and by shown name.
  *
  * Every entry belongs to the group of its plain (base) name. The group's owner
  * is its oldest member by names_older() and shows the plain name; the others
@@ -39,7 +39,7 @@
 
 struct entry {
     struct record *r;
-    const char *name; /* into r's bytes, or malloc'd (see owned()), or NULL: not shown */
+    const char *name; /* into r's bytes, or a struct owned_name's, or NULL: not shown */
 };
 
 /* An owned name: entries of two generations may show the same copy. */
