@@ -70,7 +70,8 @@ struct cache {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct listing *cur;
-    struct listing *prev; /* dropped by SIGHUP: kept only to tell the kernel what changed */
+    struct listing *prev; /* what the kernel may hold with no cur: dropped by SIGHUP, or a
+                           * first walk that ended early (keep_partial) */
     struct listing *old;  /* the generation before cur: carries a readdir offset over */
     struct timespec cur_done, fresh_until;
     struct timespec changed; /* wall clock: when a refresh last changed the names; 0: never */
@@ -1173,6 +1174,13 @@ static void refresh_now(struct cache *c)
 void cache_adopt(struct cache *c, struct cache *from)
 {
     pthread_mutex_lock(&from->lock);
+    /* what a first walk handed out is in the kernel: it goes over as the
+     * generation before, so that c's walk tells the kernel what changed */
+    if (keep_partial(from)) {
+        from->gen++;
+        walk_free(from->walk);
+        from->walk = NULL;
+    }
     struct listing *last = from->cur ? from->cur : from->prev, *old = from->old;
     struct timespec changed = from->changed;
     if (last)

@@ -264,6 +264,40 @@ past() { [ "$(now_ms)" -gt "$1" ]; }
     [ "$paused" -gt 0 ] || { echo "no walk paused: the test tests nothing"; return 1; }
 }
 
+# hup_taken MARK: the daemon logged a SIGHUP reload after line MARK.
+hup_taken() { [ -n "$(log_lines_since "$1" 'SIGHUP: configuration read again')" ]; }
+
+@test "partial: SIGHUP during a paused first listing leaves no old name or size behind" {
+    # A reload of the same account keeps what each section knew; what a first
+    # walk had handed out is part of that, or the next walk could not tell the
+    # kernel which of those names changed.
+    local p id old new=ZZ-renamed-before-the-reload want pages mark paused=0
+    CFS_TTL=3600 write_config "parallel = 1"
+    mount_cfs
+    for p in "${PROVIDERS[@]}"; do
+        set_count "$p" $(($(provider_info "$p" max_page) * 4 + 1500))
+        remount
+        first_entry "$MNT/$p" || { echo "$p: no first entry"; return 1; }
+        want=$(expected_count "$p")
+        pages=$(((want + $(provider_info "$p" max_page) - 1) / $(provider_info "$p" max_page)))
+        [ "$(requests "$p")" -ge "$pages" ] || paused=$((paused + 1))
+        id=$(item_at "$p" 0 id)
+        old=$(item_at "$p" 0 name)
+        # the kernel now holds the file's size, which the rename changes
+        timeout "$BOUND" stat "$MNT/$p/$old/metadata.json" >/dev/null || { echo "$p: $old not found"; return 1; }
+        rename_item "$p" "$id" "$new"
+        mark=$(log_size)
+        kill -HUP "$CFS_PID"
+        wait_for 10 hup_taken "$mark" || { echo "$p: SIGHUP not taken"; return 1; }
+        renamed_only "$p" "$old" "$new" "$want" || return 1
+        timeout "$BOUND" python3 -c 'import json, sys; json.load(open(sys.argv[1]))' \
+            "$MNT/$p/$new/metadata.json" || { echo "$p: metadata.json of $new is not whole"; return 1; }
+        timeout "$BOUND" grep -qF -- "\"$new\"" "$MNT/$p/$new/metadata.json" ||
+            { echo "$p: metadata.json of $new does not hold its new name"; return 1; }
+    done
+    [ "$paused" -gt 0 ] || { echo "no walk paused: the test tests nothing"; return 1; }
+}
+
 # refresh_failed_twice PROVIDER MARK: after line MARK of the daemon log, the
 # section logged its failure and then made another request (debug lines, -d):
 # a second refresh attempt began after the first had failed.
