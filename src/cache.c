@@ -590,6 +590,7 @@ static bool take(struct cache *c, struct walk *w, uint64_t gen, struct listing *
     bool taken =
         c->walk == w && c->gen == gen && !c->stopping && !c->publishing && f->gen != c->held;
     if (taken) {
+        keep_partial(c); /* the first page may have been handed out: compare with it */
         complete(c, &ch, l, !f->complete, f);
         log_debug("[%s] listing of %zu collections taken from the fleet (generation %llu, "
                   "fetched by %s)",

@@ -191,3 +191,31 @@ alone() {
     [ "$status" -ne 0 ]
     [[ "$output" == *"shared_cache"* || "$output" == *"redis://"* ]]
 }
+
+@test "fleet: a first page handed out before the fleet's listing is taken leaves nothing behind" {
+    # A cold daemon checks its credentials with the provider's first page and a
+    # waiting reader may be handed it; then it takes the fleet's listing, older
+    # than that page. The kernel must end up with the listing the daemon serves:
+    # no name of that page, no size of its bytes.
+    local p=${PROVIDERS[0]} id old new=ZZ-renamed-after-the-fleet-walked got want
+    [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
+    fleet_mount 2
+    timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null
+    wait_for 10 rcli --scan --pattern 'collectionsfs:v2:*:gen' || { echo "nothing published"; return 1; }
+    want=$(timeout "$BOUND" ls -1 "$WORK/m1/$p" | wc -l)
+    id=$(item_at "$p" 0 id)
+    old=$(item_at "$p" 0 name)
+    rename_item "$p" "$id" "$new"
+    timeout "$BOUND" ls "$WORK/m2/$p" >/dev/null
+    for _ in 1 2; do # the second read may come from the kernel's cache
+        got=$(timeout "$BOUND" ls -1 "$WORK/m2/$p")
+        grep -qxF -- "$old" <<<"$got" || { echo "$old (the fleet's) not listed"; return 1; }
+        ! grep -qxF -- "$new" <<<"$got" || { echo "$new (the first page's) still listed"; return 1; }
+        [ "$(grep -c . <<<"$got")" -eq "$want" ] || { echo "$(grep -c . <<<"$got") listed, want $want"; return 1; }
+    done
+    [ ! -e "$WORK/m2/$p/$new" ] || { echo "$new can still be looked up"; return 1; }
+    timeout "$BOUND" python3 -c 'import json, sys; json.load(open(sys.argv[1]))' \
+        "$WORK/m2/$p/$old/metadata.json" || { echo "metadata.json of $old is not whole"; return 1; }
+    [[ "$(getfattr --only-values -n user.collectionsfs.source "$WORK/m2/$p")" == *":${FLEET_PID[1]})" ]] ||
+        { echo "m2 did not take the fleet's listing"; return 1; }
+}
