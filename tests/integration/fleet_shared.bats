@@ -192,6 +192,9 @@ alone() {
     [[ "$output" == *"shared_cache"* || "$output" == *"redis://"* ]]
 }
 
+# published: a listing's generation is in Redis.
+published() { [ -n "$(rcli --scan --pattern 'collectionsfs:v2:*:gen')" ]; }
+
 @test "fleet: a first page handed out before the fleet's listing is taken leaves nothing behind" {
     # A cold daemon checks its credentials with the provider's first page and a
     # waiting reader may be handed it; then it takes the fleet's listing, older
@@ -201,7 +204,7 @@ alone() {
     [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
     fleet_mount 2
     timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null
-    wait_for 10 rcli --scan --pattern 'collectionsfs:v2:*:gen' || { echo "nothing published"; return 1; }
+    wait_for 10 published || { echo "daemon 1 published nothing"; return 1; }
     want=$(timeout "$BOUND" ls -1 "$WORK/m1/$p" | wc -l)
     id=$(item_at "$p" 0 id)
     old=$(item_at "$p" 0 name)
