@@ -392,7 +392,7 @@ static void rates(void)
     r = rate_of("fount", 429, reset, (size_t)n, -1, "{}");
     clock_gettime(CLOCK_REALTIME, &t1);
     CHECK(r.left == 0 && r.until >= (double)at - (t1.tv_sec + t1.tv_nsec / 1e9) &&
-          r.until <= (double)at - (t0.tv_sec + t0.tv_nsec / 1e9) && r.until <= 30);
+          r.until <= (double)at - (t0.tv_sec + t0.tv_nsec / 1e9));
     n = snprintf(reset, sizeof(reset), "X-RateLimit-Remaining: 3%cX-RateLimit-Reset: %lld%c", 0,
                  (long long)time(NULL) - 1, 0);
     r = rate_of("fount", 200, reset, (size_t)n, -1, "{}");
