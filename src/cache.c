@@ -327,16 +327,24 @@ static bool keep_partial(struct cache *c)
     return true;
 }
 
+/* End the walk before its end (a failure, a pause given up, SIGHUP), keeping
+ * what it handed out; true when keep_partial did. */
+static bool drop_walk(struct cache *c)
+{
+    bool kept = keep_partial(c);
+    walk_free(c->walk);
+    c->walk = NULL;
+    return kept;
+}
+
 static void fail(struct cache *c, struct buf *ch, int err, const char *why)
 {
     struct timespec t = clock_now();
     const char *line = why[0] ? why : "listing failed";
     ended(c, &t);
     snprintf(c->last_why, sizeof(c->last_why), "%.*s", (int)strcspn(line, "\n"), line);
-    if (keep_partial(c))
+    if (drop_walk(c))
         note(ch, c->parent, NULL); /* a reader's partial read of the directory goes now */
-    walk_free(c->walk);
-    c->walk = NULL;
     c->refresh = false;
     c->fails++;
     c->failed_at = clock_now();
@@ -849,9 +857,7 @@ static void give_up_paused(struct cache *c, const struct timespec *now)
 {
     if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= (long long)c->g->ttl * 1000)
         return;
-    c->forget_dir |= keep_partial(c);
-    walk_free(c->walk);
-    c->walk = NULL;
+    c->forget_dir |= drop_walk(c);
 }
 
 /* Release the lock, then tell the kernel what give_up_paused asked it to forget. */
@@ -1177,10 +1183,9 @@ void cache_adopt(struct cache *c, struct cache *from)
     pthread_mutex_lock(&from->lock);
     /* what a first walk handed out is in the kernel: it goes over as the
      * generation before, so that c's walk tells the kernel what changed */
-    if (keep_partial(from)) {
+    if (!from->cur && from->walk) {
         from->gen++;
-        walk_free(from->walk);
-        from->walk = NULL;
+        drop_walk(from);
     }
     struct listing *last = from->cur ? from->cur : from->prev, *old = from->old;
     struct timespec changed = from->changed;
@@ -1211,11 +1216,8 @@ void cache_drop(struct cache *c)
         listing_unref(c->prev);
         c->prev = c->cur;
         c->cur = NULL;
-    } else {
-        keep_partial(c);
     }
-    walk_free(c->walk);
-    c->walk = NULL;
+    drop_walk(c);     /* with nothing listed, what a first walk handed out becomes prev */
     c->forced = true; /* the point of a SIGHUP is the provider's word, not the fleet's copy */
     /* The kernel keeps entries, pages and "no such file" answers without
      * asking while their timeouts last: only a refresh that tells it what
