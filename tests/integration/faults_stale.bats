@@ -236,27 +236,36 @@ with os.scandir(sys.argv[1]) as d:
 # past MS: the wall clock is past MS (now_ms), for a wait on the ttl.
 past() { [ "$(now_ms)" -gt "$1" ]; }
 
+# pause_first_walk PROVIDER: read one getdents of a cold section of four pages
+# and more, so that an ordered walk pauses; sets the caller's want (the count),
+# id and old (the first collection), and counts in paused the walks that
+# stopped short of the last page (where names are final only at the end,
+# scenario, the walk completes).
+pause_first_walk() {
+    local max
+    max=$(provider_info "$1" max_page)
+    set_count "$1" $((max * 4 + 1500))
+    remount
+    first_entry "$MNT/$1" || { echo "$1: no first entry"; return 1; }
+    want=$(expected_count "$1")
+    [ "$(requests "$1")" -ge $(((want + max - 1) / max)) ] || paused=$((paused + 1))
+    id=$(item_at "$1" 0 id)
+    old=$(item_at "$1" 0 name)
+}
+
 @test "partial: a paused first listing started over after the ttl leaves no old name behind" {
     # A reader that stops early leaves an ordered first walk paused, its first
     # entries in the kernel's cached read of the directory. Past the ttl the
     # next reader starts the walk over; a rename in between must not survive
     # in that cached read.
-    local p id old new=ZZ-renamed-while-paused want pages t0 paused=0
+    local p id old new=ZZ-renamed-while-paused want t0 paused=0
     # one page at a time: the walk pauses 2 pages past what the reader got
     # (one getdents, a few hundred entries), so a few pages make it pause
     write_config "parallel = 1"
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
-        set_count "$p" $(($(provider_info "$p" max_page) * 4 + 1500))
-        remount
-        first_entry "$MNT/$p" || { echo "$p: no first entry"; return 1; }
+        pause_first_walk "$p" || return 1
         t0=$(now_ms)
-        want=$(expected_count "$p")
-        pages=$(((want + $(provider_info "$p" max_page) - 1) / $(provider_info "$p" max_page)))
-        # where names are final only at the end (scenario), the walk completes
-        [ "$(requests "$p")" -ge "$pages" ] || paused=$((paused + 1))
-        id=$(item_at "$p" 0 id)
-        old=$(item_at "$p" 0 name)
         rename_item "$p" "$id" "$new"
         wait_for 10 past $((t0 + CFS_TTL * 1000 + 100))
         renamed_only "$p" "$old" "$new" "$want" || return 1
@@ -271,18 +280,11 @@ hup_taken() { [ -n "$(log_lines_since "$1" 'SIGHUP: configuration read again')" 
     # A reload of the same account keeps what each section knew; what a first
     # walk had handed out is part of that, or the next walk could not tell the
     # kernel which of those names changed.
-    local p id old new=ZZ-renamed-before-the-reload want pages mark paused=0
+    local p id old new=ZZ-renamed-before-the-reload want mark paused=0
     CFS_TTL=3600 write_config "parallel = 1"
     mount_cfs
     for p in "${PROVIDERS[@]}"; do
-        set_count "$p" $(($(provider_info "$p" max_page) * 4 + 1500))
-        remount
-        first_entry "$MNT/$p" || { echo "$p: no first entry"; return 1; }
-        want=$(expected_count "$p")
-        pages=$(((want + $(provider_info "$p" max_page) - 1) / $(provider_info "$p" max_page)))
-        [ "$(requests "$p")" -ge "$pages" ] || paused=$((paused + 1))
-        id=$(item_at "$p" 0 id)
-        old=$(item_at "$p" 0 name)
+        pause_first_walk "$p" || return 1
         # the kernel now holds the file's size, which the rename changes
         timeout "$BOUND" stat "$MNT/$p/$old/metadata.json" >/dev/null || { echo "$p: $old not found"; return 1; }
         rename_item "$p" "$id" "$new"

@@ -58,9 +58,16 @@ all_listed() {
     all_listed 1
     all_listed 2
     rcli FLUSHALL >/dev/null
-    local at
-    at=$(getfattr --only-values -n user.collectionsfs.fetched_at "$WORK/m1/${PROVIDERS[0]}")
-    wait_for 20 past "$(($(date -u -d "$at" +%s) + 2))"
+    # every section past its ttl, or one still fresh would not walk and publish again
+    local m p at last=0
+    for m in 1 2; do
+        for p in "${PROVIDERS[@]}"; do
+            at=$(getfattr --only-values -n user.collectionsfs.fetched_at "$WORK/m$m/$p")
+            at=$(date -u -d "$at" +%s)
+            [ "$at" -le "$last" ] || last=$at
+        done
+    done
+    wait_for 20 past "$((last + 2))"
     all_listed 1
     all_listed 2
     wait_for "$BOUND" manifests_are "${#PROVIDERS[@]}"
