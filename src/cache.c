@@ -62,6 +62,12 @@ struct waiter {
     struct waiter *next;
 };
 
+/* Changes between the listing the kernel may have seen and the new one. */
+struct change {
+    uint64_t ino; /* inode to invalidate, or 0 */
+    char *name;   /* name under the section to invalidate, or NULL */
+};
+
 struct cache {
     struct provider *p;
     const struct config_global *g;
@@ -83,7 +89,7 @@ struct cache {
     bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
     bool publishing; /* complete() waits for the kernel to forget changed inodes */
     bool superseded; /* a reload's cache took over: its refresh tells the kernel, not ours */
-    bool forget_dir; /* the kernel must drop what it holds of the section: told by unlock() */
+    struct buf told; /* changes found under the lock, for unlock() to tell the kernel */
     struct timespec failed_at;
     pthread_t thread;
     bool joinable; /* thread was started and not joined yet */
@@ -130,6 +136,7 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
     c->parent = parent;
     if (hooks)
         c->hooks = *hooks;
+    buf_init(&c->told, SIZE_MAX);
     pthread_mutex_init(&c->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -175,6 +182,10 @@ void cache_free(struct cache *c)
         log_debug("[%s] worker joined", c->p->section);
     }
     walk_free(c->walk);
+    struct change *v = (struct change *)c->told.p;
+    for (size_t i = 0; i < c->told.len / sizeof(*v); i++)
+        free(v[i].name);
+    buf_free(&c->told);
     listing_unref(c->cur);
     listing_unref(c->prev);
     listing_unref(c->old);
@@ -189,12 +200,6 @@ static bool before(const struct timespec *a, const struct timespec *b)
     return clock_ms(a, b) > 0;
 }
 
-/* Changes between the listing the kernel may have seen and the new one. */
-struct change {
-    uint64_t ino; /* inode to invalidate, or 0 */
-    char *name;   /* name under the section to invalidate, or NULL */
-};
-
 /* A change list is a buf of struct change. */
 static void note(struct buf *ch, uint64_t ino, const char *name)
 {
@@ -203,10 +208,11 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
         free(c.name); /* the kernel's timeouts still bound how long it keeps old data */
 }
 
-/* Names go to ch, changed inodes to inos (a buf of uint64_t); returns whether
- * the set of shown names changed. */
-static bool diff(const struct listing *old, const struct listing *new, struct buf *ch,
-                 struct buf *inos)
+/* Collections of old that new shows otherwise or not at all: their names to
+ * ch, the inodes of changed ones to inos (a buf of uint64_t); true when a
+ * name of old is not in new. */
+static bool changed(const struct listing *old, const struct listing *new, struct buf *ch,
+                    struct buf *inos)
 {
     bool names = false;
     for (size_t i = 0; i < listing_count(old); i++) {
@@ -222,6 +228,15 @@ static bool diff(const struct listing *old, const struct listing *new, struct bu
             buf_add(inos, v, sizeof(v)); /* on ENOMEM the timeouts still bound it */
         }
     }
+    return names;
+}
+
+/* Names go to ch, changed inodes to inos (a buf of uint64_t); returns whether
+ * the set of shown names changed. */
+static bool diff(const struct listing *old, const struct listing *new, struct buf *ch,
+                 struct buf *inos)
+{
+    bool names = changed(old, new, ch, inos);
     /* a name that is new may sit in the kernel as a cached "no such file" */
     for (size_t i = 0; i < listing_count(new); i++) {
         const char *nn = entry_name(listing_at(new, i));
@@ -312,29 +327,44 @@ static bool stale_ok(const struct cache *c, const struct timespec *now)
 
 /* A first walk's entries stay in the kernel once handed out: names, sizes,
  * and a read of the directory that never expires by time and that a later
- * read completes. When the walk ends without completing, what it had becomes
- * prev, so that the next walk tells the kernel what changed, as a refresh
- * does, and a read by inode meanwhile gets the bytes whose size the kernel
- * holds. true when it did. */
-static bool keep_partial(struct cache *c)
+ * read completes. When the walk ends without completing, the read goes (to
+ * ch) and what it had becomes prev, so that the next walk tells the kernel
+ * what changed, as a refresh does, and a read by inode meanwhile gets the
+ * bytes whose size the kernel holds. */
+static void keep_partial(struct cache *c, struct buf *ch)
 {
     struct listing *l = c->walk ? walk_listing(c->walk) : NULL;
-    if (c->cur || c->prev || !l || !c->p->ops->ordered || listing_count(l) == 0)
-        return false; /* only an ordered walk hands out entries before its end */
+    if (c->cur || !l || !c->p->ops->ordered || listing_count(l) == 0)
+        return; /* only an ordered walk hands out entries before its end */
+    note(ch, c->parent, NULL);
+    if (c->prev) {
+        /* A listing before it, ended early too or dropped: the kernel may hold
+         * parts of either. What the two show differently goes now; then, both
+         * being the first pages of one order, the longer names all it holds. */
+        bool longer = listing_count(c->prev) >= listing_count(l);
+        struct buf inos;
+        buf_init(&inos, SIZE_MAX);
+        changed(longer ? l : c->prev, longer ? c->prev : l, ch, &inos);
+        const uint64_t *v = (const uint64_t *)inos.p;
+        for (size_t i = 0; i < inos.len / sizeof(*v); i++)
+            note(ch, v[i], NULL);
+        buf_free(&inos);
+        if (longer)
+            return;
+        listing_unref(c->prev);
+    }
     listing_ref(l);
     listing_set_base(l, NULL);
     c->prev = l;
-    return true;
 }
 
 /* End the walk before its end (a failure, a pause given up, SIGHUP), keeping
- * what it handed out; true when keep_partial did. */
-static bool drop_walk(struct cache *c)
+ * what it handed out; what the kernel must forget goes to ch. */
+static void drop_walk(struct cache *c, struct buf *ch)
 {
-    bool kept = keep_partial(c);
+    keep_partial(c, ch);
     walk_free(c->walk);
     c->walk = NULL;
-    return kept;
 }
 
 static void fail(struct cache *c, struct buf *ch, int err, const char *why)
@@ -343,8 +373,7 @@ static void fail(struct cache *c, struct buf *ch, int err, const char *why)
     const char *line = why[0] ? why : "listing failed";
     ended(c, &t);
     snprintf(c->last_why, sizeof(c->last_why), "%.*s", (int)strcspn(line, "\n"), line);
-    if (drop_walk(c))
-        note(ch, c->parent, NULL); /* a reader's partial read of the directory goes now */
+    drop_walk(c, ch);
     c->refresh = false;
     c->fails++;
     c->failed_at = clock_now();
@@ -598,7 +627,7 @@ static bool take(struct cache *c, struct walk *w, uint64_t gen, struct listing *
     bool taken =
         c->walk == w && c->gen == gen && !c->stopping && !c->publishing && f->gen != c->held;
     if (taken) {
-        keep_partial(c); /* the first page may have been handed out: compare with it */
+        keep_partial(c, &ch); /* the first page may have been handed out: compare with it */
         complete(c, &ch, l, !f->complete, f);
         log_debug("[%s] listing of %zu collections taken from the fleet (generation %llu, "
                   "fetched by %s)",
@@ -849,31 +878,29 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
     return *out ? 0 : err;
 }
 
-/* A paused partial walk older than ttl is too old to finish: the next one
- * starts over. What it handed out stays in the kernel's read of the section
- * directory, which the kernel would complete with the new walk's entries:
- * it must go before anyone reads on. */
+/* A paused partial walk older than ttl is too old to finish or to answer
+ * from: the next access starts over. What it handed out stays in the
+ * kernel's read of the section directory, which the kernel would complete
+ * with the new walk's entries: it must go before anyone reads on. */
 static void give_up_paused(struct cache *c, const struct timespec *now)
 {
     if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= (long long)c->g->ttl * 1000)
         return;
-    c->forget_dir |= drop_walk(c);
+    drop_walk(c, &c->told);
 }
 
 /* Release the lock, then tell the kernel what give_up_paused asked it to forget. */
 static void unlock(struct cache *c)
 {
-    bool forget = c->forget_dir;
-    c->forget_dir = false;
+    struct buf ch = c->told;
+    buf_init(&c->told, SIZE_MAX);
     pthread_mutex_unlock(&c->lock);
-    if (forget && c->hooks.inode_changed)
-        c->hooks.inode_changed(c->hooks.ctx, c->parent);
+    tell(c, &ch);
 }
 
 /* Make sure a walk exists, without starting a worker. */
 static int ensure_walk(struct cache *c, const struct timespec *now)
 {
-    give_up_paused(c, now);
     if (!c->walk) {
         if (!(c->walk = walk_new(c->p, c->g->max_collections)))
             return -ENOMEM;
@@ -968,6 +995,7 @@ static int await(struct cache *c, const struct waiter *want, struct cache_call *
     c->waiters = &a.me;
     for (bool first = true;; first = false) {
         struct timespec now = clock_now();
+        give_up_paused(c, &now); /* before anything is answered from it */
         if (decide(c, &a, &now, out, &rc)) {
             c->hits += first && *out;
             break;
@@ -1180,12 +1208,14 @@ static void refresh_now(struct cache *c)
 
 void cache_adopt(struct cache *c, struct cache *from)
 {
+    struct buf ch;
+    buf_init(&ch, SIZE_MAX);
     pthread_mutex_lock(&from->lock);
     /* what a first walk handed out is in the kernel: it goes over as the
      * generation before, so that c's walk tells the kernel what changed */
     if (!from->cur && from->walk) {
         from->gen++;
-        drop_walk(from);
+        drop_walk(from, &ch);
     }
     struct listing *last = from->cur ? from->cur : from->prev, *old = from->old;
     struct timespec changed = from->changed;
@@ -1204,28 +1234,30 @@ void cache_adopt(struct cache *c, struct cache *from)
     c->forced = true;
     refresh_now(c);
     pthread_mutex_unlock(&c->lock);
-    if (c->hooks.inode_changed)
-        c->hooks.inode_changed(c->hooks.ctx, c->parent);
+    note(&ch, c->parent, NULL);
+    tell(c, &ch);
 }
 
 void cache_drop(struct cache *c)
 {
+    struct buf ch;
+    buf_init(&ch, SIZE_MAX);
     pthread_mutex_lock(&c->lock);
     c->gen++;
+    drop_walk(c, &ch); /* with nothing listed, what a first walk handed out becomes prev */
     if (c->cur) {
         listing_unref(c->prev);
         c->prev = c->cur;
         c->cur = NULL;
     }
-    drop_walk(c);     /* with nothing listed, what a first walk handed out becomes prev */
     c->forced = true; /* the point of a SIGHUP is the provider's word, not the fleet's copy */
     /* The kernel keeps entries, pages and "no such file" answers without
      * asking while their timeouts last: only a refresh that tells it what
      * changed reaches them, so it starts now rather than on an access. */
     refresh_now(c);
     pthread_mutex_unlock(&c->lock);
-    if (c->hooks.inode_changed)
-        c->hooks.inode_changed(c->hooks.ctx, c->parent);
+    note(&ch, c->parent, NULL);
+    tell(c, &ch);
 }
 
 void cache_status(struct cache *c, struct cache_status *out)
