@@ -182,10 +182,7 @@ void cache_free(struct cache *c)
         log_debug("[%s] worker joined", c->p->section);
     }
     walk_free(c->walk);
-    struct change *v = (struct change *)c->told.p;
-    for (size_t i = 0; i < c->told.len / sizeof(*v); i++)
-        free(v[i].name);
-    buf_free(&c->told);
+    buf_free(&c->told); /* empty: every unlock() told what it held */
     listing_unref(c->cur);
     listing_unref(c->prev);
     listing_unref(c->old);
@@ -327,16 +324,15 @@ static bool stale_ok(const struct cache *c, const struct timespec *now)
 
 /* A first walk's entries stay in the kernel once handed out: names, sizes,
  * and a read of the directory that never expires by time and that a later
- * read completes. When the walk ends without completing, the read goes (to
- * ch) and what it had becomes prev, so that the next walk tells the kernel
- * what changed, as a refresh does, and a read by inode meanwhile gets the
- * bytes whose size the kernel holds. */
-static void keep_partial(struct cache *c, struct buf *ch)
+ * read completes. When the walk ends without completing, what it had becomes
+ * prev, so that the next walk tells the kernel what changed, as a refresh
+ * does, and a read by inode meanwhile gets the bytes whose size the kernel
+ * holds. true when the walk had handed out entries. */
+static bool keep_partial(struct cache *c, struct buf *ch)
 {
     struct listing *l = c->walk ? walk_listing(c->walk) : NULL;
     if (c->cur || !l || !c->p->ops->ordered || listing_count(l) == 0)
-        return; /* only an ordered walk hands out entries before its end */
-    note(ch, c->parent, NULL);
+        return false; /* only an ordered walk hands out entries before its end */
     if (c->prev) {
         /* A listing before it, ended early too or dropped: the kernel may hold
          * parts of either. What the two show differently goes now; then, both
@@ -350,21 +346,24 @@ static void keep_partial(struct cache *c, struct buf *ch)
             note(ch, v[i], NULL);
         buf_free(&inos);
         if (longer)
-            return;
+            return true;
         listing_unref(c->prev);
     }
     listing_ref(l);
     listing_set_base(l, NULL);
     c->prev = l;
+    return true;
 }
 
 /* End the walk before its end (a failure, a pause given up, SIGHUP), keeping
- * what it handed out; what the kernel must forget goes to ch. */
-static void drop_walk(struct cache *c, struct buf *ch)
+ * what it handed out; what the kernel must forget goes to ch. true when the
+ * walk had handed out entries. */
+static bool drop_walk(struct cache *c, struct buf *ch)
 {
-    keep_partial(c, ch);
+    bool kept = keep_partial(c, ch);
     walk_free(c->walk);
     c->walk = NULL;
+    return kept;
 }
 
 static void fail(struct cache *c, struct buf *ch, int err, const char *why)
@@ -373,7 +372,8 @@ static void fail(struct cache *c, struct buf *ch, int err, const char *why)
     const char *line = why[0] ? why : "listing failed";
     ended(c, &t);
     snprintf(c->last_why, sizeof(c->last_why), "%.*s", (int)strcspn(line, "\n"), line);
-    drop_walk(c, ch);
+    if (drop_walk(c, ch))
+        note(ch, c->parent, NULL); /* a reader's partial read of the directory goes now */
     c->refresh = false;
     c->fails++;
     c->failed_at = clock_now();
@@ -886,7 +886,8 @@ static void give_up_paused(struct cache *c, const struct timespec *now)
 {
     if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= (long long)c->g->ttl * 1000)
         return;
-    drop_walk(c, &c->told);
+    if (drop_walk(c, &c->told))
+        note(&c->told, c->parent, NULL);
 }
 
 /* Release the lock, then tell the kernel what give_up_paused asked it to forget. */
