@@ -275,6 +275,10 @@ print("\n".join(sorted(e["name"] for e in json.load(open(sys.argv[1])))))' "$WOR
 # The reader also lists the collection's directory before each read: while it
 # reads, that pushes the file's bytes to the kernel (fs.c, push()), so pushes
 # race the refreshes too, and one that landed after a change would show.
+# Known to fail now and then on a loaded machine (1 in 15 runs beside three
+# busy loops): a read whose size was settled before a refresh and whose READ
+# came after it gets the new bytes cut to the old size. DESIGN §3, "No
+# handles", says why and what would close it.
 @test "kernel: reads during refreshes that change a file get the old or the new bytes, never a mix" {
     CFS_TTL=3600 setup_fake --count 10
     mount_cfs
