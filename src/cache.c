@@ -1065,7 +1065,10 @@ static double ttl_of(const struct cache *c, const struct listing *l)
     struct timespec now = clock_now();
     if (!l)
         l = c->cur;
-    if (!l || c->failing)
+    /* While complete() makes the kernel forget the changed inodes, the old
+     * generation still answers: what it says must not outlive the change. A
+     * fresh cur is replaced that way when the fleet brings a newer listing. */
+    if (!l || c->failing || c->publishing)
         return 0;
     if (l == c->cur) {
         long long ms = clock_ms(&now, &c->fresh_until);

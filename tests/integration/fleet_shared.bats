@@ -17,6 +17,7 @@ setup() {
 }
 
 teardown() {
+    [ -z "${READER:-}" ] || kill "$READER" 2>/dev/null # a file held open keeps a daemon alive
     fleet_unmount
     local rc=$?
     unmount_cfs
@@ -221,4 +222,60 @@ published() { [ -n "$(rcli --scan --pattern 'collectionsfs:v2:*:gen')" ]; }
         "$WORK/m2/$p/$old/metadata.json" || { echo "metadata.json of $old is not whole"; return 1; }
     [[ "$(getfattr --only-values -n user.collectionsfs.source "$WORK/m2/$p")" == *":${FLEET_PID[1]})" ]] ||
         { echo "m2 did not take the fleet's listing"; return 1; }
+}
+
+@test "fleet: a listing taken over a fresh one reaches a file held open within seconds" {
+    # A daemon whose listing is still fresh takes the newer one another daemon
+    # published. While it makes the kernel forget the changed inodes, its old
+    # listing still answers; with the old listing's remaining ttl in those
+    # answers the kernel would keep the old size and bytes of a file for that
+    # ttl (an hour here). A reader holding the file open keeps asking for its
+    # attributes, so one of its requests lands in that moment; renaming every
+    # collection makes the moment long (two forgets each, the held file's first).
+    local p=${PROVIDERS[0]} id old new=ZZ-a-longer-name-given-while-the-file-is-held
+    [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
+    CFS_TTL=3600 write_config "shared_cache = unix:$REDIS_SOCK"
+    fleet_mount 2
+    timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null
+    wait_for 10 published || { echo "daemon 1 published nothing"; return 1; }
+    timeout "$BOUND" ls "$WORK/m2/$p" >/dev/null
+    [[ "$(getfattr --only-values -n user.collectionsfs.source "$WORK/m2/$p")" == *":${FLEET_PID[1]})" ]] ||
+        { echo "m2 did not take the fleet's listing"; return 1; }
+    id=$(item_at "$p" 0 id)
+    old=$(item_at "$p" 0 name)
+    timeout 300 python3 - "$WORK/m2/$p/$old/metadata.json" "$WORK/stop" "$WORK/ready" \
+        >"$WORK/held.txt" 2>&1 <<'PY' &
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+reads, end = 0, time.monotonic() + 240
+while not os.path.exists(sys.argv[2]) and time.monotonic() < end:
+    os.fstat(fd)
+    os.pread(fd, 1 << 16, 0)
+    reads += 1
+    if reads == 1:
+        open(sys.argv[3], "w").close()
+print("reads", reads)
+PY
+    READER=$!
+    wait_for 10 test -e "$WORK/ready" || { echo "the reader did not start"; cat "$WORK/held.txt"; return 1; }
+    # every collection gets a longer name: its metadata.json grows
+    fake_get "/_fake/expect?provider=$p" | python3 -c '
+import json, sys
+items = json.load(sys.stdin)
+print(json.dumps({"provider": sys.argv[1], "rename": {it["id"]: (sys.argv[2] if it["id"] == sys.argv[3]
+      else (it["name"] or it["id"]) + " renamed") for it in items}}))' "$p" "$new" "$id" >"$WORK/rename.json"
+    curl -sf --max-time 60 -H 'Content-Type: application/json' --data-binary "@$WORK/rename.json" \
+        "$FAKE_URL/_fake/config" >/dev/null
+    kill -HUP "${FLEET_PID[1]}"
+    wait_for "$BOUND" test -d "$WORK/m2/$p/$new" || { echo "m2 never showed $new"; return 1; }
+    touch "$WORK/stop"
+    wait "$READER"
+    READER=
+    cat "$WORK/held.txt"
+    grep -q '^reads [1-9]' "$WORK/held.txt"
+    # the kernel must hold the new size and bytes now, or learn them within seconds
+    wait_for 10 python3 -c '
+import json, sys
+sys.exit(json.load(open(sys.argv[1]))["name"] != sys.argv[2])' "$WORK/m2/$p/$new/metadata.json" "$new" ||
+        { echo "m2 still shows: $(head -c 200 "$WORK/m2/$p/$new/metadata.json")"; return 1; }
 }
