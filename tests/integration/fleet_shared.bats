@@ -264,8 +264,7 @@ import json, sys
 items = json.load(sys.stdin)
 print(json.dumps({"provider": sys.argv[1], "rename": {it["id"]: (sys.argv[2] if it["id"] == sys.argv[3]
       else (it["name"] or it["id"]) + " renamed") for it in items}}))' "$p" "$new" "$id" >"$WORK/rename.json"
-    curl -sf --max-time 60 -H 'Content-Type: application/json' --data-binary "@$WORK/rename.json" \
-        "$FAKE_URL/_fake/config" >/dev/null
+    fake_post /_fake/config "$(cat "$WORK/rename.json")" >/dev/null
     kill -HUP "${FLEET_PID[1]}"
     wait_for "$BOUND" test -d "$WORK/m2/$p/$new" || { echo "m2 never showed $new"; return 1; }
     touch "$WORK/stop"

@@ -139,7 +139,11 @@ stop_fake() {
 # (bounded so that a hung fake fails the test; generous, as the expected
 # listing of 70,000 collections takes seconds on a loaded machine).
 fake_get() { curl -sf --max-time 60 "$FAKE_URL$1"; }
-fake_post() { curl -sf --max-time 60 -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$FAKE_URL$1"; }
+# (the body goes on stdin: a large one would not fit on curl's command line)
+fake_post() {
+    printf '%s' "${2:-{\}}" |
+        curl -sf --max-time 60 -X POST -H 'Content-Type: application/json' --data-binary @- "$FAKE_URL$1"
+}
 # fake_reset: zero the fake's counters and clear its faults (the data stays).
 fake_reset() { fake_post /_fake/reset '{}' >/dev/null; }
 # fault JSON: set a fault, e.g. fault '{"provider": "hivo", "mode": "stall"}'.
