@@ -271,6 +271,12 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
             return;
         }
     }
+    /* A read the forget waited for was answered by the old generation and
+     * put its page back; at the same size and time nothing would drop it
+     * again within the ttl. Once more, now that only the new one answers. */
+    const uint64_t *v = (const uint64_t *)inos.p;
+    for (size_t i = 0; i < inos.len / sizeof(*v); i++)
+        note(ch, v[i], NULL);
     buf_free(&inos);
     listing_ref(l);
     listing_set_base(l, NULL);
