@@ -40,6 +40,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "fleet.h"
+#include "inode.h"
 #include "listing.h"
 #include "log.h"
 #include "provider.h"
@@ -64,8 +65,8 @@ struct waiter {
 
 /* Changes between the listing the kernel may have seen and the new one. */
 struct change {
-    uint64_t ino; /* inode to invalidate, or 0 */
-    char *name;   /* name under the section to invalidate, or NULL */
+    uint64_t ino; /* inode to invalidate; with a name, the directory it is in (0: the section) */
+    char *name;   /* name to invalidate, or NULL */
 };
 
 struct cache {
@@ -205,9 +206,9 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
         free(c.name); /* the kernel's timeouts still bound how long it keeps old data */
 }
 
-/* Collections of old that new shows otherwise or not at all: their names to
- * ch, the inodes of changed ones to inos (a buf of uint64_t); true when a
- * name of old is not in new. */
+/* Collections of old that new shows otherwise or not at all: their names,
+ * and those of files with a new number, to ch; the inodes of changed ones to
+ * inos (a buf of uint64_t); true when a name of old is not in new. */
 static bool changed(const struct listing *old, const struct listing *new, struct buf *ch,
                     struct buf *inos)
 {
@@ -221,8 +222,14 @@ static bool changed(const struct listing *old, const struct listing *new, struct
             names = true;
         }
         if (n && !entry_same(o, n)) {
-            uint64_t v[2] = {entry_ino(o) | 1, entry_ino(o)};
-            buf_add(inos, v, sizeof(v)); /* on ENOMEM the timeouts still bound it */
+            /* Bytes that change under one number must go before new ones are
+             * answered. A file whose size changed has a new number and its
+             * old one keeps its bytes: only the name must lead to the new. */
+            uint64_t v[2] = {entry_ino(o), entry_file_ino(o)};
+            bool renumbered = v[1] != entry_file_ino(n);
+            if (renumbered)
+                note(ch, v[0], ENTRY_FILE);
+            buf_add(inos, v, renumbered ? sizeof(v[0]) : sizeof(v)); /* ENOMEM: the ttl bounds it */
         }
     }
     return names;
@@ -256,10 +263,11 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
     buf_init(&inos, SIZE_MAX);
     bool names = old && diff(old, l, ch, &inos);
     if (inos.len && c->hooks.inodes_forget) {
-        /* The kernel may hold sizes and pages of the old generation: it must
-         * forget them before anything is answered from the new one, or a read
-         * could get new bytes cut to an old size. Reads by inode are answered
-         * from the old generation meanwhile, without waiting (answerable). */
+        /* The kernel may hold sizes and pages of the old generation under
+         * numbers the new one keeps: it must forget them before anything is
+         * answered from the new one, or a read of sizes 4096 apart could get
+         * new bytes cut to an old size. Reads by inode are answered from the
+         * old generation meanwhile, without waiting (answerable). */
         uint64_t gen = c->gen;
         c->publishing = true;
         pthread_mutex_unlock(&c->lock);
@@ -466,7 +474,7 @@ static void tell(struct cache *c, struct buf *ch)
     struct change *v = (struct change *)ch->p;
     for (size_t i = 0; i < ch->len / sizeof(*v); i++) {
         if (v[i].name && c->hooks.entry_changed)
-            c->hooks.entry_changed(c->hooks.ctx, c->parent, v[i].name);
+            c->hooks.entry_changed(c->hooks.ctx, v[i].ino ? v[i].ino : c->parent, v[i].name);
         else if (v[i].ino && c->hooks.inode_changed)
             c->hooks.inode_changed(c->hooks.ctx, v[i].ino);
         free(v[i].name);
@@ -853,12 +861,34 @@ struct access {
     uint64_t fails0; /* c->fails when it began: a change means its walk failed */
 };
 
+/* The listing before the last complete one that holds the file number w
+ * wants, when the last shows that file at another size: its bytes, which
+ * never change under the number, answer at once (with ttl 0) a reader that
+ * had that number before the change (DESIGN §2). NULL otherwise. */
+static struct listing *earlier(const struct cache *c, const struct waiter *w)
+{
+    if (w->want != WANT_INO || !(w->ino & 1))
+        return NULL;
+    const struct listing *last = c->cur ? c->cur : c->prev;
+    const struct entry *e = last ? listing_by_ino(last, inode_dir(w->ino)) : NULL;
+    if (!e || entry_file_ino(e) == w->ino)
+        return NULL;
+    struct listing *v[] = {c->prev, c->old};
+    for (size_t i = 0; i < 2; i++)
+        if (v[i] && v[i] != last && listing_by_ino(v[i], w->ino))
+            return v[i];
+    return NULL;
+}
+
 /* Can a listing answer this access now? The current one while fresh (or
  * completed since the access began), or the walk in progress once the name
  * the access wants is final in it. NULL when it must wait. */
 static struct listing *answerable(const struct cache *c, const struct access *a,
                                   const struct timespec *now)
 {
+    struct listing *was = earlier(c, &a->me);
+    if (was)
+        return was;
     if (c->cur && (before(now, &c->fresh_until) || !before(&c->cur_done, &a->start)))
         return c->cur;
     /* While a walk runs, an inode the last complete generation holds is
@@ -1045,8 +1075,12 @@ static int acquire(struct cache *c, const struct waiter *want, struct cache_call
     int rc = await(c, want, call, out);
     if (*out) {
         if (want->want != WANT_ALL && !(*entry = find(*out, want))) {
+            /* a file number of a size no listing held has any more: the
+             * kernel looks its name up again (a path walk retries on ESTALE) */
+            bool gone = want->want == WANT_INO && (want->ino & 1) &&
+                        listing_by_ino(*out, inode_dir(want->ino));
             *out = NULL;
-            rc = -ENOENT;
+            rc = gone ? -ESTALE : -ENOENT;
         } else {
             listing_ref(*out);
         }

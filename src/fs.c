@@ -1,7 +1,9 @@
 /* FUSE low-level callbacks; see fs.h.
  *
- * Inodes: 1 is the root, each section has a fixed even number, a collection
- * directory has inode_collection(section, id) and its metadata.json that | 1.
+ * Inodes: 1 is the root, each section has a fixed number, a collection
+ * directory has inode_collection(section, id) and its metadata.json
+ * inode_file() of that and its size: a number never changes size, and the
+ * generation before answers the number of the size before (cache.c).
  * The kernel is told to cache entries and attributes for as long as the
  * listing stays fresh, and negative lookups too, so probes like .hidden or
  * autorun.inf reach us once per ttl at most and never reach the network.
@@ -46,7 +48,6 @@
 #include "status.h"
 #include "xattr.h"
 
-#define FS_FILE_NAME "metadata.json"
 #define FS_FIXED_TTL 86400.0      /* the root and section directories change only with the config */
 #define FS_DEFAULT_TIME 946684800 /* 2000-01-01: a collection with no time at all */
 /* How long after a read of a section's file its directory reads push files (push()). */
@@ -523,7 +524,7 @@ static void entry_attr(const struct fs *fs, const struct tree *t, const struct e
     st->st_mtim = st->st_ctim = st->st_atim = tm;
     if (file) {
         size_t len = record_json_len(entry_record(e));
-        st->st_ino = entry_ino(e) | 1;
+        st->st_ino = entry_file_ino(e);
         st->st_mode = S_IFREG | 0444;
         st->st_nlink = 1;
         st->st_size = (off_t)len;
@@ -716,7 +717,7 @@ static int do_lookup(fuse_req_t req, struct fs *fs, struct tree *t, const struct
     rc = resolve(req, t, o->ino, &kind, &l, &e, &s);
     if (rc == 0 && kind != INODE_DIR)
         rc = -ENOTDIR;
-    if (rc == 0 && strcmp(o->name, FS_FILE_NAME) == 0)
+    if (rc == 0 && strcmp(o->name, ENTRY_FILE) == 0)
         rc = reply_entry_of(req, fs, t, s, l, e, true);
     else if (rc == 0)
         rc = reply_negative(req, cache_ttl(t->cache[s], l));
@@ -852,7 +853,7 @@ static void push(struct fs *fs, struct tree *t, unsigned sec, const struct listi
     pthread_rwlock_rdlock(&fs->slock);
     pthread_mutex_lock(&fs->plock);
     if (!fs->dead && fs->se && cache_current(t->cache[sec], l))
-        fuse_lowlevel_notify_store(fs->se, entry_ino(e) | 1, 0, &bv, 0); /* -ENOENT: forgotten */
+        fuse_lowlevel_notify_store(fs->se, entry_file_ino(e), 0, &bv, 0); /* -ENOENT: forgotten */
     pthread_mutex_unlock(&fs->plock);
     pthread_rwlock_unlock(&fs->slock);
     free(json);
@@ -926,9 +927,9 @@ static int do_readdir(fuse_req_t req, struct fs *fs, struct tree *t, const struc
     } else if (off < 3) {
         memset(&ep, 0, sizeof(ep));
         entry_attr(fs, t, e, true, &ep.attr);
-        ep.ino = entry_ino(e) | 1;
+        ep.ino = entry_file_ino(e);
         ep.attr_timeout = ep.entry_timeout = cache_ttl(t->cache[d.section], l);
-        add(&d, FS_FILE_NAME, &ep, true, 3);
+        add(&d, ENTRY_FILE, &ep, true, 3);
     } else {
         push(fs, t, d.section, l, e); /* before the reply: the reader finds it there */
     }
@@ -1162,7 +1163,8 @@ static int node_xattrs(struct fs *fs, struct tree *t, fuse_ino_t ino, struct xat
     struct listing *l = NULL;
     const struct entry *e;
     char *url = NULL;
-    if (cache_peek(t->cache[si], ino, &l, &e) == 0) {
+    /* by the directory: a file number of an earlier size is the same collection */
+    if (cache_peek(t->cache[si], inode_dir(ino), &l, &e) == 0) {
         /* gone from every listing in memory: provider and type are all there is */
         const struct record *r = entry_record(e);
         c.id = record_id(r);

@@ -2,12 +2,15 @@
  *
  * A warm `find` over a million collections has the kernel reference two million
  * inodes, so the table is one flat array, no allocation per inode: a directory
- * and its metadata.json (ino and ino | 1, the only inodes stored) share a
- * 16-byte slot holding the even number and one word with the section index and
- * both lookup counts. Open addressing with linear probing; a removal moves the
- * rest of its run back instead of leaving a tombstone, so the table never needs
- * cleaning. A count that reaches its ceiling stays there (the inode is then
- * kept until unmount): forgetting one the kernel still holds would be worse. */
+ * and its metadata.json (the only inodes stored) share a 16-byte slot holding
+ * the directory's number and one word with the section index, both lookup
+ * counts and the size bits of the file number last counted. The kernel may
+ * hold two numbers of one file (a reader kept the one before a change of
+ * size): their counts add up, which is all a lookup needs. Open addressing
+ * with linear probing; a removal moves the rest of its run back instead of
+ * leaving a tombstone, so the table never needs cleaning. A count that reaches
+ * its ceiling stays there (the inode is then kept until unmount): forgetting
+ * one the kernel still holds would be worse. */
 #include "inode.h"
 
 #include <errno.h>
@@ -15,14 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* meta: bits 0-15 section, 16-39 directory lookups, 40-63 metadata.json lookups */
+/* meta: bits 0-15 section, 16-33 directory lookups, 34-51 metadata.json lookups,
+ * 52-63 the size bits of the file number last counted (for inode_held) */
 #define SECTION_MASK 0xffffULL
-#define COUNT_MAX 0xffffffULL
+#define COUNT_MAX 0x3ffffULL
 #define SHIFT_DIR 16
-#define SHIFT_FILE 40
+#define SHIFT_FILE 34
+#define SHIFT_SIZE 52
+#define SIZE_BITS (INODE_FILE_BITS >> 1)
 
 struct slot {
-    uint64_t ino; /* the directory's (even) number; 0: free */
+    uint64_t ino; /* the directory's number; 0: free */
     uint64_t meta;
 };
 
@@ -50,20 +56,37 @@ static uint64_t hash(const char *a, const char *b)
     return h;
 }
 
-static uint64_t even(uint64_t h)
+/* 51 bits of hash: two of a million collections share a number with odds of
+ * 1 in 4,500, and one of them then answers EIO (DESIGN §2). */
+static uint64_t directory(uint64_t h)
 {
-    h &= ~(uint64_t)1;
-    return h < 16 ? h + 16 : h; /* keep clear of the root and small numbers */
+    h &= ~INODE_FILE_BITS;
+    return h ? h : INODE_FILE_BITS + 1; /* keep clear of the root and small numbers */
+}
+
+uint64_t inode_hash(const char *section, const char *id)
+{
+    return hash(section, id);
 }
 
 uint64_t inode_section(const char *section)
 {
-    return even(hash(section, NULL));
+    return directory(hash(section, NULL));
 }
 
 uint64_t inode_collection(const char *section, const char *id)
 {
-    return even(hash(section, id));
+    return directory(hash(section, id));
+}
+
+uint64_t inode_file(uint64_t dir, uint64_t size)
+{
+    return dir | (size & SIZE_BITS) << 1 | 1;
+}
+
+uint64_t inode_dir(uint64_t ino)
+{
+    return ino & ~INODE_FILE_BITS;
 }
 
 /* The numbers are hashes already: their top bits, scaled to the size, pick the
@@ -140,11 +163,12 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
 {
     if (kind == INODE_ROOT || kind == INODE_SECTION)
         return 0; /* fixed by the config: never forgotten, never stored */
-    /* a directory is even, its metadata.json odd: the slot tells them apart by that */
-    if ((kind == INODE_DIR) != ((ino & 1) == 0) || ino < 16 || section > SECTION_MASK)
+    /* a directory's number has no file bits, its metadata.json's is odd */
+    uint64_t key = inode_dir(ino);
+    if ((kind == INODE_DIR) != (ino == key) || !key || section > SECTION_MASK)
         return -EINVAL;
     unsigned shift = kind == INODE_DIR ? SHIFT_DIR : SHIFT_FILE;
-    uint64_t key = ino & ~(uint64_t)1;
+    uint64_t size = kind == INODE_FILE ? (ino >> 1 & SIZE_BITS) << SHIFT_SIZE : 0;
     int rc = 0;
     pthread_mutex_lock(&lock);
     struct slot *n = find(key);
@@ -156,6 +180,8 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
             n->meta += 1ULL << shift;
             count += c == 0;
         }
+        if (!rc && kind == INODE_FILE)
+            n->meta = (n->meta & ~(SIZE_BITS << SHIFT_SIZE)) | size;
     } else if ((used + 1) * 5 > cap * 4 && resize(cap < 64 ? 1024 : cap + cap / 2) < 0) {
         rc = -ENOMEM;
     } else {
@@ -163,7 +189,7 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
         while (tab[s].ino)
             s = step(s);
         tab[s].ino = key;
-        tab[s].meta = section | 1ULL << shift;
+        tab[s].meta = section | 1ULL << shift | size;
         used++;
         count++;
     }
@@ -175,14 +201,14 @@ void inode_forget(uint64_t ino, uint64_t k)
 {
     unsigned shift = ino & 1 ? SHIFT_FILE : SHIFT_DIR;
     pthread_mutex_lock(&lock);
-    struct slot *n = find(ino & ~(uint64_t)1);
+    struct slot *n = find(inode_dir(ino));
     uint64_t c = n ? (n->meta >> shift) & COUNT_MAX : 0;
     if (c && c < COUNT_MAX) { /* at the ceiling the true count is unknown: keep it */
         uint64_t left = c > k ? c - k : 0;
         n->meta = (n->meta & ~(COUNT_MAX << shift)) | left << shift;
         if (!left) {
             count--;
-            if (!(n->meta & ~SECTION_MASK))
+            if (!(n->meta & (COUNT_MAX << SHIFT_DIR | COUNT_MAX << SHIFT_FILE)))
                 drop((size_t)(n - tab));
         }
     }
@@ -193,8 +219,10 @@ int inode_lookup(uint64_t ino, enum inode_kind *kind, unsigned *section)
 {
     unsigned shift = ino & 1 ? SHIFT_FILE : SHIFT_DIR;
     int rc = -ENOENT;
+    if (!(ino & 1) && ino != inode_dir(ino))
+        return rc; /* no number ever given out */
     pthread_mutex_lock(&lock);
-    struct slot *n = find(ino & ~(uint64_t)1);
+    struct slot *n = find(inode_dir(ino));
     if (n && ((n->meta >> shift) & COUNT_MAX)) {
         *kind = ino & 1 ? INODE_FILE : INODE_DIR;
         *section = (unsigned)(n->meta & SECTION_MASK);
@@ -224,7 +252,7 @@ long inode_held(unsigned section, uint64_t **out)
         if ((tab[i].meta >> SHIFT_DIR) & COUNT_MAX)
             v[n++] = tab[i].ino;
         if ((tab[i].meta >> SHIFT_FILE) & COUNT_MAX)
-            v[n++] = tab[i].ino | 1;
+            v[n++] = tab[i].ino | (tab[i].meta >> SHIFT_SIZE & SIZE_BITS) << 1 | 1;
     }
     pthread_mutex_unlock(&lock);
     if (count && !v)

@@ -1,5 +1,7 @@
 /* Inode numbers and the table of inodes the kernel holds. Numbers are hashes of
- * section and collection id, so they survive refreshes and remounts; the table
+ * section and collection id, so they survive refreshes and remounts; a
+ * metadata.json's number also carries its size, so that a size never changes
+ * under one number (DESIGN §2, "Inode numbers"). The table
  * remembers what each number the kernel still references stands for (kept by
  * lookup counts, dropped on forget) so it can be answered after a SIGHUP or a
  * TTL expiry without any listing in memory. */
@@ -13,10 +15,19 @@ enum inode_kind { INODE_ROOT, INODE_SECTION, INODE_DIR, INODE_FILE };
 /* Section numbers the table can hold (0 .. INODE_SECTIONS_MAX - 1). */
 #define INODE_SECTIONS_MAX 0xffff
 
-/** Inode of a section directory (even, never 0 or 1). */
+/* A directory's number has these bits 0; its metadata.json's hold the size's low bits and 1. */
+#define INODE_FILE_BITS 0x1fffULL
+
+/** The hash the numbers are made of (FNV-1a, then splitmix64); section may be "". */
+uint64_t inode_hash(const char *section, const char *id);
+/** Inode of a section directory (a nonzero multiple of 8192). */
 uint64_t inode_section(const char *section);
-/** Inode of a collection directory (even); its metadata.json is this | 1. */
+/** Inode of a collection directory (a nonzero multiple of 8192). */
 uint64_t inode_collection(const char *section, const char *id);
+/** Inode of the metadata.json of directory dir when it is size bytes long. */
+uint64_t inode_file(uint64_t dir, uint64_t size);
+/** The directory of a collection's inode, its own or its metadata.json's. */
+uint64_t inode_dir(uint64_t ino);
 /** Free the table. */
 void inode_cleanup(void);
 /** Count one kernel reference to ino, recording what it is; 0 or -ENOMEM (or -EEXIST when ino

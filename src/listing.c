@@ -370,8 +370,9 @@ static int set_name(struct listing *l, uint32_t i, const char *name, bool own)
         }
         if (tries == 2)
             break;
-        if (tries == 1)
-            snprintf(tag, sizeof(tag), "#%016llx", (unsigned long long)inode_collection("", id));
+        if (tries == 1) /* the id's hash as names have always shown it: names outlive numbers */
+            snprintf(tag, sizeof(tag), "#%016llx",
+                     (unsigned long long)(inode_hash("", id) & ~1ULL));
         char *again = names_with_id(name, tries == 0 ? id : tag);
         if (own)
             free((char *)name);
@@ -587,8 +588,10 @@ const struct entry *listing_by_id(const struct listing *l, const char *id)
 
 const struct entry *listing_by_ino(const struct listing *l, uint64_t ino)
 {
-    uint32_t i = find_ino(l, ino & ~(uint64_t)1, NULL);
-    return i == NONE ? NULL : at(l, i);
+    uint32_t i = find_ino(l, inode_dir(ino), NULL);
+    const struct entry *e = i == NONE ? NULL : at(l, i);
+    /* a file number names one size of the file: another generation's, when it differs */
+    return e && (ino & 1) && entry_file_ino(e) != ino ? NULL : e;
 }
 
 size_t listing_index(const struct listing *l, const struct entry *e)
@@ -619,6 +622,11 @@ const char *entry_name(const struct entry *e)
 uint64_t entry_ino(const struct entry *e)
 {
     return record_ino(e->r);
+}
+
+uint64_t entry_file_ino(const struct entry *e)
+{
+    return inode_file(record_ino(e->r), record_json_len(e->r));
 }
 
 bool entry_time(const struct entry *e, struct timespec *t)

@@ -13,6 +13,9 @@
 
 #include "provider.h"
 
+/* The one file of a collection's directory. */
+#define ENTRY_FILE "metadata.json"
+
 struct record;
 struct entry; /* one collection: its record and directory name; listing.c's own */
 struct listing_group;
@@ -55,7 +58,8 @@ void listing_set_base(struct listing *l, const struct listing *base);
 const struct entry *listing_by_name(const struct listing *l, const char *name);
 /** The entry with this id, or NULL. */
 const struct entry *listing_by_id(const struct listing *l, const char *id);
-/** The entry whose directory inode is ino (metadata.json's ino | 1 works too), or NULL. */
+/** The entry whose directory or metadata.json has inode ino (the file's at its size in l), or
+ * NULL. */
 const struct entry *listing_by_ino(const struct listing *l, uint64_t ino);
 /** Number of entries, shown or not. */
 size_t listing_count(const struct listing *l);
@@ -69,8 +73,10 @@ const struct entry *listing_at(const struct listing *l, size_t i);
 const char *entry_id(const struct entry *e);
 /** The directory name, or NULL when the entry is not shown (no free name). */
 const char *entry_name(const struct entry *e);
-/** The directory inode; its metadata.json is this | 1. */
+/** The directory inode. */
 uint64_t entry_ino(const struct entry *e);
+/** The inode of its metadata.json (inode_file). */
+uint64_t entry_file_ino(const struct entry *e);
 /** The update time, else the creation time; false when the provider gave neither. */
 bool entry_time(const struct entry *e, struct timespec *t);
 /** True when both show the same bytes and times (names aside). */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inode.h"
+
 struct record {
     uint32_t refs;
     uint32_t len;
@@ -298,7 +300,7 @@ int record_check(const void *buf, size_t len)
     if (!(flags & F_NAME) && nl != 0)
         return -EINVAL;
     uint64_t ino = get64(b, OFF_INO);
-    if ((ino & 1) || ino < 16)
+    if (ino != inode_dir(ino) || ino == 0)
         return -EINVAL;
     static const struct {
         unsigned flag;

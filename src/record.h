@@ -3,7 +3,7 @@
  * stores as is) behind a reference count, so two listing generations can share
  * an unchanged collection.
  *
- * Byte format, version 2. All integers little-endian, no padding, no pointers:
+ * Byte format, version 3. All integers little-endian, no padding, no pointers:
  *
  *   offset size field
  *        0    2 magic "cR" (0x63 0x52)
@@ -14,7 +14,7 @@
  *        4    4 id length I (bytes, without the NUL; >= 1)
  *        8    4 name length N (0 when there is no name)
  *       12    4 metadata.json length J (the whole file)
- *       16    8 directory inode (even, >= 16); metadata.json is this | 1
+ *       16    8 directory inode (a nonzero multiple of 8192, inode.h)
  *       24    8 created, seconds since the epoch (signed; 0 when absent)
  *       32    8 updated, seconds since the epoch (signed; 0 when absent)
  *       40    4 created, nanoseconds (< 10^9; 0 when absent)
@@ -43,7 +43,7 @@
 
 #include "provider.h"
 
-#define RECORD_VERSION 2
+#define RECORD_VERSION 3
 /* The fixed part of the header; the cuts' places follow it. */
 #define RECORD_HEADER 48
 /* metadata.json comes back in at most this many pieces: bytes, id, bytes, name, bytes. */

@@ -30,8 +30,8 @@
 
 /* The version is the record format's (record.h): daemons of another format keep to keys of
  * their own instead of refusing each other's chunks as damaged. */
-#define PREFIX "collectionsfs:v2:"
-_Static_assert(RECORD_VERSION == 2, "PREFIX names the record format");
+#define PREFIX "collectionsfs:v3:"
+_Static_assert(RECORD_VERSION == 3, "PREFIX names the record format");
 #define CHANNEL PREFIX "published"
 #define MANIFEST_HEAD "collectionsfs-manifest 1\ngen "
 /* Bounds on what a reader accepts before asking for it. */

@@ -143,7 +143,7 @@ alone() {
     fleet_view 1 >"$WORK/view.1"
     fleet_unmount
     # garbage in every chunk
-    rcli --scan --pattern 'collectionsfs:v2:*:c:*' >"$WORK/chunks"
+    rcli --scan --pattern 'collectionsfs:v3:*:c:*' >"$WORK/chunks"
     [ -s "$WORK/chunks" ]
     while read -r k; do rcli SET "$k" "garbage-$RANDOM" KEEPTTL >/dev/null; done <"$WORK/chunks"
     fake_reset
@@ -194,7 +194,7 @@ alone() {
 }
 
 # published: a listing's generation is in Redis.
-published() { [ -n "$(rcli --scan --pattern 'collectionsfs:v2:*:gen')" ]; }
+published() { [ -n "$(rcli --scan --pattern 'collectionsfs:v3:*:gen')" ]; }
 
 @test "fleet: a first page handed out before the fleet's listing is taken leaves nothing behind" {
     # A cold daemon checks its credentials with the provider's first page and a
@@ -231,9 +231,9 @@ published() { [ -n "$(rcli --scan --pattern 'collectionsfs:v2:*:gen')" ]; }
     # answers the kernel would keep the old size and bytes of a file for that
     # ttl (an hour here). A reader holding the file open keeps asking for its
     # attributes, so one of its requests lands in that moment; renaming every
-    # collection makes the moment long (two forgets each, the held file's first).
-    # The held file's new name has the length of the old one: no new size then
-    # makes the kernel drop a page that a read put back during the forget.
+    # collection makes the moment long (a forget each, the held file's first).
+    # The held file's new name has the length of the old one: a file whose
+    # size changes gets a new inode number, and the held one keeps its bytes.
     local p=${PROVIDERS[0]} id old new
     [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
     CFS_TTL=3600 write_config "shared_cache = unix:$REDIS_SOCK"

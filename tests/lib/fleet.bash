@@ -96,7 +96,7 @@ fleet_view() {
 }
 
 # manifests_are N: Redis holds N published listings.
-manifests_are() { [ "$(rcli --scan --pattern 'collectionsfs:v2:*:manifest' | wc -l)" -eq "$1" ]; }
+manifests_are() { [ "$(rcli --scan --pattern 'collectionsfs:v3:*:manifest' | wc -l)" -eq "$1" ]; }
 
 # past T: the wall clock is past second T (a listing's fetched_at + ttl, say).
 past() { [ "$(date -u +%s)" -gt "$1" ]; }

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "inode.h"
 #include "listing.h"
+#include "record.h"
 
 static struct item mk(const char *id, const char *name, long created)
 {
@@ -121,6 +122,8 @@ static void inodes(void)
     enum inode_kind kind;
     unsigned sec;
     CHECK(inode_lookup(ino0 | 1, &kind, &sec) == 0 && kind == INODE_FILE && sec == 3);
+    CHECK(inode_remember(ino0 | 2, INODE_DIR, 3) == -EINVAL); /* no directory's number */
+    CHECK(inode_lookup(ino0 | 2, &kind, &sec) == -ENOENT);
     inode_forget(ino0, 1);
     CHECK(inode_lookup(ino0, &kind, &sec) == 0 && kind == INODE_DIR);
     inode_forget(ino0, 5);
@@ -128,6 +131,16 @@ static void inodes(void)
     CHECK(inode_lookup(ino0 | 1, &kind, &sec) == 0 && inode_count() == 1);
     inode_forget(ino0 | 1, 1);
     CHECK(inode_count() == 0 && inode_lookup(ino0 | 1, &kind, &sec) == -ENOENT);
+    /* two sizes of one file held at once: either finds it while one is held,
+     * and inode_held names the one counted last */
+    uint64_t f1 = inode_file(ino0, 300), f2 = inode_file(ino0, 316), *held;
+    CHECK(inode_remember(f1, INODE_FILE, 3) == 0 && inode_remember(f2, INODE_FILE, 3) == 0);
+    CHECK(inode_count() == 1 && inode_held(3, &held) == 1 && held[0] == f2);
+    free(held);
+    inode_forget(f2, 1);
+    CHECK(inode_lookup(f1, &kind, &sec) == 0 && kind == INODE_FILE && sec == 3);
+    inode_forget(f1, 1);
+    CHECK(inode_count() == 0 && inode_lookup(f1, &kind, &sec) == -ENOENT);
 
     size_t bad = 0;
     uint64_t live = 0;
@@ -223,7 +236,10 @@ int main(void)
         if (entry_name(e) && listing_by_name(l, entry_name(e)) == e)
             named++;
         CHECK(entry_ino(e) == inode_collection("sec", entry_id(e)));
-        CHECK(listing_by_ino(l, entry_ino(e) | 1) == e);
+        CHECK(listing_by_ino(l, entry_file_ino(e)) == e);
+        /* the number of another size is another generation's */
+        size_t len = record_json_len(entry_record(e));
+        CHECK(listing_by_ino(l, inode_file(entry_ino(e), len + 1)) == NULL);
     }
     CHECK(named == listing_count(l));
 
@@ -231,8 +247,17 @@ int main(void)
     CHECK(inode_collection("s", "1") == inode_collection("s", "1"));
     CHECK(inode_collection("s", "1") != inode_collection("t", "1"));
     CHECK(inode_collection("s1", "") != inode_collection("s", "1"));
-    CHECK((inode_collection("s", "1") & 1) == 0);
-    CHECK(inode_section("s") > 1 && (inode_section("s") & 1) == 0);
+    CHECK((inode_collection("s", "1") & INODE_FILE_BITS) == 0 && inode_collection("s", "1"));
+    CHECK(inode_section("s") > 1 && (inode_section("s") & INODE_FILE_BITS) == 0);
+    /* a file's number: odd, its directory's, and another for every size within 4 KiB */
+    uint64_t dir = inode_collection("s", "1");
+    for (uint64_t size = 0; size < 10000; size++) {
+        uint64_t f = inode_file(dir, size);
+        if (!(f & 1) || inode_dir(f) != dir || inode_dir(dir) != dir ||
+            (size >= 4096 && f != inode_file(dir, size - 4096)) ||
+            (size % 4096 && f == inode_file(dir, size - 1)))
+            CHECK(!"a file number");
+    }
 
     listing_ref(l);
     listing_unref(l);

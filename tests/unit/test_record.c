@@ -58,15 +58,15 @@ static int refused_with(const unsigned char *b, size_t len, size_t off, unsigned
 static void format(void)
 {
     struct item it = mk("42", "a/b", "{}\n", 1700000000, -1);
-    struct record *r = record_encode(&it, 0x1234567890abcdeeULL);
+    struct record *r = record_encode(&it, 0x1234567890abc000ULL);
     CHECK(r != NULL);
     size_t len;
     const unsigned char *b = record_bytes(r, &len);
     CHECK(len == 48 + 3 + 4 + 3);
-    CHECK(b[0] == 'c' && b[1] == 'R' && b[2] == 2);
+    CHECK(b[0] == 'c' && b[1] == 'R' && b[2] == 3);
     CHECK(b[3] == (1 | 4)); /* created, name; no updated */
     CHECK(le(b + 4, 4) == 2 && le(b + 8, 4) == 3 && le(b + 12, 4) == 3);
-    CHECK(le(b + 16, 8) == 0x1234567890abcdeeULL);
+    CHECK(le(b + 16, 8) == 0x1234567890abc000ULL);
     CHECK(le(b + 24, 8) == 1700000000 && le(b + 40, 4) == 5);
     CHECK(le(b + 32, 8) == 0 && le(b + 44, 4) == 0); /* absent: zero, so equal items match */
     CHECK(memcmp(b + 48, "42\0a/b\0{}\n", 10) == 0);
@@ -79,22 +79,22 @@ static void format(void)
     struct timespec t;
     CHECK(record_created(r, &t) && t.tv_sec == 1700000000 && t.tv_nsec == 5);
     CHECK(!record_updated(r, &t));
-    CHECK(record_matches(r, &it, 0x1234567890abcdeeULL));
-    CHECK(!record_matches(r, &it, 0x1234567890abcdf0ULL));
+    CHECK(record_matches(r, &it, 0x1234567890abc000ULL));
+    CHECK(!record_matches(r, &it, 0x1234567890abe000ULL));
 
     /* every field matters to record_matches */
     struct item o = mk("42", "a/b", "{}\n", 1700000000, -1);
     o.created.tv_nsec = 6;
-    CHECK(!record_matches(r, &o, 0x1234567890abcdeeULL));
+    CHECK(!record_matches(r, &o, 0x1234567890abc000ULL));
     provider_item_free(&o);
     o = mk("42", "a/c", "{}\n", 1700000000, -1);
-    CHECK(!record_matches(r, &o, 0x1234567890abcdeeULL));
+    CHECK(!record_matches(r, &o, 0x1234567890abc000ULL));
     provider_item_free(&o);
     o = mk("42", "a/b", "[]\n", 1700000000, -1);
-    CHECK(!record_matches(r, &o, 0x1234567890abcdeeULL));
+    CHECK(!record_matches(r, &o, 0x1234567890abc000ULL));
     provider_item_free(&o);
     o = mk("42", "a/b", "{}\n", 1700000000, 0);
-    CHECK(!record_matches(r, &o, 0x1234567890abcdeeULL));
+    CHECK(!record_matches(r, &o, 0x1234567890abc000ULL));
     provider_item_free(&o);
 
     /* a parsed copy is the same bytes and a reference of its own */
@@ -115,6 +115,7 @@ static void format(void)
     CHECK(record_check(NULL, 0) == -EINVAL);
     CHECK(refused_with(b, len, 0, 'x'));        /* magic */
     CHECK(refused_with(b, len, 2, 1));          /* version 1, without cuts */
+    CHECK(refused_with(b, len, 2, 2));          /* version 2, with other inode numbers */
     CHECK(refused_with(b, len, 3, 1 | 4 | 32)); /* a reserved flag */
     CHECK(refused_with(b, len, 3, 1));          /* name bytes without the name flag */
     CHECK(refused_with(b, len, 4, 0));          /* empty id (and lengths that do not add up) */
@@ -122,6 +123,7 @@ static void format(void)
     CHECK(refused_with(b, len, 7, 0xff));       /* a length of about 4 GiB */
     CHECK(refused_with(b, len, 15, 0x80));
     CHECK(refused_with(b, len, 16, 0xef)); /* an odd inode */
+    CHECK(refused_with(b, len, 17, 0x10)); /* a directory inode with a file's bits */
     CHECK(refused_with(b, len, 43, 0x3c)); /* created nanoseconds >= 10^9 */
     CHECK(refused_with(b, len, 32, 1));    /* an updated time without its flag */
     CHECK(refused_with(b, len, 49, 0));    /* a NUL inside the id */
@@ -147,17 +149,17 @@ static void format(void)
     /* no name and an empty name differ; nanoseconds out of range are carried */
     it = mk("7", NULL, "", -1, 10);
     it.updated.tv_nsec = -1;
-    r = record_encode(&it, 16);
+    r = record_encode(&it, 8192);
     CHECK(record_name(r, &nl) == NULL && nl == 0);
     CHECK(record_updated(r, &t) && t.tv_sec == 9 && t.tv_nsec == 999999999);
     CHECK(record_json_len(r) == 0 && record_json_iov(r, 0, 10, NULL) == 0);
     b = record_bytes(r, &len);
     CHECK(record_check(b, len) == 0);
-    CHECK(record_matches(r, &it, 16));
+    CHECK(record_matches(r, &it, 8192));
     record_unref(r);
     provider_item_free(&it);
     it = mk("7", "", "", -1, -1);
-    r = record_encode(&it, 16);
+    r = record_encode(&it, 8192);
     CHECK(record_name(r, &nl) != NULL && nl == 0);
     record_unref(r);
     provider_item_free(&it);
@@ -189,7 +191,7 @@ static void cuts(void)
     const char *json = "{\"id\": \"abcdefgh\", \"name\": \"Summer assets\", \"path\": "
                        "\"/Summer assets/abcdefgh\"}\n";
     struct item it = mk("abcdefgh", "Summer assets", json, 5, 6);
-    struct record *r = record_encode(&it, 16);
+    struct record *r = record_encode(&it, 8192);
     size_t len, jl = strlen(json);
     const unsigned char *b = record_bytes(r, &len);
     CHECK(b[3] == (1 | 2 | 4 | 8 | 16));
@@ -199,7 +201,7 @@ static void cuts(void)
     size_t nl;
     CHECK(memcmp(record_name(r, &nl), "Summer assets", 14) == 0 && nl == 13);
     CHECK(windows_ok(r, json, jl));
-    CHECK(record_matches(r, &it, 16));
+    CHECK(record_matches(r, &it, 8192));
     CHECK(record_check(b, len) == 0);
     struct item back;
     CHECK(record_to_item(r, &back) == 0);
@@ -223,8 +225,8 @@ static void cuts(void)
 
     /* the same bytes under another name are the same content */
     struct item o = mk("abcdefgh", "Summer", json, 5, 6);
-    struct record *s2 = record_encode(&o, 16);
-    CHECK(record_same_content(r, s2) && !record_matches(s2, &it, 16));
+    struct record *s2 = record_encode(&o, 8192);
+    CHECK(record_same_content(r, s2) && !record_matches(s2, &it, 8192));
     record_unref(s2);
     provider_item_free(&o);
     record_unref(r);
@@ -232,14 +234,14 @@ static void cuts(void)
 
     /* short fields stay whole; an id inside the name is cut where it stands alone */
     it = mk("7", "abcd", "{\"id\": 7, \"name\": \"abcd\"}\n", -1, -1);
-    r = record_encode(&it, 16);
+    r = record_encode(&it, 8192);
     b = record_bytes(r, &len);
     CHECK(b[3] == 4 && len == 48 + 2 + 5 + strlen(it.json));
     CHECK(windows_ok(r, it.json, it.json_len));
     record_unref(r);
     provider_item_free(&it);
     it = mk("12345", "x12345x", "{\"name\": \"x12345x\", \"id\": 12345}\n", -1, -1);
-    r = record_encode(&it, 16);
+    r = record_encode(&it, 8192);
     b = record_bytes(r, &len);
     CHECK(b[3] == (4 | 8 | 16) && le(b + 48, 4) == 26 && le(b + 52, 4) == 10);
     CHECK(windows_ok(r, it.json, it.json_len) && record_check(b, len) == 0);
@@ -260,7 +262,7 @@ static void cuts(void)
     free(it.name);
     it.name = nm;
     it.name_len = big;
-    r = record_encode(&it, 16);
+    r = record_encode(&it, 8192);
     b = record_bytes(r, &len);
     CHECK(le(b + 52, 4) == 10 && le(b + 48, 4) == (uint64_t)w);
     CHECK(record_check(b, len) == 0 &&
@@ -271,7 +273,7 @@ static void cuts(void)
     /* a name not in metadata.json (escaped there) stays whole */
     it = mk("id-00001", "say \"hi\"", "{\"name\": \"say \\\"hi\\\"\", \"id\": \"id-00001\"}\n", -1,
             -1);
-    r = record_encode(&it, 16);
+    r = record_encode(&it, 8192);
     b = record_bytes(r, &len);
     CHECK(b[3] == (4 | 8) && windows_ok(r, it.json, it.json_len) && record_check(b, len) == 0);
     record_unref(r);

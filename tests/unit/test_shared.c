@@ -28,7 +28,7 @@
 
 #define PASSWORD "s3cret-pw"
 #define TIMEOUT_MS 500
-#define P "collectionsfs:v2:"
+#define P "collectionsfs:v3:"
 
 static char dir[64], sock[128], url[160];
 static int port;
@@ -146,7 +146,7 @@ static struct record *mkrec(unsigned i, size_t jsonlen)
     it.json_len = jsonlen;
     it.has_created = true;
     it.created.tv_sec = 1700000000 + i;
-    struct record *r = record_encode(&it, 16 + 2ull * i);
+    struct record *r = record_encode(&it, 8192 * (1 + (uint64_t)i));
     free(json);
     return r;
 }
