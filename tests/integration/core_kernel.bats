@@ -352,7 +352,7 @@ PY
     name=$(item_at "$p" 2 name)
     longer="$name, a name that makes metadata.json longer"
     shorter="$name, shorter"
-    timeout "$BOUND" python3 - "$MNT/$p/$name/metadata.json" "$MNT/$p/$longer/metadata.json" \
+    timeout 200 python3 - "$MNT/$p/$name/metadata.json" "$MNT/$p/$longer/metadata.json" \
         "$MNT/$p/$shorter/metadata.json" "$WORK" >"$WORK/held.txt" 2>&1 <<'PY' &
 import errno, os, sys, time
 path, new1, new2, work = sys.argv[1:5]
