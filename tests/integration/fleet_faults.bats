@@ -112,7 +112,7 @@ PY
     fleet_mount 2
     timeout 30 ls "$WORK/m1/honcho" >"$WORK/ls.1" &
     local reader=$! start
-    wait_for "$BOUND" bash -c "[ \"\$(redis-cli -s $REDIS_SOCK --scan --pattern 'collectionsfs:v3:*:lease' | wc -l)\" -eq 1 ]" ||
+    wait_for "$BOUND" bash -c "[ \"\$(redis-cli -s $REDIS_SOCK --scan --pattern '$KEYS*:lease' | wc -l)\" -eq 1 ]" ||
         { echo "no daemon took the lease: the walk was not shared"; false; }
     kill -9 "$REDIS_PID"
     REDIS_PID=

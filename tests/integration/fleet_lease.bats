@@ -24,10 +24,10 @@ teardown() {
     [ "$rc" -eq 0 ]
 }
 
-lease_held() { [ "$(rcli --scan --pattern 'collectionsfs:v3:*:lease' | wc -l)" -eq 1 ]; }
-generation() { rcli GET "$(rcli --scan --pattern 'collectionsfs:v3:*:gen' | head -1)"; }
+lease_held() { [ "$(keys '*:lease' | wc -l)" -eq 1 ]; }
+generation() { rcli GET "$(keys '*:gen' | head -1)"; }
 generation_is() { [ "$(generation)" = "$1" ]; }
-manifest_who() { rcli GET "$(rcli --scan --pattern 'collectionsfs:v3:*:manifest' | head -1)" | grep -a '^who ' ; }
+manifest_who() { rcli GET "$(keys '*:manifest' | head -1)" | grep -a '^who ' ; }
 
 @test "lease: a holder killed mid-walk delays the next by at most the lease, publishes nothing" {
     local start took

@@ -143,7 +143,7 @@ alone() {
     fleet_view 1 >"$WORK/view.1"
     fleet_unmount
     # garbage in every chunk
-    rcli --scan --pattern 'collectionsfs:v3:*:c:*' >"$WORK/chunks"
+    keys '*:c:*' >"$WORK/chunks"
     [ -s "$WORK/chunks" ]
     while read -r k; do rcli SET "$k" "garbage-$RANDOM" KEEPTTL >/dev/null; done <"$WORK/chunks"
     fake_reset
@@ -194,7 +194,7 @@ alone() {
 }
 
 # published: a listing's generation is in Redis.
-published() { [ -n "$(rcli --scan --pattern 'collectionsfs:v3:*:gen')" ]; }
+published() { [ -n "$(keys '*:gen')" ]; }
 
 @test "fleet: a first page handed out before the fleet's listing is taken leaves nothing behind" {
     # A cold daemon checks its credentials with the provider's first page and a

@@ -22,6 +22,12 @@ stop_redis() {
 
 # rcli ARGS...: redis-cli against the test's Redis, no retries.
 rcli() { timeout 10 redis-cli -s "$REDIS_SOCK" "$@"; }
+# The daemon's Redis key prefix, read from the source so that a new record
+# format (which names its keys) needs no change here.
+KEYS=$(sed -n 's/^#define PREFIX "\(.*\)"$/\1/p' "$TESTS_DIR/../src/shared.c")
+: "${KEYS:?no PREFIX in src/shared.c}"
+# keys PATTERN: the daemon's keys that match PATTERN after the prefix.
+keys() { rcli --scan --pattern "$KEYS$1"; }
 
 # fleet_mount N [collectionsfs args]: daemons 1..N on $WORK/m1.. (logs $WORK/d1.log..), with
 # $WORK/config.I when it exists, else $CONFIG.
@@ -96,7 +102,7 @@ fleet_view() {
 }
 
 # manifests_are N: Redis holds N published listings.
-manifests_are() { [ "$(rcli --scan --pattern 'collectionsfs:v3:*:manifest' | wc -l)" -eq "$1" ]; }
+manifests_are() { [ "$(keys '*:manifest' | wc -l)" -eq "$1" ]; }
 
 # past T: the wall clock is past second T (a listing's fetched_at + ttl, say).
 past() { [ "$(date -u +%s)" -gt "$1" ]; }
