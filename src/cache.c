@@ -894,9 +894,10 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
     /* While a walk runs, an inode the last complete generation holds is
      * answered from it, at once (with ttl 0): the kernel may hold its size and
      * pages, and the walk's bytes must not reach it before complete() has made
-     * the kernel forget those. */
+     * the kernel forget those. A file number of a size it no longer shows gets
+     * ESTALE from it too (acquire), rather than wait for the walk. */
     const struct listing *last = c->cur ? c->cur : c->prev;
-    if (a->me.want == WANT_INO && c->walk && last && listing_by_ino(last, a->me.ino))
+    if (a->me.want == WANT_INO && c->walk && last && listing_by_ino(last, inode_dir(a->me.ino)))
         return (struct listing *)last;
     /* A name already seen in an ordered walk is final: answer before it ends;
      * a directory read gets the entries already final. */

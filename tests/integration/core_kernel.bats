@@ -345,7 +345,7 @@ PY
 # more it gets ESTALE, never bytes of another size. The kernel keeps their
 # attributes (ttl 3600), so POSIX_FADV_DONTNEED is what makes it ask.
 @test "kernel: a file held open while its size changes reads its own bytes whole, then ESTALE" {
-    CFS_TTL=3600 setup_fake --count 10
+    CFS_TTL=3600 CFS_TIMEOUT=120 setup_fake --count 10
     mount_cfs -d
     local p=${PROVIDERS[0]} id name longer shorter
     id=$(item_at "$p" 2 id)
@@ -388,6 +388,16 @@ try:
     sys.exit("held file after two changes: %d bytes: %r" % (len(got), got[-80:]))
 except OSError as e:
     assert e.errno == errno.ESTALE, "held file after two changes: %s" % e
+open(os.path.join(work, "stale1"), "w").close()
+# the same while a refresh is under way: at once, not once the walk is over
+wait("walking")
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+try:
+    got = os.pread(fd, 1 << 16, 0)
+    sys.exit("held file after two changes, during a walk: %d bytes" % len(got))
+except OSError as e:
+    assert e.errno == errno.ESTALE, "held file after two changes, during a walk: %s" % e
+open(os.path.join(work, "stale2"), "w").close()
 print("ok")
 PY
     READER=$!
@@ -404,9 +414,22 @@ PY
     hup
     wait_for "$BOUND" test -e "$MNT/$p/$shorter/metadata.json"
     touch "$WORK/changed2"
+    wait_for 60 test -e "$WORK/stale1" || { cat "$WORK/held.txt"; return 1; }
+    # a refresh whose first page the provider holds back; timeout=120 s, so a
+    # reader that waited for the walk would wait for minutes
+    local n
+    n=$(requests "$p")
+    fault "{\"provider\": \"$p\", \"mode\": \"hold\"}"
+    hup
+    wait_for "$BOUND" seen "$p" $((n + 1))
+    touch "$WORK/walking"
+    local answered=0
+    wait_for "$BOUND" test -e "$WORK/stale2" && answered=1
+    fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
     wait "$READER"
     READER=
     cat "$WORK/held.txt"
+    [ "$answered" = 1 ]
     [ "$(cat "$WORK/held.txt")" = ok ]
 }
 
