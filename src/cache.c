@@ -1042,8 +1042,11 @@ static int await(struct cache *c, const struct waiter *want, struct cache_call *
             c->hits += first && *out;
             break;
         }
+        bool starts = !c->walk;
         if ((rc = drive(c, &now)) < 0)
             break;
+        if (starts) /* with a walk running, an inode the last generation holds answers at once */
+            continue;
         /* A walk that moves but has not reached what this caller wants within
          * its budget (a paced walk of a million collections takes minutes):
          * "try again", as for a rate-limit pause past the budget, rather than

@@ -15,6 +15,7 @@ setup() {
 }
 
 teardown() {
+    [ -z "${READER:-}" ] || kill "$READER" 2>/dev/null # a file held open keeps the mount busy
     teardown_mount
 }
 
@@ -429,5 +430,49 @@ stale_all_until_retried() {
     done
     # a lower bound only: never an error before stale_ttl is over
     [ $(($(now_ms) - t0)) -ge 7000 ] || { echo "EIO $(($(now_ms) - t0)) ms after the listing, before stale_ttl"; false; }
+    daemon_alive
+}
+
+@test "stale: past the ttl a file held open is answered at once while the refresh it starts waits" {
+    # timeout=120 s: an answer that waited for the provider would come minutes late
+    local p=${PROVIDERS[0]} name n
+    CFS_TIMEOUT=120 write_config
+    mount_cfs
+    name=$(timeout "$BOUND" ls "$MNT/$p" | head -n 1)
+    [ -n "$name" ]
+    timeout 200 python3 - "$MNT/$p/$name/metadata.json" "$WORK" >"$WORK/held.txt" 2>&1 <<'PY' &
+import os, sys, time
+path, work = sys.argv[1:3]
+fd = os.open(path, os.O_RDONLY)
+size = os.fstat(fd).st_size
+open(os.path.join(work, "held"), "w").close()
+end = time.monotonic() + 60
+while not os.path.exists(os.path.join(work, "go")):
+    if time.monotonic() > end:
+        sys.exit("never told to go")
+    time.sleep(0.05)
+time.sleep(1.5) # ttl = 1: the kernel's attributes and the listing are out of date now
+st = os.fstat(fd)
+open(os.path.join(work, "answered"), "w").close()
+assert st.st_size == size, "size %d, was %d" % (st.st_size, size)
+print("ok")
+PY
+    READER=$!
+    wait_for "$BOUND" test -e "$WORK/held"
+    n=$(requests "$p")
+    fault "{\"provider\": \"$p\", \"mode\": \"hold\"}"
+    touch "$WORK/go"
+    local answered=0
+    wait_for "$BOUND" test -e "$WORK/answered" && answered=1
+    # the stat did start a refresh, which the provider holds
+    local started=0
+    seen "$p" $((n + 1)) && started=1
+    fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
+    wait "$READER"
+    READER=
+    cat "$WORK/held.txt"
+    [ "$answered" = 1 ]
+    [ "$started" = 1 ]
+    [ "$(cat "$WORK/held.txt")" = ok ]
     daemon_alive
 }
