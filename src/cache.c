@@ -903,6 +903,12 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
      * a directory read gets the entries already final. */
     if (c->walk && a->me.want != WANT_ALL && !walk_done(c->walk) && served(c, &a->me))
         return walk_listing(c->walk);
+    /* A refresh that has had a whole budget (a paced walk of a big account
+     * takes minutes): the last listing answers at once, with ttl 0, rather
+     * than hold every access for a budget of its own. */
+    if (c->walk && c->cur && stale_ok(c, now) &&
+        clock_ms(&c->walk_start, now) >= (long long)c->p->timeout_ms)
+        return c->cur;
     return NULL;
 }
 

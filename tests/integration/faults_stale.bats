@@ -476,3 +476,34 @@ PY
     [ "$(cat "$WORK/held.txt")" = ok ]
     daemon_alive
 }
+
+@test "stale: a refresh that outlasts the budget is waited for one budget, then the last listing answers" {
+    # timeout=2 s against a refresh of about 15 s: pages keep coming, slowly
+    local p pages per n0 before
+    read -r p per < <(fake_get "/_fake/providers?detail=1" | python3 -c '
+import json, sys
+v = min(json.load(sys.stdin), key=lambda p: p["max_page"])
+print(v["name"], v["max_page"])')
+    pages=200
+    set_count "$p" $((pages * per))
+    CFS_TIMEOUT=2 write_config "parallel = 4"
+    mount_cfs
+    timeout 120 ls -f "$MNT/$p" | sort >"$WORK/before"
+    [ "$(grep -cvxE '\.|\.\.' "$WORK/before")" -eq $((pages * per)) ]
+    n0=$(requests "$p")
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 0.3}"
+    sleep 2 # ttl = 1 s: past it now (a wait for time itself, not for an event)
+    # a directory read starts the refresh, waits for it one budget, then gets the whole last listing
+    timeout 120 ls -f "$MNT/$p" | sort >"$WORK/during"
+    local at_ls at_stat
+    at_ls=$(requests "$p")
+    # and while the refresh goes on, no access waits again
+    timeout 120 stat "$MNT/$p" "$MNT/$p/$(grep -vxE '\.|\.\.' "$WORK/before" | tail -n 1)" >/dev/null
+    at_stat=$(requests "$p")
+    fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
+    echo "requests: $n0 before the refresh, $at_ls after ls, $at_stat after stat; a refresh is $pages"
+    cmp "$WORK/before" "$WORK/during"
+    [ "$at_ls" -gt "$n0" ]                         # the read did start the refresh
+    [ "$at_stat" -lt $((n0 + pages * 3 / 4)) ]     # and nothing waited for most of it
+    daemon_alive
+}

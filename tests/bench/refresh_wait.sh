@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# What a user waits for while a listing refreshes: one or more daemon binaries
+# against one fake of N collections whose every page takes LATENCY seconds,
+# with ttl = 3 s and timeout = 5 s. Per binary: a fresh mount, a cold `ls -f`
+# (the first walk, at 0 ms), one metadata.json held open; then the latency is
+# switched on, the ttl is let run out, and these go in turn, each timed, while
+# the refresh they start walks (N / page size pages at LATENCY, `parallel` 4
+# at a time): an fstat of the held file, `stat` of the section directory,
+# `ls` of it, `stat` of the collection listed last, `cat` of its
+# metadata.json. Asserts nothing; prints one line per binary.
+#
+#   tests/bench/refresh_wait.sh PROVIDER N LATENCY BIN...
+#   e.g. tests/bench/refresh_wait.sh honcho 20000 0.5 /tmp/base/b/collectionsfs build-rel/collectionsfs
+set -uo pipefail
+[ $# -ge 4 ] || { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
+p=$1 n=$2 lat=$3
+shift 3
+CFS_BIN=$(realpath "$1")
+source "$here/../lib/common.bash"
+bench_fake "$p" "$n" 5
+CFS_TTL=3 CFS_TIMEOUT=5 write_config >/dev/null || exit 1
+TM_BOUND=600
+for bin in "$@"; do
+    CFS_BIN=$(realpath "$bin")
+    fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
+    mount_cfs || exit 1
+    timeout 600 ls -f "$MNT/$p" | grep -vxE '\.|\.\.' >"$WORK/names"
+    last=$(tail -n 1 "$WORK/names")
+    first=$(head -n 1 "$WORK/names")
+    # the held file: fstat on a signal, report the time
+    python3 - "$MNT/$p/$first/metadata.json" "$WORK" <<'PY' &
+import os, sys, time
+path, work = sys.argv[1:3]
+fd = os.open(path, os.O_RDONLY)
+os.fstat(fd)
+open(os.path.join(work, "held"), "w").close()
+while not os.path.exists(os.path.join(work, "go")):
+    time.sleep(0.01)
+t = time.monotonic()
+os.fstat(fd)
+open(os.path.join(work, "fstat.t"), "w").write("%.3f" % (time.monotonic() - t))
+PY
+    held=$!
+    wait_for 20 test -e "$WORK/held" || exit 1
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": $lat}"
+    sleep 4 # ttl = 3 s: the listing and the kernel's timeouts are past it now
+    n0=$(requests "$p")
+    touch "$WORK/go"
+    wait "$held"
+    st=$(tm stat "$MNT/$p")
+    ls=$(tm ls "$MNT/$p")
+    sl=$(tm stat "$MNT/$p/$last")
+    ct=$(tm cat "$MNT/$p/$last/metadata.json")
+    echo "$bin: fstat held $(cat "$WORK/fstat.t") s, stat section $st s, ls $ls s," \
+        "stat last $sl s, cat last $ct s; refresh requests by then $(($(requests "$p") - n0))"
+    rm -f "$WORK/held" "$WORK/go" "$WORK/fstat.t"
+    unmount_cfs
+done
