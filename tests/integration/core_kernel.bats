@@ -342,8 +342,9 @@ PY
 # A size never changes under one inode number (DESIGN §2): a reader that
 # holds the file keeps the bytes of its size, answered by the generation
 # before when the kernel asks again, and once no generation holds them any
-# more it gets ESTALE, never bytes of another size. The kernel keeps their
-# attributes (ttl 3600), so POSIX_FADV_DONTNEED is what makes it ask.
+# more it gets ESTALE, never bytes of another size, and at once, also while a
+# refresh walks. The kernel keeps their attributes (ttl 3600), so
+# POSIX_FADV_DONTNEED is what makes it ask.
 @test "kernel: a file held open while its size changes reads its own bytes whole, then ESTALE" {
     CFS_TTL=3600 CFS_TIMEOUT=120 setup_fake --count 10
     mount_cfs -d
