@@ -35,7 +35,10 @@ path, work = sys.argv[1:3]
 fd = os.open(path, os.O_RDONLY)
 os.fstat(fd)
 open(os.path.join(work, "held"), "w").close()
+end = time.monotonic() + 60
 while not os.path.exists(os.path.join(work, "go")):
+    if time.monotonic() > end:
+        sys.exit("never told to go")
     time.sleep(0.01)
 t = time.monotonic()
 os.fstat(fd)

@@ -479,7 +479,7 @@ PY
 
 @test "stale: a refresh that outlasts the budget is waited for one budget, then the last listing answers" {
     # timeout=2 s against a refresh of about 15 s: pages keep coming, slowly
-    local p pages per n0 before
+    local p pages per n0
     read -r p per < <(fake_get "/_fake/providers?detail=1" | python3 -c '
 import json, sys
 v = min(json.load(sys.stdin), key=lambda p: p["max_page"])
