@@ -206,9 +206,7 @@ reads_of() { ops_on "$1" | grep -c 'opcode: READ (' || true; }
     local big
     start_fake --count 20
     # the provider with the largest pages holds the 100,000
-    big=$(fake_get "/_fake/providers?detail=1" | python3 -c '
-import json, sys
-print(max(json.load(sys.stdin), key=lambda p: p["max_page"])["name"])')
+    read -r big _ < <(by_page_size max)
     # generating 100,000 collections takes the fake a while
     curl -sf --max-time 300 -X POST -H 'Content-Type: application/json' \
         -d "{\"provider\": \"$big\", \"count\": 100000}" "$FAKE_URL/_fake/config" >/dev/null
@@ -438,10 +436,7 @@ PY
     start_fake --count 20
     local p pages per
     # the provider with the smallest pages: many pages for few collections
-    read -r p per < <(fake_get "/_fake/providers?detail=1" | python3 -c '
-import json, sys
-v = min(json.load(sys.stdin), key=lambda p: p["max_page"])
-print(v["name"], v["max_page"])')
+    read -r p per < <(by_page_size min)
     pages=60
     set_count "$p" $((pages * per))
     CFS_TIMEOUT=2 write_config

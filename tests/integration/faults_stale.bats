@@ -480,10 +480,7 @@ PY
 @test "stale: a refresh that outlasts the budget is waited for one budget, then the last listing answers" {
     # timeout=2 s against a refresh of about 15 s: pages keep coming, slowly
     local p pages per n0
-    read -r p per < <(fake_get "/_fake/providers?detail=1" | python3 -c '
-import json, sys
-v = min(json.load(sys.stdin), key=lambda p: p["max_page"])
-print(v["name"], v["max_page"])')
+    read -r p per < <(by_page_size min)
     pages=200
     set_count "$p" $((pages * per))
     CFS_TIMEOUT=2 write_config "parallel = 4"

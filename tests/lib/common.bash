@@ -232,6 +232,14 @@ v = {p["name"]: p for p in json.load(sys.stdin)}[sys.argv[1]][sys.argv[2]]
 print(json.dumps(v) if isinstance(v, bool) else v)' "$1" "$2"
 }
 
+# by_page_size min|max: the provider with the smallest (or largest) pages, and that size.
+by_page_size() {
+    fake_get "/_fake/providers?detail=1" | python3 -c '
+import json, sys
+v = {"min": min, "max": max}[sys.argv[1]](json.load(sys.stdin), key=lambda p: p["max_page"])
+print(v["name"], v["max_page"])' "$1"
+}
+
 # list_key PROVIDER: the jq path of the collections in one of its pages.
 list_key() {
     case $1 in
