@@ -84,7 +84,9 @@ struct cache {
     struct timespec changed; /* wall clock: when a refresh last changed the names; 0: never */
     struct walk *walk;
     struct timespec walk_start, progress;
-    size_t read_upto; /* a directory read of the walk has been handed entries up to here */
+    long long took_ms; /* the last walk that ran to its end without a pause; 0: none yet */
+    bool paused;       /* the walk's worker stopped before its end: its time says nothing */
+    size_t read_upto;  /* a directory read of the walk has been handed entries up to here */
     bool worker, stopping, failing;
     int stop_err;    /* what accesses get once stopping: -EIO, or -ECANCELED when retired */
     bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
@@ -305,6 +307,8 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
     c->cur = l;
     c->refresh = false;
     c->cur_done = clock_now();
+    if (!f && !c->paused)
+        c->took_ms = clock_ms(&c->walk_start, &c->cur_done);
     c->fetched_wall = time(NULL);
     long long age = f && f->fetched_at < c->fetched_wall ? c->fetched_wall - f->fetched_at : 0;
     /* a listing from the fleet is as fresh as its walk, so the fleet refreshes together */
@@ -848,6 +852,7 @@ static void *worker(void *arg)
      * thread must need nothing but to return. */
     pthread_mutex_lock(&c->lock);
     c->worker = false;
+    c->paused = c->paused || c->walk;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -903,11 +908,13 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
      * a directory read gets the entries already final. */
     if (c->walk && a->me.want != WANT_ALL && !walk_done(c->walk) && served(c, &a->me))
         return walk_listing(c->walk);
-    /* A refresh that has had a whole budget (a paced walk of a big account
-     * takes minutes): the last listing answers at once, with ttl 0, rather
-     * than hold every access for a budget of its own. */
+    /* A refresh that will not end within a budget (a paced walk of a big
+     * account takes minutes): once it has had one, or at once when the last
+     * walk took longer, the last listing answers, with ttl 0, rather than
+     * hold accesses for a wait that cannot bring the new one. */
+    long long budget = (long long)c->p->timeout_ms;
     if (c->walk && c->cur && stale_ok(c, now) &&
-        clock_ms(&c->walk_start, now) >= (long long)c->p->timeout_ms)
+        (c->took_ms > budget || clock_ms(&c->walk_start, now) >= budget))
         return c->cur;
     return NULL;
 }
@@ -955,6 +962,7 @@ static int ensure_walk(struct cache *c, const struct timespec *now)
         /* unchanged collections keep the records of the generation before */
         listing_set_base(walk_listing(c->walk), c->cur ? c->cur : c->prev);
         c->walk_start = c->progress = *now;
+        c->paused = false;
         c->read_upto = 0;
         c->walks++;
     }

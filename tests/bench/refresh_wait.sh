@@ -7,7 +7,10 @@
 # the refresh they start walks (N / page size pages at LATENCY, `parallel` 4
 # at a time): an fstat of the held file, `stat` of the section directory,
 # `ls` of it, `stat` of the collection listed last, `cat` of its
-# metadata.json. Asserts nothing; prints one line per binary.
+# metadata.json. Once that refresh is complete and the ttl has run out
+# again, `stat` and `ls` of the section are timed once more: the refresh they
+# start comes after a walk that took longer than the budget. Asserts nothing;
+# prints one line per binary.
 #
 #   tests/bench/refresh_wait.sh PROVIDER N LATENCY BIN...
 #   e.g. tests/bench/refresh_wait.sh honcho 20000 0.5 /tmp/base/b/collectionsfs build-rel/collectionsfs
@@ -21,6 +24,12 @@ source "$here/../lib/common.bash"
 bench_fake "$p" "$n" 5
 CFS_TTL=3 CFS_TIMEOUT=5 write_config >/dev/null || exit 1
 TM_BOUND=600
+# when the section's listing was fetched (the xattr; asks the provider nothing)
+fetched_at() {
+    python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.collectionsfs.fetched_at").decode())' \
+        "$MNT/$p"
+}
+refreshed() { [ "$(fetched_at)" != "$f0" ]; }
 for bin in "$@"; do
     CFS_BIN=$(realpath "$bin")
     fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
@@ -28,6 +37,7 @@ for bin in "$@"; do
     timeout 600 ls -f "$MNT/$p" | grep -vxE '\.|\.\.' >"$WORK/names"
     last=$(tail -n 1 "$WORK/names")
     first=$(head -n 1 "$WORK/names")
+    f0=$(fetched_at)
     # the held file: fstat on a signal, report the time
     python3 - "$MNT/$p/$first/metadata.json" "$WORK" <<'PY' &
 import os, sys, time
@@ -55,8 +65,14 @@ PY
     ls=$(tm ls "$MNT/$p")
     sl=$(tm stat "$MNT/$p/$last")
     ct=$(tm cat "$MNT/$p/$last/metadata.json")
+    by=$(($(requests "$p") - n0))
+    wait_for 600 refreshed || { echo "$bin: the refresh did not complete in 600 s" >&2; exit 1; }
+    sleep 4 # past the ttl of the refreshed listing
+    st2=$(tm stat "$MNT/$p")
+    ls2=$(tm ls "$MNT/$p")
     echo "$bin: fstat held $(cat "$WORK/fstat.t") s, stat section $st s, ls $ls s," \
-        "stat last $sl s, cat last $ct s; refresh requests by then $(($(requests "$p") - n0))"
+        "stat last $sl s, cat last $ct s; refresh requests by then $by;" \
+        "next refresh: stat section $st2 s, ls $ls2 s"
     rm -f "$WORK/held" "$WORK/go" "$WORK/fstat.t"
     unmount_cfs
 done

@@ -504,3 +504,31 @@ PY
     [ "$at_stat" -lt $((n0 + pages * 3 / 4)) ]     # and nothing waited for most of it
     daemon_alive
 }
+
+@test "stale: a refresh is not waited for when the last walk outlasted the budget" {
+    # timeout=6 s against a walk of about 12 s: the next refresh cannot end
+    # within a budget, so nothing waits for it
+    local p pages per n0
+    read -r p per < <(by_page_size min)
+    pages=200
+    set_count "$p" $((pages * per))
+    CFS_TIMEOUT=6 write_config "parallel = 4"
+    mount_cfs
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 0.25}"
+    timeout 120 ls -f "$MNT/$p" | sort >"$WORK/before"
+    [ "$(grep -cvxE '\.|\.\.' "$WORK/before")" -eq $((pages * per)) ]
+    n0=$(requests "$p")
+    fault "{\"provider\": \"$p\", \"mode\": \"hold\"}"
+    sleep 2 # ttl = 1 s: past it now (a wait for time itself, not for an event)
+    # a wait of one budget would take 6 s: the old listing must come well before
+    local rc=0
+    timeout 3 ls -f "$MNT/$p" >"$WORK/raw" || rc=$?
+    sort "$WORK/raw" >"$WORK/during"
+    local started=0
+    seen "$p" $((n0 + 1)) && started=1
+    fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
+    [ "$rc" = 0 ]
+    cmp "$WORK/before" "$WORK/during"
+    [ "$started" = 1 ] # the read did start the refresh, which the provider holds
+    daemon_alive
+}
