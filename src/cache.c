@@ -224,9 +224,10 @@ static bool changed(const struct listing *old, const struct listing *new, struct
             names = true;
         }
         if (n && !entry_same(o, n)) {
-            /* Bytes that change under one number must go before new ones are
-             * answered. A file whose size changed has a new number and its
-             * old one keeps its bytes: only the name must lead to the new. */
+            /* Bytes that change under one number (neither size nor mtime
+             * moved it) must go before new ones are answered. A file with a
+             * new number keeps its bytes under the old one: only the name
+             * must lead to the new. */
             uint64_t v[2] = {entry_ino(o), entry_file_ino(o)};
             bool renumbered = v[1] != entry_file_ino(n);
             if (renumbered)
@@ -867,7 +868,7 @@ struct access {
 };
 
 /* The listing before the last complete one that holds the file number w
- * wants, when the last shows that file at another size: its bytes, which
+ * wants, when the last shows that file under another number: its bytes, which
  * never change under the number, answer at once (with ttl 0) a reader that
  * had that number before the change (DESIGN §2). NULL otherwise. */
 static struct listing *earlier(const struct cache *c, const struct waiter *w)
@@ -899,7 +900,7 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
     /* While a walk runs, an inode the last complete generation holds is
      * answered from it, at once (with ttl 0): the kernel may hold its size and
      * pages, and the walk's bytes must not reach it before complete() has made
-     * the kernel forget those. A file number of a size it no longer shows gets
+     * the kernel forget those. A file number it no longer shows gets
      * ESTALE from it too (acquire), rather than wait for the walk. */
     const struct listing *last = c->cur ? c->cur : c->prev;
     if (a->me.want == WANT_INO && c->walk && last && listing_by_ino(last, inode_dir(a->me.ino)))
@@ -1093,7 +1094,7 @@ static int acquire(struct cache *c, const struct waiter *want, struct cache_call
     int rc = await(c, want, call, out);
     if (*out) {
         if (want->want != WANT_ALL && !(*entry = find(*out, want))) {
-            /* a file number of a size no listing held has any more: the
+            /* a file number no listing held has any more: the
              * kernel looks its name up again (a path walk retries on ESTALE) */
             bool gone = want->want == WANT_INO && (want->ino & 1) &&
                         listing_by_ino(*out, inode_dir(want->ino));

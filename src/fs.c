@@ -2,8 +2,8 @@
  *
  * Inodes: 1 is the root, each section has a fixed number, a collection
  * directory has inode_collection(section, id) and its metadata.json
- * inode_file() of that and its size: a number never changes size, and the
- * generation before answers the number of the size before (cache.c).
+ * inode_file() of that, its size and its mtime: neither changes under one
+ * number, and the generation before answers the number before (cache.c).
  * The kernel is told to cache entries and attributes for as long as the
  * listing stays fresh, and negative lookups too, so probes like .hidden or
  * autorun.inf reach us once per ttl at most and never reach the network.
@@ -1163,7 +1163,7 @@ static int node_xattrs(struct fs *fs, struct tree *t, fuse_ino_t ino, struct xat
     struct listing *l = NULL;
     const struct entry *e;
     char *url = NULL;
-    /* by the directory: a file number of an earlier size is the same collection */
+    /* by the directory: a file number of before a change is the same collection */
     if (cache_peek(t->cache[si], inode_dir(ino), &l, &e) == 0) {
         /* gone from every listing in memory: provider and type are all there is */
         const struct record *r = entry_record(e);

@@ -4,12 +4,12 @@
  * inodes, so the table is one flat array, no allocation per inode: a directory
  * and its metadata.json (the only inodes stored) share a 16-byte slot holding
  * the directory's number and one word with the section index, both lookup
- * counts and the size bits of the file number last counted. The kernel may
- * hold two numbers of one file (a reader kept the one before a change of
- * size): their counts add up, which is all a lookup needs. Open addressing
- * with linear probing; a removal moves the rest of its run back instead of
- * leaving a tombstone, so the table never needs cleaning. A count that reaches
- * its ceiling stays there (the inode is then kept until unmount): forgetting
+ * counts and the low bits of the file number last counted. The kernel may
+ * hold two numbers of one file (a reader kept the one before a change): their
+ * counts add up, which is all a lookup needs. Open addressing with linear
+ * probing; a removal moves the rest of its run back instead of leaving a
+ * tombstone, so the table never needs cleaning. A count that reaches its
+ * ceiling stays there (the inode is then kept until unmount): forgetting
  * one the kernel still holds would be worse. */
 #include "inode.h"
 
@@ -19,13 +19,13 @@
 #include <string.h>
 
 /* meta: bits 0-15 section, 16-33 directory lookups, 34-51 metadata.json lookups,
- * 52-63 the size bits of the file number last counted (for inode_held) */
+ * 52-63 the low bits of the file number last counted (for inode_held) */
 #define SECTION_MASK 0xffffULL
 #define COUNT_MAX 0x3ffffULL
 #define SHIFT_DIR 16
 #define SHIFT_FILE 34
-#define SHIFT_SIZE 52
-#define SIZE_BITS (INODE_FILE_BITS >> 1)
+#define SHIFT_LOW 52
+#define LOW_BITS (INODE_FILE_BITS >> 1)
 
 struct slot {
     uint64_t ino; /* the directory's number; 0: free */
@@ -37,7 +37,18 @@ static struct slot *tab;
 static size_t cap, used; /* slots, slots in use */
 static uint64_t count;   /* inodes with a count, directories and files apart */
 
-/* FNV-1a over the bytes, then a splitmix64 finaliser to spread the bits. */
+/* splitmix64's finaliser: every input bit moves every output bit. */
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return h;
+}
+
+/* FNV-1a over the bytes, then mix() to spread the bits. */
 static uint64_t hash(const char *a, const char *b)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -48,12 +59,7 @@ static uint64_t hash(const char *a, const char *b)
         for (const unsigned char *p = (const unsigned char *)b; *p; p++)
             h = (h ^ *p) * 0x100000001b3ULL;
     }
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
+    return mix(h);
 }
 
 /* 51 bits of hash: two of a million collections share a number with odds of
@@ -79,9 +85,12 @@ uint64_t inode_collection(const char *section, const char *id)
     return directory(hash(section, id));
 }
 
-uint64_t inode_file(uint64_t dir, uint64_t size)
+uint64_t inode_file(uint64_t dir, uint64_t size, const struct timespec *mtime)
 {
-    return dir | (size & SIZE_BITS) << 1 | 1;
+    /* For one mtime, sizes within 4 KiB get distinct numbers; a new mtime
+     * moves them all by a hash of it. */
+    uint64_t t = mtime ? mix((uint64_t)mtime->tv_sec * 1000000000u + (uint64_t)mtime->tv_nsec) : 0;
+    return dir | ((size + t) & LOW_BITS) << 1 | 1;
 }
 
 uint64_t inode_dir(uint64_t ino)
@@ -168,7 +177,7 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
     if ((kind == INODE_DIR) != (ino == key) || !key || section > SECTION_MASK)
         return -EINVAL;
     unsigned shift = kind == INODE_DIR ? SHIFT_DIR : SHIFT_FILE;
-    uint64_t size = kind == INODE_FILE ? (ino >> 1 & SIZE_BITS) << SHIFT_SIZE : 0;
+    uint64_t low = kind == INODE_FILE ? (ino >> 1 & LOW_BITS) << SHIFT_LOW : 0;
     int rc = 0;
     pthread_mutex_lock(&lock);
     struct slot *n = find(key);
@@ -181,7 +190,7 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
             count += c == 0;
         }
         if (!rc && kind == INODE_FILE)
-            n->meta = (n->meta & ~(SIZE_BITS << SHIFT_SIZE)) | size;
+            n->meta = (n->meta & ~(LOW_BITS << SHIFT_LOW)) | low;
     } else if ((used + 1) * 5 > cap * 4 && resize(cap < 64 ? 1024 : cap + cap / 2) < 0) {
         rc = -ENOMEM;
     } else {
@@ -189,7 +198,7 @@ int inode_remember(uint64_t ino, enum inode_kind kind, unsigned section)
         while (tab[s].ino)
             s = step(s);
         tab[s].ino = key;
-        tab[s].meta = section | 1ULL << shift | size;
+        tab[s].meta = section | 1ULL << shift | low;
         used++;
         count++;
     }
@@ -252,7 +261,7 @@ long inode_held(unsigned section, uint64_t **out)
         if ((tab[i].meta >> SHIFT_DIR) & COUNT_MAX)
             v[n++] = tab[i].ino;
         if ((tab[i].meta >> SHIFT_FILE) & COUNT_MAX)
-            v[n++] = tab[i].ino | (tab[i].meta >> SHIFT_SIZE & SIZE_BITS) << 1 | 1;
+            v[n++] = tab[i].ino | (tab[i].meta >> SHIFT_LOW & LOW_BITS) << 1 | 1;
     }
     pthread_mutex_unlock(&lock);
     if (count && !v)

@@ -626,7 +626,9 @@ uint64_t entry_ino(const struct entry *e)
 
 uint64_t entry_file_ino(const struct entry *e)
 {
-    return inode_file(record_ino(e->r), record_json_len(e->r));
+    struct timespec t;
+    bool has = entry_time(e, &t);
+    return inode_file(record_ino(e->r), record_json_len(e->r), has ? &t : NULL);
 }
 
 bool entry_time(const struct entry *e, struct timespec *t)

@@ -440,17 +440,15 @@ stale_all_until_retried() {
     mount_cfs
     name=$(timeout "$BOUND" ls "$MNT/$p" | head -n 1)
     [ -n "$name" ]
-    timeout 200 python3 - "$MNT/$p/$name/metadata.json" "$WORK" >"$WORK/held.txt" 2>&1 <<'PY' &
+    PYTHONPATH="$TESTS_DIR/lib" timeout 200 python3 - "$MNT/$p/$name/metadata.json" "$WORK" \
+        >"$WORK/held.txt" 2>&1 <<'PY' &
 import os, sys, time
+from signal_file import wait
 path, work = sys.argv[1:3]
 fd = os.open(path, os.O_RDONLY)
 size = os.fstat(fd).st_size
 open(os.path.join(work, "held"), "w").close()
-end = time.monotonic() + 60
-while not os.path.exists(os.path.join(work, "go")):
-    if time.monotonic() > end:
-        sys.exit("never told to go")
-    time.sleep(0.05)
+wait(work, "go")
 time.sleep(1.5) # ttl = 1: the kernel's attributes and the listing are out of date now
 st = os.fstat(fd)
 open(os.path.join(work, "answered"), "w").close()

@@ -133,7 +133,7 @@ static void inodes(void)
     CHECK(inode_count() == 0 && inode_lookup(ino0 | 1, &kind, &sec) == -ENOENT);
     /* two sizes of one file held at once: either finds it while one is held,
      * and inode_held names the one counted last */
-    uint64_t f1 = inode_file(ino0, 300), f2 = inode_file(ino0, 316), *held;
+    uint64_t f1 = inode_file(ino0, 300, NULL), f2 = inode_file(ino0, 316, NULL), *held;
     CHECK(inode_remember(f1, INODE_FILE, 3) == 0 && inode_remember(f2, INODE_FILE, 3) == 0);
     CHECK(inode_count() == 1 && inode_held(3, &held) == 1 && held[0] == f2);
     free(held);
@@ -237,9 +237,13 @@ int main(void)
             named++;
         CHECK(entry_ino(e) == inode_collection("sec", entry_id(e)));
         CHECK(listing_by_ino(l, entry_file_ino(e)) == e);
-        /* the number of another size is another generation's */
+        /* the number of another size or mtime is another generation's */
         size_t len = record_json_len(entry_record(e));
-        CHECK(listing_by_ino(l, inode_file(entry_ino(e), len + 1)) == NULL);
+        struct timespec t = {0};
+        bool has = entry_time(e, &t);
+        CHECK(listing_by_ino(l, inode_file(entry_ino(e), len + 1, has ? &t : NULL)) == NULL);
+        t.tv_nsec = (t.tv_nsec + 1) % 1000000000;
+        CHECK(listing_by_ino(l, inode_file(entry_ino(e), len, &t)) == NULL);
     }
     CHECK(named == listing_count(l));
 
@@ -249,15 +253,23 @@ int main(void)
     CHECK(inode_collection("s1", "") != inode_collection("s", "1"));
     CHECK((inode_collection("s", "1") & INODE_FILE_BITS) == 0 && inode_collection("s", "1"));
     CHECK(inode_section("s") > 1 && (inode_section("s") & INODE_FILE_BITS) == 0);
-    /* a file's number: odd, its directory's, and another for every size within 4 KiB */
+    /* a file's number: odd, its directory's, another for every size within 4 KiB
+     * at one mtime, and another for a new mtime at one size */
     uint64_t dir = inode_collection("s", "1");
-    for (uint64_t size = 0; size < 10000; size++) {
-        uint64_t f = inode_file(dir, size);
-        if (!(f & 1) || inode_dir(f) != dir || inode_dir(dir) != dir ||
-            (size >= 4096 && f != inode_file(dir, size - 4096)) ||
-            (size % 4096 && f == inode_file(dir, size - 1)))
-            CHECK(!"a file number");
-    }
+    struct timespec m1 = {1700000000, 0}, m2 = {1700000001, 0}, m3 = {1700000000, 1000};
+    const struct timespec *mt[] = {NULL, &m1, &m2, &m3};
+    for (size_t k = 0; k < 4; k++)
+        for (uint64_t size = 0; size < 10000; size++) {
+            uint64_t f = inode_file(dir, size, mt[k]);
+            if (!(f & 1) || inode_dir(f) != dir || inode_dir(dir) != dir ||
+                (size >= 4096 && f != inode_file(dir, size - 4096, mt[k])) ||
+                (size % 4096 && f == inode_file(dir, size - 1, mt[k])))
+                CHECK(!"a file number");
+        }
+    CHECK(inode_file(dir, 300, &m1) == inode_file(dir, 300, &m1));
+    CHECK(inode_file(dir, 300, &m1) != inode_file(dir, 300, &m2));
+    CHECK(inode_file(dir, 300, &m1) != inode_file(dir, 300, &m3));
+    CHECK(inode_file(dir, 300, &m1) != inode_file(dir, 300, NULL));
 
     listing_ref(l);
     listing_unref(l);
