@@ -868,9 +868,9 @@ struct access {
 };
 
 /* The listing before the last complete one that holds the file number w
- * wants, when the last shows that file under another number: its bytes, which
- * never change under the number, answer at once (with ttl 0) a reader that
- * had that number before the change (DESIGN §2). NULL otherwise. */
+ * wants, when the last shows that file under another number: its bytes,
+ * which never change under the number, answer at once (with ttl 0) a reader
+ * that had that number before the change (DESIGN §2). NULL otherwise. */
 static struct listing *earlier(const struct cache *c, const struct waiter *w)
 {
     if (w->want != WANT_INO || !(w->ino & 1))
@@ -900,8 +900,8 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
     /* While a walk runs, an inode the last complete generation holds is
      * answered from it, at once (with ttl 0): the kernel may hold its size and
      * pages, and the walk's bytes must not reach it before complete() has made
-     * the kernel forget those. A file number it no longer shows gets
-     * ESTALE from it too (acquire), rather than wait for the walk. */
+     * the kernel forget those. A file number it no longer shows gets ESTALE
+     * from it too (acquire), rather than wait for the walk. */
     const struct listing *last = c->cur ? c->cur : c->prev;
     if (a->me.want == WANT_INO && c->walk && last && listing_by_ino(last, inode_dir(a->me.ino)))
         return (struct listing *)last;
@@ -1094,8 +1094,8 @@ static int acquire(struct cache *c, const struct waiter *want, struct cache_call
     int rc = await(c, want, call, out);
     if (*out) {
         if (want->want != WANT_ALL && !(*entry = find(*out, want))) {
-            /* a file number no listing held has any more: the
-             * kernel looks its name up again (a path walk retries on ESTALE) */
+            /* a file number no listing held has any more: the kernel
+             * looks its name up again (a path walk retries on ESTALE) */
             bool gone = want->want == WANT_INO && (want->ino & 1) &&
                         listing_by_ino(*out, inode_dir(want->ino));
             *out = NULL;

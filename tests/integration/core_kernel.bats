@@ -439,7 +439,7 @@ PY
 @test "kernel: a file held open while it changes at the same size keeps its bytes if its mtime moved" {
     CFS_TTL=3600 CFS_TIMEOUT=120 setup_fake --count 10
     mount_cfs
-    local p paths=() news=() dated=0
+    local p paths=() news=() dated=0 renumbered=0
     for p in "${PROVIDERS[@]}"; do
         local id name same
         id=$(item_at "$p" 2 id)
@@ -495,16 +495,19 @@ PY
         echo "${news[k * 4]}: held $ino ($size bytes), now $(stat -c '%i (%s bytes)' "$new")"
         [ "$(stat -c %s "$new")" = "$size" ]          # the change kept the size
         [ "$(cmp -s "$new" "$WORK/old.$k"; echo $?)" = 1 ] # and changed the bytes
-        if [ -n "${news[k * 4 + 3]}" ]; then
-            dated=$((dated + 1))
-            [ "$(stat -c %i "$new")" != "$ino" ]
+        [ -n "${news[k * 4 + 3]}" ] && dated=$((dated + 1))
+        if [ -n "${news[k * 4 + 3]}" ] && [ "$(stat -c %i "$new")" != "$ino" ]; then
+            renumbered=$((renumbered + 1))
             cmp "$WORK/got.$k" "$WORK/old.$k"
         else
+            # no update time, or the 1 in 4,096 of a new mtime that keeps the
+            # number (DESIGN §2): changed in place, and read whole
             [ "$(stat -c %i "$new")" = "$ino" ]
             cmp "$WORK/got.$k" "$new"
         fi
     done
-    [ "$dated" -ge 1 ]
+    echo "$renumbered of $dated files with an update time got a new number"
+    [ "$renumbered" -ge 1 ] && [ "$renumbered" -ge $((dated - 1)) ]
 }
 
 @test "walk: a long cold walk streams to readdir; a lookup past its budget gets EAGAIN" {
