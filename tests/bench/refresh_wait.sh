@@ -29,6 +29,7 @@ fetched_at() {
     python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.collectionsfs.fetched_at").decode())' \
         "$MNT/$p"
 }
+listed() { fetched_at >/dev/null 2>&1; }
 refreshed() { [ "$(fetched_at)" != "$f0" ]; }
 for bin in "$@"; do
     CFS_BIN=$(realpath "$bin")
@@ -37,6 +38,8 @@ for bin in "$@"; do
     timeout 600 ls -f "$MNT/$p" | grep -vxE '\.|\.\.' >"$WORK/names"
     last=$(tail -n 1 "$WORK/names")
     first=$(head -n 1 "$WORK/names")
+    # no fetched_at until a walk completes: the wait for the refresh needs one
+    wait_for 120 listed || { echo "$bin: no complete listing after the cold walk" >&2; exit 1; }
     f0=$(fetched_at)
     # the held file: fstat on a signal, report the time
     python3 - "$MNT/$p/$first/metadata.json" "$WORK" <<'PY' &
