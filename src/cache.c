@@ -84,9 +84,10 @@ struct cache {
     struct timespec changed; /* wall clock: when a refresh last changed the names; 0: never */
     struct walk *walk;
     struct timespec walk_start, progress;
-    long long took_ms; /* the last walk that ran to its end without a pause; 0: none yet */
-    bool paused;       /* the walk's worker stopped before its end: its time says nothing */
-    size_t read_upto;  /* a directory read of the walk has been handed entries up to here */
+    long long took_ms;       /* the last walk that ran to its end without a pause; 0: none yet */
+    bool paused;             /* the walk's worker stopped before its end: its time says nothing */
+    size_t read_upto;        /* a directory read of the walk has been handed entries up to here */
+    struct timespec read_at; /* and when it was last handed some */
     bool worker, stopping, failing;
     int stop_err;    /* what accesses get once stopping: -EIO, or -ECANCELED when retired */
     bool refresh;    /* walk to the end with nobody waiting (SIGHUP, stale reads) */
@@ -932,10 +933,14 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
 /* A paused partial walk older than ttl is too old to finish or to answer
  * from: the next access starts over. What it handed out stays in the
  * kernel's read of the section directory, which the kernel would complete
- * with the new walk's entries: it must go before anyone reads on. */
+ * with the new walk's entries: it must go before anyone reads on. A walk
+ * that waits because it is ahead of a directory read that goes on is not
+ * paused: it was started over under every read longer than the ttl. */
 static void give_up_paused(struct cache *c, const struct timespec *now)
 {
-    if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= (long long)c->g->ttl * 1000)
+    long long ttl = (long long)c->g->ttl * 1000;
+    if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= ttl ||
+        (c->read_upto && clock_ms(&c->read_at, now) <= ttl))
         return;
     if (drop_walk(c, &c->told))
         note(&c->told, c->parent, NULL);
@@ -1185,7 +1190,7 @@ int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
         }
         if (partial && filled && i > c->read_upto) {
             c->read_upto = i;
-            struct timespec now = clock_now();
+            struct timespec now = c->read_at = clock_now();
             if (!c->worker && reading_ahead(c))
                 drive(c, &now); /* a failure to start shows at the next read, which waits */
         }

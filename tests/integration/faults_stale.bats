@@ -530,3 +530,31 @@ PY
     [ "$started" = 1 ] # the read did start the refresh, which the provider holds
     daemon_alive
 }
+
+@test "walk: a first walk longer than the ttl goes on while a slow reader reads it" {
+    # ttl = 1 s; the reader takes seconds, and the walk runs ahead of it and
+    # waits: it must not be thrown away and started over under the reader
+    local p per pages=40
+    read -r p per < <(by_page_size min)
+    set_count "$p" $((pages * per))
+    write_config
+    mount_cfs
+    timeout 120 python3 - "$MNT/$p" $((pages * per)) >"$WORK/slow.txt" 2>&1 <<'PY'
+import os, sys, time
+names = []
+for i, e in enumerate(os.scandir(sys.argv[1])):
+    names.append(e.name)
+    if i % (int(sys.argv[2]) // 20) == 0:
+        time.sleep(0.25)
+print(len(names), len(set(names)))
+PY
+    cat "$WORK/slow.txt"
+    local n
+    n=$(requests "$p")
+    echo "requests: $n for $pages pages"
+    [ "$(cat "$WORK/slow.txt")" = "$((pages * per)) $((pages * per))" ]
+    # one walk, and at most one refresh: the reader goes on past the ttl of
+    # the listing that walk completes (it was 4 walks when each read past the
+    # ttl started the walk over)
+    [ "$n" -le $((2 * pages)) ]
+}
