@@ -475,17 +475,27 @@ PY
     daemon_alive
 }
 
-@test "stale: a refresh that outlasts the budget is waited for one budget, then the last listing answers" {
-    # timeout=2 s against a refresh of about 15 s: pages keep coming, slowly
-    local p pages per n0
+# cold_big_listing BUDGET [LATENCY]: mount with that request budget and 4
+# requests in flight, then list 200 pages of the provider with the smallest
+# pages cold (each answer LATENCY s late) into $WORK/before, sorted. Sets p,
+# pages and n0 (the provider's requests by then) for the caller.
+cold_big_listing() {
+    local per
     read -r p per < <(by_page_size min)
     pages=200
     set_count "$p" $((pages * per))
-    CFS_TIMEOUT=2 write_config "parallel = 4"
-    mount_cfs
+    CFS_TIMEOUT=$1 write_config "parallel = 4" && mount_cfs || return 1
+    [ -z "${2:-}" ] || fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": $2}"
     timeout 120 ls -f "$MNT/$p" | sort >"$WORK/before"
-    [ "$(grep -cvxE '\.|\.\.' "$WORK/before")" -eq $((pages * per)) ]
+    [ "$(grep -cvxE '\.|\.\.' "$WORK/before")" -eq $((pages * per)) ] ||
+        { echo "the cold ls of $p did not list $((pages * per)) names"; return 1; }
     n0=$(requests "$p")
+}
+
+@test "stale: a refresh that outlasts the budget is waited for one budget, then the last listing answers" {
+    # timeout=2 s against a refresh of about 15 s: pages keep coming, slowly
+    local p pages n0
+    cold_big_listing 2
     fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 0.3}"
     sleep 2 # ttl = 1 s: past it now (a wait for time itself, not for an event)
     # a directory read starts the refresh, waits for it one budget, then gets the whole last listing
@@ -506,16 +516,8 @@ PY
 @test "stale: a refresh is not waited for when the last walk outlasted the budget" {
     # timeout=6 s against a walk of about 12 s: the next refresh cannot end
     # within a budget, so nothing waits for it
-    local p pages per n0
-    read -r p per < <(by_page_size min)
-    pages=200
-    set_count "$p" $((pages * per))
-    CFS_TIMEOUT=6 write_config "parallel = 4"
-    mount_cfs
-    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 0.25}"
-    timeout 120 ls -f "$MNT/$p" | sort >"$WORK/before"
-    [ "$(grep -cvxE '\.|\.\.' "$WORK/before")" -eq $((pages * per)) ]
-    n0=$(requests "$p")
+    local p pages n0
+    cold_big_listing 6 0.25
     fault "{\"provider\": \"$p\", \"mode\": \"hold\"}"
     sleep 2 # ttl = 1 s: past it now (a wait for time itself, not for an event)
     # a wait of one budget would take 6 s: the old listing must come well before
