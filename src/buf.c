@@ -113,3 +113,14 @@ void buf_wipe(struct buf *b)
         explicit_bzero(b->p, b->cap);
     buf_free(b);
 }
+
+void *buf_zalloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    char *p = calloc(n, size);
+    /* calloc zeroes reused memory; fresh memory from mmap it leaves untouched */
+    for (size_t i = 0; p && i < n * size; i += 4096)
+        ((volatile char *)p)[i] = 0;
+    return p;
+}

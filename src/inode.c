@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 /* meta: bits 0-15 section, 16-33 directory lookups, 34-51 metadata.json lookups,
  * 52-63 the low bits of the file number last counted (for inode_held) */
 #define SECTION_MASK 0xffffULL
@@ -122,7 +124,7 @@ static struct slot *find(uint64_t ino)
 
 static int resize(size_t n)
 {
-    struct slot *t = calloc(n, sizeof(*t));
+    struct slot *t = buf_zalloc(n, sizeof(*t)); /* probed before filled */
     if (!t)
         return -ENOMEM;
     for (size_t i = 0; i < cap; i++) {

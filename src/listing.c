@@ -32,6 +32,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "buf.h"
 #include "inode.h"
 #include "log.h"
 #include "names.h"
@@ -160,7 +161,7 @@ static int reserve(const struct listing *l, struct listing_index *x, bool names)
     size_t cap = x->cap < 64 ? 128 : x->cap + x->cap / 2;
     if (cap > (size_t)UINT32_MAX)
         return -ENOMEM;
-    struct listing_index y = {calloc(cap, sizeof(*y.slot)), cap, 0};
+    struct listing_index y = {buf_zalloc(cap, sizeof(*y.slot)), cap, 0};
     if (!y.slot)
         return -ENOMEM;
     for (uint32_t i = 0; i < l->n; i++) {

@@ -202,6 +202,33 @@ static void test_headerf(void)
     free(token);
 }
 
+/* A table big enough to come from mmap, and one from the heap after its bytes were used. */
+static void test_zalloc(void)
+{
+    size_t n = 1u << 20;
+    uint64_t *t = buf_zalloc(n, sizeof(*t));
+    CHECK(t != NULL);
+    size_t nonzero = 0;
+    for (size_t i = 0; t && i < n; i++)
+        nonzero += t[i] != 0;
+    CHECK(nonzero == 0);
+    free(t);
+    char *used = malloc(1000);
+    CHECK(used != NULL);
+    if (used)
+        memset(used, 0xa5, 1000);
+    free(used);
+    char *small = buf_zalloc(10, 100);
+    CHECK(small != NULL);
+    for (size_t i = 0; small && i < 1000; i++)
+        if (small[i]) {
+            CHECK(!"a small zeroed table holds a non-zero byte");
+            break;
+        }
+    free(small);
+    CHECK(buf_zalloc(SIZE_MAX / 2, 4) == NULL); /* n * size overflows */
+}
+
 int main(void)
 {
     test_add();
@@ -212,5 +239,6 @@ int main(void)
     test_take();
     test_array();
     test_headerf();
+    test_zalloc();
     return check_done();
 }
