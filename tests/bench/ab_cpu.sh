@@ -10,7 +10,9 @@
 # target is counted the same way: `jq -c` over the same pages (perf.sh's,
 # fetched once with curl), and each binary's ratio to it is printed. With
 # ROUNDS=K set, the binaries then also take turns K times natively, and the
-# daemon's CPU seconds (user + system, from /proc) are printed per run.
+# daemon's CPU seconds (user and system, from /proc) and page faults over the
+# listing alone (the mount's start-up left out) are printed per run: there
+# the kernel's share shows.
 # Asserts nothing; prints one line per binary (and per native run).
 #
 #   [ROUNDS=K] tests/bench/ab_cpu.sh P N BIN_A BIN_B...
@@ -70,9 +72,13 @@ for ((r = 1; r <= ${ROUNDS:-0}; r++)); do
         CFS_BIN=$bin
         mount_cfs || exit 1
         pid=$CFS_PID
+        read -r u0 s0 f0 < <(awk '{print $14, $15, $10}' "/proc/$pid/stat")
         timeout 900 ls -f "$MNT/$p" >/dev/null
-        cpu=$(cpu_s "$pid")
+        read -r u1 s1 f1 < <(awk '{print $14, $15, $10}' "/proc/$pid/stat")
         unmount_cfs
-        echo "round $r $bin: $cpu s CPU"
+        awk -v r="$r" -v b="$bin" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v f=$((f1 - f0)) \
+            -v hz="$(getconf CLK_TCK)" 'BEGIN {
+            printf "round %d %s: %.2f s CPU for the listing (user %.2f, system %.2f), %d page faults\n",
+                r, b, (u + s) / hz, u / hz, s / hz, f }'
     done
 done
