@@ -40,9 +40,8 @@ void buf_free(struct buf *b);
  *  leaves an unwiped copy behind: give a secret in one add to an empty buffer. */
 void buf_wipe(struct buf *b);
 
-/** calloc(n, size) with every page written: a table probed before it is filled then faults
- *  each page once, where calloc's fresh pages map the zero page and the first store into
- *  each copies it and flushes the TLB of every CPU running our threads. NULL on overflow. */
+/** calloc(n, size) with each page written at once, for tables probed before they are filled
+ *  (no zero page to copy at the first store, no TLB flush on every CPU); NULL on overflow. */
 void *buf_zalloc(size_t n, size_t size);
 
 #endif
