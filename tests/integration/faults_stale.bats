@@ -560,6 +560,6 @@ PY
     echo "requests: $n for $pages pages"
     [ "$(cat "$WORK/slow.txt")" = "$((pages * per)) $((pages * per))" ]
     # one walk; one refresh is allowed for a reader the machine stalled past
-    # the ttl (each read past the ttl started the walk over: 4 walks or more)
+    # the ttl (when each read past the ttl started the walk over: 127 requests)
     [ "$n" -le $((2 * pages)) ]
 }

@@ -1,6 +1,6 @@
 /* buf: appends, reserving room, the limit (-EFBIG) and out of memory (-ENOMEM) leaving the buffer
- * as it was, printf-style appends, taking the bytes, arrays of structs, and
- * http_req_headerf keeping a long token whole. */
+ * as it was, printf-style appends, taking the bytes, arrays of structs,
+ * http_req_headerf keeping a long token whole, and buf_zalloc's zeroed tables. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdint.h>
