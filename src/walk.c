@@ -224,6 +224,13 @@ static bool token_repeats(struct walk *w, const char *token)
     return false;
 }
 
+/* The last page followed when the count keeps growing: half again the first
+ * count, saturated (the count is the server's number, as large as it likes). */
+static int64_t page_cap(int64_t first)
+{
+    return first > (INT64_MAX - 1) / 3 * 2 ? INT64_MAX : first + first / 2 + 1;
+}
+
 /* One line for everything odd the walk saw: the listing is what the server
  * sent, but the user should know it may not be all there is. */
 static void report(const struct walk *w)
@@ -243,7 +250,7 @@ static void report(const struct walk *w)
     if (w->capped && n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - n,
                       "; the page count kept growing, followed up to page %lld",
-                      (long long)w->first_pages + w->first_pages / 2 + 1);
+                      (long long)page_cap(w->first_pages));
     if (n)
         log_warn("[%s] listing of %zu collections may be incomplete%s", w->p->section,
                  listing_count(w->l), line);
@@ -298,7 +305,7 @@ static int fold(struct walk *w, struct walk_slot *s, char *why, size_t whylen)
          * to half again the first one, so the walk ends. */
         if (!w->first_pages)
             w->first_pages = pg->pages;
-        int64_t cap = w->first_pages + w->first_pages / 2 + 1;
+        int64_t cap = page_cap(w->first_pages);
         w->capped |= pg->pages > cap;
         w->pages = pg->pages < cap ? pg->pages : cap;
         next.page = s->cur.page > 0 ? s->cur.page + 1 : 2;

@@ -104,6 +104,24 @@ int main(void)
     CHECK(walk_done(w) && walk_listing(w)->n >= 5 && walk_listing(w)->n <= 6);
     walk_free(w);
 
+    /* a count as large as an int64 goes on to page 2 (it overflowed the cap of
+     * a growing count, and the walk ended after page 1) */
+    w = walk_new(&prov, 1000);
+    walk_plan(w, 4, &b);
+    fill(&b.pg[0], "big", 2, true, INT64_MAX, NULL);
+    CHECK(walk_merge(w, &b) == 0);
+    walk_batch_free(&b);
+    CHECK(!walk_done(w) && walk_plan(w, 4, &b) == 4 && b.cur[0].page == 2);
+    for (int i = 0; i < b.n; i++) {
+        char tag[16];
+        snprintf(tag, sizeof(tag), "b%d-", i);
+        fill(&b.pg[i], tag, 2, true, INT64_MAX - 1, NULL);
+    }
+    CHECK(walk_merge(w, &b) == 0);
+    walk_batch_free(&b);
+    CHECK(!walk_done(w) && walk_listing(w)->n == 10);
+    walk_free(w);
+
     /* cursors: followed one by one; a cursor seen before stops the walk */
     w = walk_new(&prov, 1000);
     const char *tokens[] = {"A", "B", "A"};
