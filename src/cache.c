@@ -898,6 +898,12 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
         return was;
     if (c->cur && (before(now, &c->fresh_until) || !before(&c->cur_done, &a->start)))
         return c->cur;
+    /* A directory read that goes on is one access, not one per request: with
+     * a ttl shorter than a budget (0: refresh on every access) it reads on in
+     * a listing up to a budget old, or each request would cost a refresh. */
+    if (c->cur && a->me.want == WANT_MORE && a->me.ino &&
+        clock_ms(&c->cur_done, now) <= (long long)c->p->timeout_ms)
+        return c->cur;
     /* While a walk runs, an inode the last complete generation holds is
      * answered from it, at once (with ttl 0): the kernel may hold its size and
      * pages, and the walk's bytes must not reach it before complete() has made
@@ -938,9 +944,9 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
  * paused: it was started over under every read longer than the ttl. */
 static void give_up_paused(struct cache *c, const struct timespec *now)
 {
-    long long ttl = (long long)c->g->ttl * 1000;
+    long long ttl = (long long)c->g->ttl * 1000, budget = (long long)c->p->timeout_ms;
     if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= ttl ||
-        (c->read_upto && clock_ms(&c->read_at, now) <= ttl))
+        (c->read_upto && clock_ms(&c->read_at, now) <= (ttl > budget ? ttl : budget)))
         return;
     if (drop_walk(c, &c->told))
         note(&c->told, c->parent, NULL);
@@ -996,11 +1002,18 @@ static int drive(struct cache *c, const struct timespec *now)
 
 /* Wait while pages keep coming: true when woken (look again), false once one
  * budget has passed since the last page. */
-static bool wait_walk(struct cache *c, const struct timespec *now)
+static bool wait_walk(struct cache *c, const struct timespec *start, const struct timespec *now)
 {
-    struct timespec deadline = clock_after(&c->progress, (long long)c->p->timeout_ms + 1000);
+    long long budget = (long long)c->p->timeout_ms;
+    struct timespec deadline = clock_after(&c->progress, budget + 1000);
     if (!before(now, &deadline))
         return false;
+    /* The caller's budget and the refresh's end a wait too (await, answerable):
+     * with slow pages, the next one may come a budget later. */
+    struct timespec ends[] = {clock_after(start, budget), clock_after(&c->walk_start, budget)};
+    for (size_t i = 0; i < 2; i++)
+        if (before(now, &ends[i]) && before(&ends[i], &deadline))
+            deadline = ends[i];
     pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
     return true;
 }
@@ -1018,8 +1031,10 @@ static bool decide(struct cache *c, struct access *a, const struct timespec *now
     }
     if ((*out = answerable(c, a, now))) {
         /* a stale answer by inode: the walk must finish to bring it up to date */
-        if (c->walk && *out != walk_listing(c->walk) && !before(now, &c->fresh_until))
+        if (c->walk && *out != walk_listing(c->walk) && !before(now, &c->fresh_until)) {
             c->refresh = true;
+            drive(c, now); /* paused, it would wait for the next directory read */
+        }
         return true;
     }
     if (c->stopping) {
@@ -1077,7 +1092,7 @@ static int await(struct cache *c, const struct waiter *want, struct cache_call *
             rc = fallback(c, &now, -EAGAIN, out);
             break;
         }
-        if (!wait_walk(c, &now)) {
+        if (!wait_walk(c, &a.start, &now)) {
             if ((rc = fallback(c, &now, -ETIMEDOUT, out)) < 0)
                 log_err("[%s] no listing within timeout=%u s; try again later", c->p->section,
                         c->g->timeout);

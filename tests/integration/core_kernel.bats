@@ -536,3 +536,22 @@ PY
     run fs_op read "$MNT/$p/$(item_at "$p" $((pages * per - 1)) name)/metadata.json"
     [[ "$output" == "OK "* ]]
 }
+
+@test "walk: a lookup's budget ends its wait, not the next page after it" {
+    # pages of 3.5 s against timeout=4 s: the walk moves, but not to the name;
+    # the wait ended only when a page came, 7 s after the lookup began
+    start_fake --count 20
+    local p per t0 t1
+    read -r p per < <(by_page_size min)
+    set_count "$p" $((20 * per))
+    CFS_TIMEOUT=4 write_config
+    mount_cfs
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 3.5}"
+    t0=$(now_ms)
+    run fs_op stat "$MNT/$p/$(item_at "$p" $((20 * per - 1)) name)"
+    t1=$(now_ms)
+    fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
+    echo "$output after $((t1 - t0)) ms"
+    [ "$output" = EAGAIN ]
+    [ $((t1 - t0)) -ge 4000 ] && [ $((t1 - t0)) -lt 5500 ]
+}

@@ -513,6 +513,25 @@ cold_big_listing() {
     daemon_alive
 }
 
+@test "stale: a refresh of slow pages is waited for one budget, not until its next page" {
+    # pages of 3.5 s against timeout=4 s: the wait for the refresh ended only
+    # when a page came, 7 s after the stat began
+    local p per t0 t1
+    read -r p per < <(by_page_size min)
+    set_count "$p" $((20 * per))
+    CFS_TIMEOUT=4 write_config && mount_cfs
+    timeout 60 ls -f "$MNT/$p" >/dev/null # a quick first walk: the next is waited for
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 3.5}"
+    sleep 1.5 # ttl = 1 s: past it now (a wait for time itself, not for an event)
+    t0=$(now_ms)
+    timeout 30 stat "$MNT/$p" >/dev/null
+    t1=$(now_ms)
+    fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
+    echo "the stat past the ttl took $((t1 - t0)) ms"
+    [ $((t1 - t0)) -ge 4000 ] && [ $((t1 - t0)) -lt 5500 ]
+    daemon_alive
+}
+
 @test "stale: a refresh is not waited for when the last walk outlasted the budget" {
     # timeout=6 s against a walk of about 12 s: the next refresh cannot end
     # within a budget, so nothing waits for it
@@ -533,16 +552,16 @@ cold_big_listing() {
     daemon_alive
 }
 
-@test "walk: a first walk longer than the ttl goes on while a slow reader reads it" {
-    # ttl = 2 s; the reader takes its first 30 pages slowly (7.5 s), and the
-    # walk runs ahead of it and waits: it must not be thrown away and started
-    # over under the reader. The rest it reads at once, so the listing the
-    # walk completes (8 pages ahead of the reader) is not past its ttl before
-    # the reader ends: no refresh either, unless the machine stalls it.
+# A reader of a cold listing of 40 pages that takes its first 30 slowly
+# (7.5 s), and the walk runs ahead of it and waits: it must not be thrown away
+# and started over under the reader. The rest it reads at once, so the
+# listing the walk completes (8 pages ahead of the reader) is not past its ttl
+# before the reader ends: no refresh either, unless the machine stalls it.
+slow_reader() {
     local p per pages=40
     read -r p per < <(by_page_size min)
     set_count "$p" $((pages * per))
-    CFS_TTL=2 write_config
+    CFS_TTL=$1 write_config
     mount_cfs
     timeout 120 python3 - "$MNT/$p" $((pages * per)) "$per" >"$WORK/slow.txt" 2>&1 <<'PY'
 import os, sys, time
@@ -562,4 +581,15 @@ PY
     # one walk; one refresh is allowed for a reader the machine stalled past
     # the ttl (when each read past the ttl started the walk over: 127 requests)
     [ "$n" -le $((2 * pages)) ]
+}
+
+@test "walk: a first walk longer than the ttl goes on while a slow reader reads it" {
+    slow_reader 2
+}
+
+@test "walk: with ttl = 0 a slow reader costs one walk, not one per directory read" {
+    # A paused walk was given up when the reader's last read was older than
+    # the ttl, and each read of the completed listing started a refresh:
+    # 360 requests and more, growing with the square of the pages.
+    slow_reader 0
 }
