@@ -941,12 +941,15 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
  * kernel's read of the section directory, which the kernel would complete
  * with the new walk's entries: it must go before anyone reads on. A walk
  * that waits because it is ahead of a directory read that goes on is not
- * paused: it was started over under every read longer than the ttl. */
-static void give_up_paused(struct cache *c, const struct timespec *now)
+ * paused: it was started over under every read longer than the ttl. That
+ * read (reading_on) goes on in it for a budget when the ttl is shorter (with
+ * ttl = 0 every read of it started the walk over). */
+static void give_up_paused(struct cache *c, const struct timespec *now, bool reading_on)
 {
     long long ttl = (long long)c->g->ttl * 1000, budget = (long long)c->p->timeout_ms;
+    long long reader = reading_on && budget > ttl ? budget : ttl;
     if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= ttl ||
-        (c->read_upto && clock_ms(&c->read_at, now) <= (ttl > budget ? ttl : budget)))
+        (c->read_upto && clock_ms(&c->read_at, now) <= reader))
         return;
     if (drop_walk(c, &c->told))
         note(&c->told, c->parent, NULL);
@@ -1072,7 +1075,8 @@ static int await(struct cache *c, const struct waiter *want, struct cache_call *
     c->waiters = &a.me;
     for (bool first = true;; first = false) {
         struct timespec now = clock_now();
-        give_up_paused(c, &now); /* before anything is answered from it */
+        /* before anything is answered from it */
+        give_up_paused(c, &now, a.me.want == WANT_MORE && a.me.ino);
         if (decide(c, &a, &now, out, &rc)) {
             c->hits += first && *out;
             break;
@@ -1226,7 +1230,7 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
     int rc = 0;
     /* the kernel asks this first when its attributes expired: a reader's
      * partial read of the directory goes before the reader opens it again */
-    give_up_paused(c, &now);
+    give_up_paused(c, &now, false);
     /* Past the ttl the kernel asks this before it trusts the entries it
      * cached: the answer waits for the refresh, and its mtime tells the kernel
      * whether the names changed. With nothing listed yet there is nothing to
