@@ -258,7 +258,8 @@ dynamic_run() {
     run timeout 30 ls "$MNT/honcho" "$MNT/hivo"
     [ "$status" -eq 0 ]
     run timeout 10 stat "$MNT/hivo/no such collection"
-    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [ "$status" -ne 0 ]
+    [ "$status" -ne 124 ]
     kill -0 "$CFS_PID"
     echo "# seed ${1:-none}: $((SECONDS - t0)) s, honcho $(ls "$MNT/honcho" | wc -l), hivo $(ls "$MNT/hivo" | wc -l) collections" >&3
     grep -E 'stopped|error|warning' "$WORK/daemon.log" | head -5 | sed 's/^/# daemon: /' >&3 || true

@@ -125,7 +125,8 @@ first_section_as() {
 import json, sys
 print(*[(s["section"], s["secrets"][0][0]) for s in json.load(open(sys.argv[1])) if s["secrets"]][-1])' \
         "$WORK/sections.json")
-    [ -n "$p" ] && [ -n "$key" ]
+    [ -n "$p" ]
+    [ -n "$key" ]
     write_config --set "$p.$key=$bad"
     grep -qx "$key = $bad" "$CONFIG"
     daemon --check -c "$CONFIG"
@@ -146,13 +147,17 @@ print(*[(s["section"], s["secrets"][0][0]) for s in json.load(open(sys.argv[1]))
     daemon --check -c "$CONFIG" "$last" "$first"
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 2 ]
-    [[ "${lines[0]}" == "$last: ok "* ]] && [[ "${lines[1]}" == "$first: ok "* ]]
+    [[ "${lines[0]}" == "$last: ok "* ]]
+    [[ "${lines[1]}" == "$first: ok "* ]]
     # only the providers named were asked
     [ "$(requests_besides "$first" "$last")" -eq 0 ]
-    seen "$first" && seen "$last"
+    seen "$first"
+    seen "$last"
     # --check may come after the sections
     daemon -c "$CONFIG" "$first" --check
-    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 1 ] && [[ "${lines[0]}" == "$first: ok "* ]]
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == "$first: ok "* ]]
     fake_reset
     daemon --check -c "$CONFIG" "$first" nosuch
     [ "$status" -eq 1 ]

@@ -48,7 +48,8 @@ top_stat() {
         for d in "a／b" dup Case; do
             di=$(timeout 20 stat -c %i "$MNT/$p/$d")
             fi=$(timeout 20 stat -c %i "$MNT/$p/$d/metadata.json")
-            [ -n "$di" ] && [ -n "$fi" ]
+            [ -n "$di" ]
+            [ -n "$fi" ]
             [ "$di" != "$fi" ]
         done
     done

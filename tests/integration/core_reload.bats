@@ -70,7 +70,8 @@ PY
     [ "$(ls "$MNT" | sort)" = "$(printf '%s\n' "${all[@]}" | sort)" ]
     [ "$(fs_op stat "$MNT/$second")" = OK ]
     run timeout "$BOUND" ls "$MNT/$second"
-    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq "$(expected_count "$second")" ]
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq "$(expected_count "$second")" ]
     # and the first one goes
     rest=("${all[@]:1}")
     keep_sections "$CONFIG" "${rest[@]}"
@@ -142,7 +143,8 @@ PY
     grep 'previous configuration keeps running' "$WORK/daemon.log" | grep -q 'broken'
     [ "$(ls "$MNT" | sort)" = "$before" ]
     run timeout "$BOUND" ls "$MNT/$p"
-    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq "$(expected_count "$p")" ]
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq "$(expected_count "$p")" ]
     # the reason stays visible to anyone who can see the mount
     getfattr --only-values -n user.collectionsfs.reload_error "$MNT" | grep -q 'broken'
     run timeout "$BOUND" "$CFS_BIN" --status "$MNT"
@@ -175,7 +177,16 @@ PY
     daemon_alive
     fault '{"provider":"'"$p"'","mode":"none"}'
     run timeout "$BOUND" ls "$MNT/$p"
-    [ "$status" -eq 0 ] && [ "${#lines[@]}" -eq "$(expected_count "$p")" ]
+    echo "ls once the provider answers: status $status: ${output:0:200}"
+    # a failed walk is remembered for a second (DESIGN §3): the readers' one may
+    # have failed just now
+    if [ "$status" -ne 0 ]; then
+        [[ $output == *"Input/output error"* ]] || [[ $output == *"Connection timed out"* ]]
+        wait_for 10 timeout "$BOUND" ls "$MNT/$p"
+        run timeout "$BOUND" ls "$MNT/$p"
+    fi
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq "$(expected_count "$p")" ]
     fusermount3 -u "$MNT"
     daemon_exits
     [ "$DAEMON_RC" -eq 0 ]

@@ -519,7 +519,8 @@ cold_big_listing() {
     local p per t0 t1
     read -r p per < <(by_page_size min)
     set_count "$p" $((20 * per))
-    CFS_TIMEOUT=4 write_config && mount_cfs
+    CFS_TIMEOUT=4 write_config
+    mount_cfs
     timeout 60 ls -f "$MNT/$p" >/dev/null # a quick first walk: the next is waited for
     fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 3.5}"
     sleep 1.5 # ttl = 1 s: past it now (a wait for time itself, not for an event)
@@ -528,7 +529,8 @@ cold_big_listing() {
     t1=$(now_ms)
     fault "{\"provider\": \"$p\", \"mode\": \"none\"}"
     echo "the stat past the ttl took $((t1 - t0)) ms"
-    [ $((t1 - t0)) -ge 4000 ] && [ $((t1 - t0)) -lt 5500 ]
+    [ $((t1 - t0)) -ge 4000 ]
+    [ $((t1 - t0)) -lt 5500 ]
     daemon_alive
 }
 

@@ -246,7 +246,8 @@ published() { [ -n "$(keys '*:gen')" ]; }
     id=$(item_at "$p" 0 id)
     old=$(item_at "$p" 0 name)
     new=$(tr 'a-zA-Z0-9' 'b-zaB-ZA1-90' <<<"$old")
-    [ "${#new}" -eq "${#old}" ] && [ "$new" != "$old" ]
+    [ "${#new}" -eq "${#old}" ]
+    [ "$new" != "$old" ]
     timeout 300 python3 - "$WORK/m2/$p/$old/metadata.json" "$WORK/stop" "$WORK/ready" \
         >"$WORK/held.txt" 2>&1 <<'PY' &
 import os, sys, time

@@ -72,7 +72,8 @@ EOF
     (cd "$DEST" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$T/got"
     LC_ALL=C sort -o "$T/want" "$T/want"
     diff -u "$T/want" "$T/got"
-    [ -x "$PREFIX/bin/collectionsfs" ] && [ -x "$DEST/sbin/mount.collectionsfs" ]
+    [ -x "$PREFIX/bin/collectionsfs" ]
+    [ -x "$DEST/sbin/mount.collectionsfs" ]
     # the installed binary runs, and is the one just built
     run "$PREFIX/bin/collectionsfs" --version
     [ "$status" -eq 0 ] && [ "$output" = "$("$T/build/collectionsfs" --version)" ]
@@ -135,7 +136,8 @@ EOF
         run mandoc -T lint -W style "$page"
         echo "mandoc -T lint -W style $page: status $status"
         echo "$output"
-        [ "$status" -eq 0 ] && [ -z "$output" ]
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
     done
     # what was installed is what was linted
     cmp "$REPO_DIR/man/collectionsfs.1" "$PREFIX/share/man/man1/collectionsfs.1"

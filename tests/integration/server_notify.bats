@@ -94,7 +94,8 @@ ready_checks() {
     printf '[broken]\ntype = no-such-type\n' >"$CONFIG"
     run env NOTIFY_SOCKET="$NOTIFY" timeout 20 "$CFS_BIN" -f -c "$CONFIG" "$MNT"
     echo "status $status: $output"
-    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [ "$status" -ne 0 ]
+    [ "$status" -ne 124 ]
     ! mountpoint -q "$MNT" || false
     notify_end
     ! got 'READY=1' || false
@@ -105,13 +106,15 @@ ready_checks() {
     # after the config loaded, in fuse_session_mount
     run env NOTIFY_SOCKET="$NOTIFY" timeout 20 "$CFS_BIN" -f -c "$CONFIG" -o blksize=4096 "$MNT"
     echo "status $status: $output"
-    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [ "$status" -ne 0 ]
+    [ "$status" -ne 124 ]
     [[ "$output" == *mount* ]] # root: "fuse: mount failed: ...", else fusermount3's words
     ! mountpoint -q "$MNT" || false
     # and a mount point that does not exist (refused by the command line parser)
     run env NOTIFY_SOCKET="$NOTIFY" timeout 20 "$CFS_BIN" -f -c "$CONFIG" "$WORK/no-such-dir"
     echo "status $status: $output"
-    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+    [ "$status" -ne 0 ]
+    [ "$status" -ne 124 ]
     notify_end
     ! got 'READY=1' || false
 }
