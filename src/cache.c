@@ -263,6 +263,14 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
 {
     struct walk *w = c->walk;
     struct listing *old = c->cur ? c->cur : c->prev;
+    /* A directory read that goes on resumes by position (resume): what both
+     * hold keeps the order of the one it began in, whatever order the server
+     * gave this time (ties of its sort key come in any order). Not against a
+     * partial first walk: readers may have read this one as it streamed.
+     * ENOMEM keeps the server's order. */
+    struct listing *walked = l, *copy = c->cur ? listing_in_order_of(l, c->cur) : NULL;
+    if (copy)
+        l = copy;
     struct buf inos;
     buf_init(&inos, SIZE_MAX);
     bool names = old && diff(old, l, ch, &inos);
@@ -280,6 +288,7 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
         c->publishing = false;
         if (c->gen != gen || c->walk != w || c->stopping) { /* dropped meanwhile */
             buf_free(&inos);
+            listing_unref(copy);
             return;
         }
     }
@@ -291,7 +300,8 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
         note(ch, v[i], NULL);
     buf_free(&inos);
     listing_ref(l);
-    listing_set_base(l, NULL);
+    listing_set_base(walked, NULL);
+    listing_unref(copy); /* c->cur's reference keeps it */
     c->doubtful = doubtful;
     walk_free(c->walk);
     c->walk = NULL;

@@ -575,6 +575,94 @@ long listing_add(struct listing *l, struct item *items, size_t n)
     return added;
 }
 
+/* An index of m, a copy of l in another order (entry i of l is entry moved[i]
+ * of m), of the size of l's: the entries go in in l's order, as reserve()
+ * puts them, so of two with one inode the same one is found first. */
+static int index_like(const struct listing *m, const struct listing *l, struct listing_index *x,
+                      size_t cap, const uint32_t *moved, bool names)
+{
+    *x = (struct listing_index){buf_zalloc(cap ? cap : 1, sizeof(*x->slot)), cap, 0};
+    if (!x->slot)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < l->n; i++) {
+        uint32_t k = moved[i];
+        if (!names)
+            put(x, ino_key(m, k), k);
+        else if (at(m, k)->name)
+            put(x, name_key(m, k), k);
+    }
+    return 0;
+}
+
+struct listing *listing_in_order_of(const struct listing *l, const struct listing *old)
+{
+    /* where each entry stood in old; nothing to do while those rise */
+    uint32_t *was = malloc((l->n ? l->n : 1) * sizeof(*was));
+    if (!was)
+        return NULL;
+    bool rising = true;
+    for (uint32_t i = 0, last = 0, any = 0; i < l->n; i++) {
+        was[i] = find_ino(old, record_ino(at(l, i)->r), record_id(at(l, i)->r));
+        if (was[i] == NONE)
+            continue;
+        rising = rising && (!any || was[i] > last);
+        last = was[i];
+        any = 1;
+    }
+    struct listing *m = rising ? NULL : listing_new(l->section);
+    uint32_t *from = m ? malloc((old->n ? old->n : 1) * sizeof(*from)) : NULL;
+    uint32_t *moved = from ? malloc((l->n ? l->n : 1) * sizeof(*moved)) : NULL;
+    if (!moved)
+        goto out;
+    /* The entries old held fill their own places in l in old's order; new
+     * ones keep theirs. order[k] (in was) is the entry of l at place k of m. */
+    memset(from, 0xff, (old->n ? old->n : 1) * sizeof(*from));
+    for (uint32_t i = 0; i < l->n; i++)
+        if (was[i] != NONE)
+            from[was[i]] = i;
+    for (uint32_t i = 0, j = 0; i < l->n; i++) {
+        if (was[i] != NONE) {
+            while (from[j] == NONE)
+                j++;
+            was[i] = from[j++];
+        } else {
+            was[i] = i;
+        }
+        moved[was[i]] = i;
+    }
+    size_t nchunk = (l->n + CHUNK - 1) >> CHUNK_BITS;
+    if (nchunk && !(m->chunk = calloc(nchunk, sizeof(*m->chunk))))
+        goto fail;
+    for (m->nchunk = 0; m->nchunk < nchunk; m->nchunk++)
+        if (!(m->chunk[m->nchunk] = malloc(CHUNK * sizeof(struct entry))))
+            goto fail;
+    for (; m->n < l->n; m->n++) {
+        struct entry e = *at(l, was[m->n]);
+        record_ref(e.r);
+        if (owned(&e))
+            __atomic_add_fetch(&owned_of(e.name)->refs, 1, __ATOMIC_RELAXED);
+        *at(m, m->n) = e;
+    }
+    struct listing_group *g, *tmp, *c;
+    HASH_ITER(hh, l->groups, g, tmp)
+    {
+        if (add_group(m, g->base, moved[g->owner], &c) < 0)
+            goto fail;
+    }
+    if (index_like(m, l, &m->by_ino, l->by_ino.cap, moved, false) < 0 ||
+        index_like(m, l, &m->by_name, l->by_name.cap, moved, true) < 0)
+        goto fail;
+    goto out;
+fail:
+    listing_unref(m);
+    m = NULL;
+out:
+    free(was);
+    free(from);
+    free(moved);
+    return m;
+}
+
 const struct entry *listing_by_name(const struct listing *l, const char *name)
 {
     uint32_t i = find_name(l, name);

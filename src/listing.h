@@ -54,6 +54,10 @@ long listing_add(struct listing *l, struct item *items, size_t n);
  * Takes a reference to base (and drops base's own base, a walk long finished); call again with
  * NULL when the walk ends so the old generation can go once its readers are done. */
 void listing_set_base(struct listing *l, const struct listing *base);
+/** A copy of complete listing l whose entries that old holds stand in old's order, each new one in
+ * its place in l; NULL when they already do (or on ENOMEM): a directory read that goes on across
+ * a refresh resumes by position (cache.c). */
+struct listing *listing_in_order_of(const struct listing *l, const struct listing *old);
 /** The entry with this directory name, or NULL. */
 const struct entry *listing_by_name(const struct listing *l, const char *name);
 /** The entry with this id, or NULL. */

@@ -70,6 +70,8 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
   POST /_fake/config   {"provider": P, "count", "seed", "hostile", "sample"} regenerates;
                        "delete": [ids], "rename": {id: name}, "add": {"name": ..},
                        "credentials": {key: value} (null: not required);
+                       "order_seed": N lists the same items in another order
+                       (Scenario, whose order is a seeded shuffle);
                        wire settings: "gzip": false answers uncompressed (default: gzip
                        when the client accepts it, at "gzip_level" 6, zlib's default;
                        each distinct body is compressed once and kept: GzipCache);
@@ -1076,7 +1078,7 @@ class Data:
                     "client": "%024x" % r.getrandbits(96), "adds": 0}
         self.p.init_ctx(r, self.ctx)
         self.items = self._generate()
-        self._memo = {}
+        self._memo, self.order_seed = {}, None
 
     def _generate(self):
         p, rng, ctx = self.p, random.Random(self.seed + self.p.seed_offset), self.ctx
@@ -1115,8 +1117,10 @@ class Data:
         return c[1]
 
     def order(self):
-        """The items in the provider's listing order."""
-        return self.memo("order", lambda items: self.p.listing_order(self.seed, items))
+        """The items in the provider's listing order (/_fake/config "order_seed" reorders
+        an API whose order is a shuffle: Scenario)."""
+        seed = self.seed if self.order_seed is None else self.order_seed
+        return self.memo("order:%d" % seed, lambda items: self.p.listing_order(seed, items))
 
     def add(self, body):
         p, ctx = self.p, self.ctx
@@ -1516,6 +1520,8 @@ class Handler(BaseHTTPRequestHandler):
             if any(k in req for k in ("count", "seed", "hostile", "sample")):
                 d = st.data[prov] = Data(prov, int(req.get("count", d.count)), int(req.get("seed", d.seed)),
                                          bool(req.get("hostile", d.hostile)), bool(req.get("sample", d.sample)))
+            if "order_seed" in req:
+                d.order_seed = int(req["order_seed"])
             w = st.wire[prov]
             if "gzip" in req:
                 w["gzip"] = bool(req["gzip"])

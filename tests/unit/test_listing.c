@@ -181,6 +181,42 @@ static void inodes(void)
     inode_cleanup();
 }
 
+/* A refresh that lists the same collections in another order: the copy shows
+ * the ones the old listing held in its order, each new one in its own place,
+ * with the same names (a shared name's owner moves with it) and indexes. */
+static void reordered(void)
+{
+    struct item a[] = {mk("a", "x", 5), mk("b", "b", 1), mk("c", "x", 1), mk("d", "d", 1)};
+    struct listing *old = listing_new("s");
+    CHECK(listing_add(old, a, 4) == 4);
+    struct item b[] = {mk("c", "x", 1), mk("n", "n", 1), mk("e", "e", 1), mk("b", "b", 1),
+                       mk("a", "x", 5)};
+    struct listing *l = listing_new("s");
+    CHECK(listing_add(l, b, 5) == 5);
+    struct listing *m = listing_in_order_of(l, old);
+    CHECK(m && listing_count(m) == 5);
+    const char *want[] = {"a", "n", "e", "b", "c"}; /* d gone; a, b, c in old's order */
+    for (size_t i = 0; m && i < 5; i++) {
+        const struct entry *e = listing_at(m, i);
+        CHECK(strcmp(entry_id(e), want[i]) == 0);
+        CHECK(listing_by_id(m, want[i]) == e && listing_index(m, e) == i);
+        CHECK(listing_by_ino(m, entry_ino(e)) == e);
+        CHECK(strcmp(entry_name(e), name_of(l, want[i])) == 0);
+        CHECK(listing_by_name(m, entry_name(e)) == e);
+    }
+    CHECK(m && strcmp(name_of(m, "c"), "x") == 0 && strcmp(name_of(m, "a"), "x (a)") == 0);
+    /* in order already, new ones anywhere: nothing to copy */
+    struct item c[] = {mk("n", "n", 1), mk("a", "x", 5), mk("c", "x", 1), mk("d", "d", 1)};
+    struct listing *k = listing_new("s");
+    CHECK(listing_add(k, c, 4) == 4);
+    CHECK(listing_in_order_of(k, old) == NULL);
+    listing_unref(k);
+    listing_unref(l); /* the copy keeps the records and names */
+    CHECK(m && strcmp(name_of(m, "a"), "x (a)") == 0);
+    listing_unref(m);
+    listing_unref(old);
+}
+
 int main(void)
 {
     many();
@@ -274,5 +310,6 @@ int main(void)
     listing_ref(l);
     listing_unref(l);
     listing_unref(l);
+    reordered();
     return check_done();
 }
