@@ -69,18 +69,22 @@ size_t xattr_time(const struct timespec *t, char *buf, size_t size)
             buf[0] = '\0';
         return 0;
     }
-    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* not strftime's %Y: glibc does not pad it, and ISO 8601 wants year 1 as 0001 */
+    char frac[16] = "";
     if (t->tv_nsec > 0 && t->tv_nsec < 1000000000) {
-        char frac[16];
         snprintf(frac, sizeof(frac), ".%09ld", t->tv_nsec);
         size_t f = strlen(frac);
         while (frac[f - 1] == '0')
             f--;
         frac[f] = '\0';
-        n += (size_t)snprintf(buf + n, size - n, "%s", frac);
     }
-    n += (size_t)snprintf(buf + n, size - n, "Z");
-    return n < size ? n : size - 1;
+    int n = snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900LL,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (n < 0) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return (size_t)n < size ? (size_t)n : size - 1;
 }
 
 int xattr_root(struct xattr_set *s, const char *version, const char *reload_error,

@@ -30,6 +30,20 @@ static void test_time(void)
     t = (struct timespec){-1, 1};
     xattr_time(&t, buf, sizeof(buf));
     CHECK_STR(buf, "1969-12-31T23:59:59.000000001Z");
+    /* ISO 8601 wants four year digits; glibc's %Y does not pad them, and Go's
+     * zero time.Time is 0001-01-01T00:00:00Z */
+    t = (struct timespec){-62135596800, 0};
+    CHECK(xattr_time(&t, buf, sizeof(buf)) == strlen("0001-01-01T00:00:00Z"));
+    CHECK_STR(buf, "0001-01-01T00:00:00Z");
+    t = (struct timespec){-30628713600, 500000000};
+    xattr_time(&t, buf, sizeof(buf));
+    CHECK_STR(buf, "0999-06-01T00:00:00.5Z");
+    t = (struct timespec){-62167219200, 0};
+    xattr_time(&t, buf, sizeof(buf));
+    CHECK_STR(buf, "0000-01-01T00:00:00Z");
+    t = (struct timespec){253402300799, 0};
+    xattr_time(&t, buf, sizeof(buf));
+    CHECK_STR(buf, "9999-12-31T23:59:59Z");
 }
 
 static void test_root(void)
