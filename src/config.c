@@ -8,6 +8,7 @@
 
 #include "errmsg.h"
 #include "names.h"
+#include "xattr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -291,11 +292,19 @@ static void section_header(struct parser *p, const char *line, size_t n)
         free(name);
         return;
     }
+    if (strlen(name) > XATTR_SECTION_MAX) {
+        PFAIL(p, -EINVAL,
+              "a section name of %zu bytes is too long: at most %zu fit in the root's status "
+              "attribute " XATTR_STATUS "<name> (the kernel takes %d); shorten [%s]",
+              strlen(name), XATTR_SECTION_MAX, XATTR_NAME_MAX, name);
+        free(name);
+        return;
+    }
     if (!names_is_safe(name)) {
         PFAIL(p, -EINVAL,
-              "section name [%s] cannot be a directory name; use up to 255 bytes of UTF-8 "
+              "section name [%s] cannot be a directory name; use up to %zu bytes of UTF-8 "
               "without '/' or control characters, and not '.' or '..'",
-              name);
+              name, XATTR_SECTION_MAX);
         free(name);
         return;
     }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/limits.h>
 #include <time.h>
 
 #include "cache.h"
@@ -17,6 +18,9 @@
 #define XATTR_NAME_CAP 4096
 /* The root's copy of a provider directory's facts: XATTR_STATUS + section. */
 #define XATTR_STATUS XATTR_PREFIX "status."
+/* The longest section name whose XATTR_STATUS name the kernel still takes: it
+ * refuses a longer one with ERANGE, which would break --status and getfattr -d. */
+#define XATTR_SECTION_MAX (XATTR_NAME_MAX - (sizeof(XATTR_STATUS) - 1))
 
 struct xattr {
     char *name, *value; /* malloc'd; the value has len bytes and no NUL of its own */

@@ -176,6 +176,9 @@ static void test_load(struct tmp *t)
 
 static void test_refusals(struct tmp *t)
 {
+    char sec229[230];
+    memset(sec229, 's', 229);
+    sec229[229] = '\0';
     refused(t, "[a]\ntype = honcho\n[b]\ntype = hivo\n[a]\ntype = fount\n", 5, "[a] appears twice");
     refused(t, "[a]\ntype = honcho\n[a]\n", 3, "appears twice");
     refused(t, "[a]\ntype = honcho\nurl = x\nurl = y\n", 4, "url appears twice");
@@ -189,6 +192,21 @@ static void test_refusals(struct tmp *t)
     refused(t, "[]\ntype = honcho\n", 1, "directory name");
     refused(t, "[a\x01]\ntype = honcho\n", 1, "directory name");
     refused(t, "[\xff]\ntype = honcho\n", 1, "directory name");
+    /* the root's user.collectionsfs.status.<section> must fit XATTR_NAME_MAX (255) */
+    char hdr[300];
+    snprintf(hdr, sizeof(hdr), "[%s]\ntype = honcho\n", sec229);
+    struct config ok;
+    char okerr[512];
+    CHECK(load(t, hdr, &ok, okerr, sizeof(okerr)) == 0);
+    if (ok.n == 1)
+        CHECK(strlen(ok.sections[0].name) == 229);
+    config_free(&ok);
+    snprintf(hdr, sizeof(hdr), "[x%s]\ntype = honcho\n", sec229);
+    refused(t, hdr, 1, "of 230 bytes is too long");
+    refused(t, hdr, 1, "at most 229");
+    refused(t, hdr, 1, "user.collectionsfs.status.");
+    snprintf(hdr, sizeof(hdr), "[%s%.30s]\ntype = honcho\n", sec229, sec229);
+    refused(t, hdr, 1, "of 259 bytes is too long");
     refused(t, "[a\ntype = honcho\n", 1, "without ']'");
     refused(t, "[a] junk\ntype = honcho\n", 1, "after the section header");
     refused(t, "[a]\ntype = honcho\nthis is not a pair\n", 3, "expected key = value");
