@@ -457,7 +457,9 @@ static int handler(void *user, const char *section, const char *name, const char
 static int read_file(const char *path, char **buf, size_t *len, struct stat *st, char *err,
                      size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e = errno;
+    /* O_NONBLOCK: a FIFO without a writer would block open() for ever; it is
+     * then refused below like anything else that is not a regular file */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), e = errno;
     if (fd < 0)
         return errmsg(err, errlen, -e, "config: cannot open %s: %s; create it or pass -c PATH",
                       path, strerror(e));
@@ -468,7 +470,8 @@ static int read_file(const char *path, char **buf, size_t *len, struct stat *st,
         e = errno;
         rc = errmsg(err, errlen, -e, "config: cannot stat %s: %s", path, strerror(e));
     } else if (!S_ISREG(st->st_mode)) {
-        rc = errmsg(err, errlen, -EINVAL, "config: %s is not a regular file", path);
+        rc = errmsg(err, errlen, -EINVAL,
+                    "config: %s is not a regular file; pass -c the path of the config file", path);
     } else if (!(b = malloc(CONFIG_MAX_BYTES + 1))) {
         rc = -ENOMEM;
     } else {

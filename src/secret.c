@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -175,6 +176,17 @@ static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int 
     return rc;
 }
 
+/* "a FIFO", "a directory", ...: what a *_file names instead of a regular file. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a FIFO"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "a special file";
+}
+
 static int from_file(const struct setting *w, char **out, char *err, size_t errlen)
 {
     const char *home = getenv("HOME");
@@ -195,11 +207,24 @@ static int from_file(const struct setting *w, char **out, char *err, size_t errl
         return oom(w, err, errlen);
     char *buf = NULL;
     size_t got = 0;
-    int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    /* O_NONBLOCK: a FIFO without a writer would block open() for ever, at start
+     * and in the signal thread's reload; only a regular file is read */
+    int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         rc = errmsg(err, errlen, -e, "config: [%s] (line %d): cannot read %s %s: %s", w->section,
                     w->line, w->key, path.p, strerror(e));
+    } else if (fstat(fd, &st) < 0) {
+        int e = errno;
+        rc = errmsg(err, errlen, -e, "config: [%s] (line %d): cannot stat %s %s: %s", w->section,
+                    w->line, w->key, path.p, strerror(e));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = errmsg(err, errlen, -EINVAL,
+                    "config: [%s] (line %d): %s %s is %s, not a regular file; point it at a "
+                    "file, or use %.*s_command to read from a program",
+                    w->section, w->line, w->key, path.p, file_kind(st.st_mode),
+                    (int)(strlen(w->key) - strlen("_file")), w->key);
     } else if (!(buf = malloc(SECRET_MAX))) {
         rc = oom(w, err, errlen);
     } else if ((rc = read_fd(fd, buf, SECRET_MAX, &got)) < 0) {

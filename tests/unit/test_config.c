@@ -501,6 +501,24 @@ static void test_secrets(struct tmp *t)
     snprintf(missing, sizeof(missing), "%s/no-such-token", t->dir);
     CHECK(resolve1("token_file", missing, &out, err, sizeof(err)) == -ENOENT);
     CHECK(has(err, missing) && has(err, "token_file"));
+    /* a FIFO with no writer would block open() forever, at start or in the
+     * signal thread's reload: refused at once instead (the alarm turns a hang
+     * into a failure) */
+    char fifo[160];
+    snprintf(fifo, sizeof(fifo), "%s/fifo", t->dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    alarm(20);
+    CHECK(resolve1("token_file", fifo, &out, err, sizeof(err)) == -EINVAL && out == NULL);
+    CHECK(has(err, fifo) && has(err, "token_file") && has(err, "FIFO") && has(err, "regular file"));
+    CHECK(resolve1("token_file", t->dir, &out, err, sizeof(err)) == -EINVAL);
+    CHECK(has(err, "directory"));
+    CHECK(resolve1("token_file", "/dev/null", &out, err, sizeof(err)) == -EINVAL);
+    CHECK(has(err, "/dev/null") && has(err, "regular file"));
+    struct config cfg;
+    CHECK(config_load(fifo, &cfg, err, sizeof(err)) == -EINVAL);
+    CHECK(has(err, fifo) && has(err, "not a regular file"));
+    alarm(0);
+    unlink(fifo);
 
     /* commands */
     CHECK(resolve1("token_command", "printf 'cmd-secret\\nsecond\\n'", &out, err, sizeof(err)) ==
