@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,34 @@ static void fold(const char *s)
     digest = (digest ^ 0xff) * 0x100000001b3ULL;
 }
 
+/* Whether s holds a C0 control or DEL. Checked for every form in one place: a
+ * CR or LF would end the HTTP header the secret goes into and start another. */
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return true;
+    return false;
+}
+
+static int refuse_control(const struct setting *w, const char *form, char *err, size_t errlen)
+{
+    static const char fix[] = "holds a control character (a line break or a tab, say); a secret "
+                              "must be one line of printable text, so remove it";
+    if (strcmp(form, "_env") == 0)
+        return errmsg(err, errlen, -EINVAL,
+                      "config: [%s] (line %d): environment variable %s (from %s) %s", w->section,
+                      w->line, w->value, w->key, fix);
+    if (strcmp(form, "_file") == 0)
+        return errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): the first line of %s %s %s",
+                      w->section, w->line, w->key, w->value, fix);
+    if (strcmp(form, "_command") == 0)
+        return errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): the first line %s printed %s",
+                      w->section, w->line, w->key, fix);
+    return errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): %s %s", w->section, w->line,
+                  w->key, fix);
+}
+
 static int resolve(const struct config_section *s, const char *name, char **out, char *err,
                    size_t errlen)
 {
@@ -375,19 +404,27 @@ static int resolve(const struct config_section *s, const char *name, char **out,
     if (!w.value[0])
         return errmsg(err, errlen, -EINVAL, "config: [%s] (line %d): %s is empty", w.section,
                       w.line, w.key);
+    int rc;
     if (strcmp(form, "_env") == 0) {
         const char *v = getenv(w.value);
         if (!v || !v[0])
             return errmsg(err, errlen, -ENOENT,
                           "config: [%s] (line %d): environment variable %s (from %s) is %s",
                           w.section, w.line, w.value, w.key, v ? "empty" : "not set");
-        return (*out = strdup(v)) ? 0 : oom(&w, err, errlen);
+        rc = (*out = strdup(v)) ? 0 : oom(&w, err, errlen);
+    } else if (strcmp(form, "_file") == 0) {
+        rc = from_file(&w, out, err, errlen);
+    } else if (strcmp(form, "_command") == 0) {
+        rc = from_command(&w, out, err, errlen);
+    } else {
+        rc = (*out = strdup(w.value)) ? 0 : oom(&w, err, errlen); /* inline */
     }
-    if (strcmp(form, "_file") == 0)
-        return from_file(&w, out, err, errlen);
-    if (strcmp(form, "_command") == 0)
-        return from_command(&w, out, err, errlen);
-    return (*out = strdup(w.value)) ? 0 : oom(&w, err, errlen); /* inline */
+    if (rc == 0 && has_control(*out)) {
+        secret_free(*out);
+        *out = NULL;
+        rc = refuse_control(&w, form, err, errlen);
+    }
+    return rc;
 }
 
 int secret_resolve(const struct config_section *s, const char *name, char **out, char *err,

@@ -478,6 +478,25 @@ static void test_secrets(struct tmp *t)
     CHECK(resolve1("token_env", "CFS_TEST_EMPTY", &out, err, sizeof(err)) < 0);
     CHECK(has(err, "CFS_TEST_EMPTY") && has(err, "empty"));
     CHECK(resolve1("token_env", "", &out, err, sizeof(err)) == -EINVAL);
+    /* a CR or LF in a secret would split the header it goes into; every form
+     * is refused the same way, and the message never holds the value */
+    setenv("CFS_TEST_CRLF", "abc\r\nX-Injected: yes", 1);
+    CHECK(resolve1("token_env", "CFS_TEST_CRLF", &out, err, sizeof(err)) == -EINVAL && !out);
+    CHECK(has(err, "CFS_TEST_CRLF") && has(err, "token_env") && has(err, "control character") &&
+          has(err, "[sec]") && has(err, "line 3"));
+    CHECK(!strstr(err, "abc") && !strstr(err, "Injected"));
+    setenv("CFS_TEST_CRLF", "abc\n", 1);
+    CHECK(resolve1("token_env", "CFS_TEST_CRLF", &out, err, sizeof(err)) == -EINVAL && !out);
+    setenv("CFS_TEST_CRLF", "abc\x7f", 1);
+    CHECK(resolve1("token_env", "CFS_TEST_CRLF", &out, err, sizeof(err)) == -EINVAL && !out);
+    setenv("CFS_TEST_CRLF", "caf\xc3\xa9-not-a-control", 1);
+    CHECK(resolve1("token_env", "CFS_TEST_CRLF", &out, err, sizeof(err)) == 0);
+    secret_free(out);
+    unsetenv("CFS_TEST_CRLF");
+    CHECK(resolve1("token", "in\tline", &out, err, sizeof(err)) == -EINVAL && !out);
+    CHECK(has(err, "token") && has(err, "control character") && !strstr(err, "line\""));
+    CHECK(resolve1("token_command", "printf 'a\\rb\\n'", &out, err, sizeof(err)) == -EINVAL);
+    CHECK(has(err, "token_command") && has(err, "control character") && !out);
 
     /* files: first line, trailing blanks and CR dropped, ~/ from HOME */
     const char *path = put(t, "tok", "file-secret  \r\nsecond line\n", 0600);
@@ -495,6 +514,9 @@ static void test_secrets(struct tmp *t)
     path = put(t, "tok3", "\nsecret on line two\n", 0600);
     CHECK(resolve1("token_file", path, &out, err, sizeof(err)) == -EINVAL);
     CHECK(has(err, "empty") && !strstr(err, "line two"));
+    path = put(t, "tok5", "esc\x1b[0mape\n", 0600);
+    CHECK(resolve1("token_file", path, &out, err, sizeof(err)) == -EINVAL && !out);
+    CHECK(has(err, path) && has(err, "control character") && !strstr(err, "ape"));
     path = put(t, "tok4", "", 0600);
     CHECK(resolve1("token_file", path, &out, err, sizeof(err)) == -EINVAL);
     char missing[160];
