@@ -101,6 +101,7 @@ static int wait_readable(int fd, const struct timespec *deadline)
 static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int *status)
 {
     int fds[2];
+    long maxfd = sysconf(_SC_OPEN_MAX); /* not async-signal-safe: asked before the fork */
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -errno;
     pid_t pid = fork();
@@ -122,6 +123,12 @@ static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int 
             _exit(126);
         if (fds[1] == 1)
             fcntl(1, F_SETFD, 0); /* dup2 onto itself keeps O_CLOEXEC */
+        /* libcurl's and hiredis's sockets are not close-on-exec, and a reload
+         * runs this inside a live daemon: the command, and anything it leaves
+         * running (an agent), gets only stdin, stdout and stderr */
+        if (close_range(3, ~0U, 0) < 0)
+            for (long fd = 3; fd < maxfd; fd++) /* Linux < 5.9 */
+                close((int)fd);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }

@@ -9,6 +9,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -553,6 +554,16 @@ static void test_secrets(struct tmp *t)
     CHECK(resolve1("token_command", "cat; echo stdin-was-empty", &out, err, sizeof(err)) == 0);
     CHECK_STR(out, "stdin-was-empty");
     secret_free(out);
+    /* the daemon's own descriptors (provider connections, an AUTHed Redis socket)
+     * are not close-on-exec, and a command run by a reload must not inherit them */
+    int leak = open("/dev/null", O_RDONLY);
+    CHECK(leak >= 0 && dup2(leak, 42) == 42);
+    CHECK(resolve1("token_command", "[ -e /proc/self/fd/42 ] && echo inherited || echo closed",
+                   &out, err, sizeof(err)) == 0);
+    CHECK_STR(out, "closed");
+    secret_free(out);
+    close(42);
+    close(leak);
     CHECK(resolve1("token_command", "yes big-output | head -c 300000", &out, err, sizeof(err)) ==
           0);
     CHECK_STR(out, "big-output");
