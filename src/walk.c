@@ -21,7 +21,8 @@
 #include "listing.h"
 #include "log.h"
 
-/* Pages in a row that add no new collection before the walk calls it a loop. */
+/* Pages in a row that add no new collection before the walk calls it a loop
+ * (not counted at the start of a new window: see `grace`). */
 #define WALK_BARREN_MAX 8
 /* Pages handed out and not yet folded, at most: twice the window when every
  * position is known (a slow page does not idle the others), the window when
@@ -48,6 +49,10 @@ struct walk {
     int64_t pages;       /* page count once a page told it, else 0 */
     int64_t first_pages; /* the page count the first page announced */
     int barren;
+    /* In a window the provider opened with a new mark (HIVO's createdMin past
+     * the skip cap) that has brought nothing new yet: its first pages repeat
+     * what the last window ended with, as many as share the mark's seconds. */
+    bool grace;
     /* the pipeline */
     int64_t fold_seq, plan_seq; /* next page to fold, next to hand out */
     bool known;                 /* plan_cur is where plan_seq starts */
@@ -293,11 +298,21 @@ static int fold(struct walk *w, struct walk_slot *s, char *why, size_t whylen)
     }
     w->started = true;
     w->skipped += pg->skipped;
-    w->dupes += pg->n - (size_t)added;
-    w->repeats += pg->n > 0 && added == 0;
+    /* Repeats before a new window's first new item are what a keyset window
+     * is expected to start with, not a sign of a server repeating itself or
+     * of a listing with holes: they neither count toward the barren limit nor
+     * make the listing doubtful. A window that ends before anything new is
+     * stopped below, so a server that only repeats costs one window. */
+    if (!w->grace) {
+        w->dupes += pg->n - (size_t)added;
+        w->repeats += pg->n > 0 && added == 0;
+        w->barren = added > 0 ? 0 : w->barren + 1;
+    } else if (added > 0) {
+        w->grace = false;
+        w->barren = 0;
+    }
     if (pg->odd && !w->odd)
         w->odd = pg->odd;
-    w->barren = added > 0 ? 0 : w->barren + 1;
     struct cursor next = {0};
     if (pg->pages > 0) {
         /* The latest count wins when the total moves, but a count that keeps
@@ -314,12 +329,17 @@ static int fold(struct walk *w, struct walk_slot *s, char *why, size_t whylen)
         next = pg->next;
         memset(&pg->next, 0, sizeof(pg->next));
     }
+    bool new_window = !next.token && (next.has_mark != s->cur.has_mark ||
+                                      (next.has_mark && next.mark != s->cur.mark));
     if (!pg->more)
         stop(w, NULL);
     else if (listing_count(w->l) >= w->max)
         stop(w, "max_collections reached (raise it in [global] if this is right)");
     else if (w->barren >= WALK_BARREN_MAX)
         stop(w, "the last pages brought no new collection; the server seems to repeat itself");
+    else if (w->grace && new_window)
+        stop(w, "a whole keyset window brought no new collection; the server seems to repeat "
+                "itself");
     else if (pg->pages > 0 && next.page > w->pages)
         stop(w, NULL);
     else if (next.token && token_repeats(w, next.token))
@@ -328,6 +348,7 @@ static int fold(struct walk *w, struct walk_slot *s, char *why, size_t whylen)
         provider_cursor_free(&next);
         return 0;
     }
+    w->grace |= new_window;
     /* Without a count, a position that moved forward by a fixed step (an
      * offset, or a page number) is guessed to keep doing so; a token, or a
      * jump (HIVO's new createdMin window), is followed as it comes. */

@@ -2,7 +2,11 @@
  * It is a pipeline: the walk hands out pages to fetch (take), the callers fetch
  * them (run) and hand them back in any order (give), and the walk folds them
  * into the listing in page order, stopping at the end, an empty page, a
- * repeated cursor, pages that bring nothing new, or max_collections. Once a
+ * repeated cursor, pages that bring nothing new, or max_collections. A new
+ * window (a page whose next cursor carries another mark: a keyset bound) may
+ * start with many pages of items already seen; those are let through until the
+ * window brings something new, but a window that ends with nothing new stops
+ * the walk, so a provider's windows must each end (HIVO's skip cap). Once a
  * page count is known, every page is known; for offset APIs (and page numbers
  * without a count) the next position is predicted from the last step and pages
  * are fetched ahead speculatively, each prediction checked against what the

@@ -19,11 +19,12 @@ derived from that list, so adding a provider is one class and one list entry.
 
 Data is generated deterministically from --seed: the same arguments always
 give the same collections, in ascending creation order (created times are
-strictly increasing).  --hostile makes the first ~38 collections of each
-provider awkward but legal (names with '/', '.', '..', '', controls, 300 bytes,
-duplicates, lone UTF-16 surrogates, pre-1970 times, raw numbers such as 1e-7
-and 2**64+...).  --sample gives five friendly collections per provider for the
-demo.  --count N sets every provider's count; --<provider> N one provider's.
+strictly increasing but in a /_fake/config "burst").  --hostile makes the first
+~38 collections of each provider awkward but legal (names with '/', '.', '..',
+'', controls, 300 bytes, duplicates, lone UTF-16 surrogates, pre-1970 times, raw
+numbers such as 1e-7 and 2**64+...).  --sample gives five friendly collections
+per provider for the demo.  --count N sets every provider's count; --<provider>
+N one provider's.
 
 --expect PROVIDER prints, for the data the same arguments would serve, a JSON
 array (creation order) of {"id", "name", "created", "updated",
@@ -67,7 +68,9 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                        window, for providers with a rate limit)
   POST /_fake/reset    zero counters, clear faults; {"data": true} also restores
                        the data sets and the wire settings given at start
-  POST /_fake/config   {"provider": P, "count", "seed", "hostile", "sample"} regenerates;
+  POST /_fake/config   {"provider": P, "count", "seed", "hostile", "sample", "burst"}
+                       regenerates; "burst": [I, N] gives collections I..I+N-1 one
+                       creation second (a bulk import; [] or null: none);
                        "delete": [ids], "rename": {id: name}, "add": {"name": ..},
                        "credentials": {key: value} (null: not required);
                        "order_seed": N lists the same items in another order
@@ -1069,10 +1072,11 @@ class Item:
 class Data:
     """One provider's data set; `items` (creation order) is replaced, never mutated."""
 
-    def __init__(self, prov, count, seed, hostile, sample):
+    def __init__(self, prov, count, seed, hostile, sample, burst=None):
         self.p = PROV[prov] if isinstance(prov, str) else prov
         self.prov = self.p.name
         self.count, self.seed, self.hostile, self.sample = count, seed, hostile, sample
+        self.burst = tuple(burst) if burst else ()     # (first index, how many)
         r = random.Random(seed + self.p.seed_offset + 7)
         self.ctx = {"ids": set(), "next_id": 1, "owner": "%024x" % r.getrandbits(96),
                     "client": "%024x" % r.getrandbits(96), "adds": 0}
@@ -1105,7 +1109,10 @@ class Data:
             if self.sample:
                 sec += 3 * 86400 + rng.randint(0, 3600)
             else:
-                sec += rng.randint(1, 40 * 86400) if h is not None else rng.randint(1, 600)
+                gap = rng.randint(1, 40 * 86400) if h is not None else rng.randint(1, 600)
+                # drawn inside a burst too: the names stay those of the same seed without one
+                if not (self.burst and self.burst[0] <= i < self.burst[0] + self.burst[1] - 1):
+                    sec += gap
         return items
 
     def memo(self, name, fn, items=None):
@@ -1517,9 +1524,13 @@ class Handler(BaseHTTPRequestHandler):
     def configure(st, prov, req):
         with st.lock:
             d = st.data[prov]
-            if any(k in req for k in ("count", "seed", "hostile", "sample")):
+            if any(k in req for k in ("count", "seed", "hostile", "sample", "burst")):
+                burst = req.get("burst", d.burst)
+                if burst and (len(burst) != 2 or min(map(int, burst)) < 0):
+                    raise ValueError("burst is [first index, how many]")
                 d = st.data[prov] = Data(prov, int(req.get("count", d.count)), int(req.get("seed", d.seed)),
-                                         bool(req.get("hostile", d.hostile)), bool(req.get("sample", d.sample)))
+                                         bool(req.get("hostile", d.hostile)), bool(req.get("sample", d.sample)),
+                                         [int(x) for x in burst] if burst else None)
             if "order_seed" in req:
                 d.order_seed = int(req["order_seed"])
             w = st.wire[prov]

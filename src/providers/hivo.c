@@ -3,7 +3,11 @@
  * beyond 65,536; past it the walk goes on in a new window that starts at the
  * creation second of the last item seen (filter[createdMin]), so a large account
  * is listed whole. The window starts one second early because the bound's
- * inclusiveness is undocumented; the repeated items are dropped by id. */
+ * inclusiveness is undocumented; the repeated items are dropped by id. They are
+ * fetched again, not skipped by count: the order within one second is
+ * unspecified, so the new window's first items of the last second need not be
+ * the ones seen, and the earlier second's are there only if the bound is
+ * inclusive. The walk lets a new window's opening repeats through (walk.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* The listing engine's rules, without a network: which pages are planned, in
  * what batches, and when a walk stops (end, empty page, repeated cursor, pages
- * with nothing new, max_collections, a failed page); pages given back out of
+ * with nothing new, a new keyset window with nothing new, max_collections, a
+ * failed page); pages given back out of
  * order, offsets guessed ahead, and what a wrong guess or a gone walk drops. */
 #include <errno.h>
 #include <stdio.h>
@@ -45,6 +46,81 @@ static struct walk *begun(const char *tag, int64_t pages, int64_t next)
     s->pg.next.page = next;
     walk_give(w, s, why, sizeof(why));
     return w;
+}
+
+/* One page at a time: the next page the walk plans holds n items "<tag>0"...
+ * and says the one after starts at `page`, in the window of `mark` when
+ * has_mark; *at is where the walk asked for it. False when nothing is planned. */
+static bool one(struct walk *w, const char *tag, int n, bool more, int64_t page, bool has_mark,
+                int64_t mark, struct cursor *at)
+{
+    struct walk_batch b;
+    if (walk_plan(w, 1, &b) != 1)
+        return false;
+    *at = (struct cursor){b.cur[0].page, b.cur[0].has_mark, b.cur[0].mark, NULL};
+    fill(&b.pg[0], tag, n, more, 0, NULL);
+    b.pg[0].next = (struct cursor){page, has_mark, mark, NULL};
+    walk_merge(w, &b);
+    walk_batch_free(&b);
+    return true;
+}
+
+/* Keyset windows (HIVO past its skip cap, a new createdMin): the pages a new
+ * window starts with repeat what the last one ended with. */
+static void keyset_windows(void)
+{
+    struct cursor at;
+    char tag[16];
+    /* A new window may start with more than WALK_BARREN_MAX pages already
+     * seen (a bound that falls in a bulk-imported second): it goes on to the
+     * new items, and the repeats are expected, not doubtful. */
+    struct walk *w = walk_new(&prov, 1000);
+    for (int i = 0; i < 12; i++) {
+        snprintf(tag, sizeof(tag), "k%d-", i);
+        CHECK(one(w, tag, 2, true, i < 11 ? 2 * (i + 1) : 0, i == 11, 100, &at));
+    }
+    for (int i = 0; i < 10; i++) {
+        snprintf(tag, sizeof(tag), "k%d-", i);
+        CHECK(one(w, tag, 2, true, 2 * (i + 1), true, 100, &at));
+        CHECK(at.has_mark && at.mark == 100 && at.page == 2 * i);
+    }
+    CHECK(!walk_done(w) && walk_listing(w)->n == 24);
+    CHECK(one(w, "new-", 2, false, 0, true, 100, &at) && at.page == 20);
+    CHECK(walk_done(w) && walk_listing(w)->n == 26 && !walk_doubtful(w));
+    walk_free(w);
+
+    /* A window of nothing but repeats stops the walk where it ends (the next
+     * window starts), not sooner, and the listing is marked doubtful. */
+    w = walk_new(&prov, 1000);
+    int pages = 0;
+    for (int i = 0; i < 3; i++, pages++) {
+        snprintf(tag, sizeof(tag), "r%d-", i);
+        CHECK(one(w, tag, 2, true, i < 2 ? 2 * (i + 1) : 0, i == 2, 100, &at));
+    }
+    for (int i = 0; i < 40; i++, pages++) {
+        snprintf(tag, sizeof(tag), "r%d-", i % 3);
+        if (!one(w, tag, 2, true, i < 19 ? 2 * (i + 1) : 0, true, i < 19 ? 100 : 200, &at))
+            break;
+        CHECK(at.mark == 100);
+    }
+    CHECK(walk_done(w) && pages == 23 && walk_listing(w)->n == 6 && walk_doubtful(w));
+    walk_free(w);
+
+    /* Once the window brought something new, pages with nothing new count
+     * again: a server repeating itself mid-window stops after as many. */
+    w = walk_new(&prov, 1000);
+    pages = 0;
+    for (int i = 0; i < 3; i++, pages++) {
+        snprintf(tag, sizeof(tag), "m%d-", i);
+        CHECK(one(w, tag, 2, true, i < 2 ? 2 * (i + 1) : 0, i == 2, 100, &at));
+    }
+    for (int i = 0; i < 40; i++, pages++) {
+        snprintf(tag, sizeof(tag), i == 2 ? "fresh-" : "m%d-", i % 3);
+        if (!one(w, tag, 2, true, 2 * (i + 1), true, 100, &at))
+            break;
+    }
+    CHECK(walk_done(w) && pages == 6 + 8 && walk_listing(w)->n == 8 && walk_doubtful(w));
+    walk_free(w);
 }
 
 int main(void)
@@ -150,6 +226,8 @@ int main(void)
     }
     CHECK(walk_done(w) && pages < 20 && walk_listing(w)->n == 2);
     walk_free(w);
+
+    keyset_windows();
 
     /* a failed page fails the merge and adds nothing */
     w = walk_new(&prov, 1000);
