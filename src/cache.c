@@ -211,14 +211,19 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
 
 /* Collections of old that new shows otherwise or not at all: their names,
  * and those of files with a new number, to ch; the inodes of changed ones to
- * inos (a buf of uint64_t); true when a name of old is not in new. */
+ * inos (a buf of uint64_t); true when a name of old is not in new. *rising
+ * (when given) is cleared when new holds two of old's in the other order. */
 static bool changed(const struct listing *old, const struct listing *new, struct buf *ch,
-                    struct buf *inos)
+                    struct buf *inos, bool *rising)
 {
     bool names = false;
-    for (size_t i = 0; i < listing_count(old); i++) {
+    for (size_t i = 0, j, last = SIZE_MAX; i < listing_count(old); i++) {
         const struct entry *o = listing_at(old, i);
-        const struct entry *n = listing_by_id(new, entry_id(o));
+        const struct entry *n = listing_by_id_at(new, entry_id(o), &j);
+        if (n && rising) {
+            *rising = *rising && (last == SIZE_MAX || j > last);
+            last = j;
+        }
         const char *on = entry_name(o), *nn = n ? entry_name(n) : NULL;
         if (on && (!nn || strcmp(on, nn) != 0)) {
             note(ch, 0, on);
@@ -240,11 +245,11 @@ static bool changed(const struct listing *old, const struct listing *new, struct
 }
 
 /* Names go to ch, changed inodes to inos (a buf of uint64_t); returns whether
- * the set of shown names changed. */
+ * the set of shown names changed. *rising: see changed(). */
 static bool diff(const struct listing *old, const struct listing *new, struct buf *ch,
-                 struct buf *inos)
+                 struct buf *inos, bool *rising)
 {
-    bool names = changed(old, new, ch, inos);
+    bool names = changed(old, new, ch, inos, rising);
     /* a name that is new may sit in the kernel as a cached "no such file" */
     for (size_t i = 0; i < listing_count(new); i++) {
         const char *nn = entry_name(listing_at(new, i));
@@ -263,17 +268,10 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
 {
     struct walk *w = c->walk;
     struct listing *old = c->cur ? c->cur : c->prev;
-    /* A directory read that goes on resumes by position (resume): what both
-     * hold keeps the order of the one it began in, whatever order the server
-     * gave this time (ties of its sort key come in any order). Not against a
-     * partial first walk: readers may have read this one as it streamed.
-     * ENOMEM keeps the server's order. */
-    struct listing *walked = l, *copy = c->cur ? listing_in_order_of(l, c->cur) : NULL;
-    if (copy)
-        l = copy;
     struct buf inos;
     buf_init(&inos, SIZE_MAX);
-    bool names = old && diff(old, l, ch, &inos);
+    bool rising = true;
+    bool names = old && diff(old, l, ch, &inos, &rising);
     if (inos.len && c->hooks.inodes_forget) {
         /* The kernel may hold sizes and pages of the old generation under
          * numbers the new one keeps: it must forget them before anything is
@@ -288,7 +286,6 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
         c->publishing = false;
         if (c->gen != gen || c->walk != w || c->stopping) { /* dropped meanwhile */
             buf_free(&inos);
-            listing_unref(copy);
             return;
         }
     }
@@ -299,9 +296,17 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
     for (size_t i = 0; i < inos.len / sizeof(*v); i++)
         note(ch, v[i], NULL);
     buf_free(&inos);
-    listing_ref(l);
-    listing_set_base(walked, NULL);
-    listing_unref(copy); /* c->cur's reference keeps it */
+    /* A directory read that goes on resumes by position (resume): what both
+     * hold keeps the order of the one it began in, whatever order the server
+     * gave this time (ties of its sort key come in any order). Not against a
+     * partial first walk: readers may have read this one as it streamed.
+     * ENOMEM keeps the server's order. */
+    struct listing *copy = c->cur && !rising ? listing_in_order_of(l, c->cur) : NULL;
+    listing_set_base(l, NULL);
+    if (copy)
+        l = copy;
+    else
+        listing_ref(l); /* c->cur's; the copy comes with it */
     c->doubtful = doubtful;
     walk_free(c->walk);
     c->walk = NULL;
@@ -370,7 +375,7 @@ static bool keep_partial(struct cache *c, struct buf *ch)
         bool longer = listing_count(c->prev) >= listing_count(l);
         struct buf inos;
         buf_init(&inos, SIZE_MAX);
-        changed(longer ? l : c->prev, longer ? c->prev : l, ch, &inos);
+        changed(longer ? l : c->prev, longer ? c->prev : l, ch, &inos, NULL);
         const uint64_t *v = (const uint64_t *)inos.p;
         for (size_t i = 0; i < inos.len / sizeof(*v); i++)
             note(ch, v[i], NULL);

@@ -537,8 +537,8 @@ long listing_add(struct listing *l, struct item *items, size_t n)
         /* one walk: a page that repeats an earlier item keeps the first copy;
          * else the entry takes the free slot s, and `same` is an entry of
          * another id with this inode */
-        uint32_t same;
-        size_t s;
+        uint32_t same = NONE; /* set by find_ino_run; GCC's -O3 cannot tell */
+        size_t s = 0;
         if (find_ino_run(l, ino, it->id, &same, &s) != NONE) {
             provider_item_free(it);
             continue;
@@ -671,8 +671,17 @@ const struct entry *listing_by_name(const struct listing *l, const char *name)
 
 const struct entry *listing_by_id(const struct listing *l, const char *id)
 {
+    size_t i;
+    return listing_by_id_at(l, id, &i);
+}
+
+const struct entry *listing_by_id_at(const struct listing *l, const char *id, size_t *index)
+{
     uint32_t i = find_ino(l, inode_collection(l->section, id), id);
-    return i == NONE ? NULL : at(l, i);
+    if (i == NONE)
+        return NULL;
+    *index = i;
+    return at(l, i);
 }
 
 const struct entry *listing_by_ino(const struct listing *l, uint64_t ino)

@@ -62,6 +62,8 @@ struct listing *listing_in_order_of(const struct listing *l, const struct listin
 const struct entry *listing_by_name(const struct listing *l, const char *name);
 /** The entry with this id, or NULL. */
 const struct entry *listing_by_id(const struct listing *l, const char *id);
+/** The entry with this id and its position in list order (*index), or NULL. */
+const struct entry *listing_by_id_at(const struct listing *l, const char *id, size_t *index);
 /** The entry whose directory or metadata.json has inode ino (the file's at its size in l), or
  * NULL. */
 const struct entry *listing_by_ino(const struct listing *l, uint64_t ino);
