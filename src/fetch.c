@@ -50,8 +50,9 @@ static void status_reason(const struct provider *p, const struct http_req *req,
     free(text);
 }
 
-static void transport_reason(const struct provider *p, const struct http_req *req, int err,
-                             int attempts, char *why, size_t whylen)
+static void transport_reason(const struct provider *p, const struct http_req *req,
+                             const struct http_resp *r, int err, int attempts, char *why,
+                             size_t whylen)
 {
     const char *what;
     switch (err) {
@@ -73,6 +74,18 @@ static void transport_reason(const struct provider *p, const struct http_req *re
     case -ECANCELED:
         what = "cancelled: the file system is being unmounted";
         break;
+    case -EPROTO: {
+        char *origin = http_url_public(NULL, req->url, false);
+        snprintf(why, whylen,
+                 "[%s] %s %s: TLS with %s failed (%s); not retried: check that url's scheme, host "
+                 "and port are right (https:// only on a port that speaks TLS, a host name the "
+                 "server's certificate names), and for a certificate that a private CA signed, set "
+                 "ca_file in this section to that CA (%d attempt%s)",
+                 p->section, req->method, http_url_path(req->url), origin ? origin : "the server",
+                 r->error, attempts, attempts == 1 ? "" : "s");
+        free(origin);
+        return;
+    }
     default:
         what = strerror(-err);
     }
@@ -354,8 +367,8 @@ static int fetch(const struct provider *p, const struct http_req *req, struct js
         err = http_perform(req, &p->http, &deadline, &r);
         landed(p->pace);
         if (err) {
-            transport_reason(p, req, err, attempt, why, whylen);
-            if (err == -EFBIG || err == -ECANCELED || err == -ENOMEM)
+            transport_reason(p, req, &r, err, attempt, why, whylen);
+            if (err == -EFBIG || err == -ECANCELED || err == -ENOMEM || err == -EPROTO)
                 return err == -EFBIG ? -EIO : err;
         } else {
             bool ok = r.status >= 200 && r.status < 300;

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -30,6 +31,8 @@
  * and opened anew for the next page: keep one for every page in flight up to
  * the largest `parallel`. Idle ones close after libcurl's 118 s. */
 #define HTTP_KEEP_CONNECTIONS 64L
+
+_Static_assert(HTTP_ERROR_MAX >= CURL_ERROR_SIZE, "http_resp.error holds curl's error buffer");
 
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -271,7 +274,34 @@ const char *http_url_path(const char *url)
     return p ? p : "/";
 }
 
-static int curl_errno(CURLcode c)
+char *http_url_public(const char *base, const char *url, bool path)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *p = NULL, *out = NULL;
+    if (u && (!base || curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK) &&
+        curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: the scheme's default */
+        if (path)
+            curl_url_get(u, CURLUPART_PATH, &p, 0);
+        if (asprintf(&out, "%s://%s%s%s%s", scheme, host, port ? ":" : "", port ? port : "",
+                     p ? p : "") < 0)
+            out = NULL;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(p);
+    curl_url_cleanup(u);
+    return out;
+}
+
+/* TLS failures are permanent: a certificate that does not verify, a name it does
+ * not cover or a port that does not speak TLS stays so however often it is
+ * asked, and retrying them only made every access wait out the whole budget.
+ * A handshake cut by the network, though, is the reset it looks like. */
+static int curl_errno(CURLcode c, const char *errbuf)
 {
     switch (c) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -286,6 +316,17 @@ static int curl_errno(CURLcode c)
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
         return -ECONNRESET;
+    case CURLE_SSL_CONNECT_ERROR:
+        if (strstr(errbuf, "reset") || strstr(errbuf, "SSL_ERROR_SYSCALL"))
+            return -ECONNRESET;
+        return -EPROTO;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return -EPROTO;
     case CURLE_ABORTED_BY_CALLBACK:
         return -ECANCELED;
     case CURLE_OUT_OF_MEMORY:
@@ -365,8 +406,13 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
                 http_url_path(req->url));
         err = sink.err;
     } else if (rc != CURLE_OK) {
-        err = curl_errno(rc);
+        err = curl_errno(rc, errbuf);
         /* errbuf names host and port at most; curl never puts headers in it */
+        snprintf(resp->error, sizeof(resp->error), "%s",
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        for (char *c = resp->error; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = ' ';
         log_debug("[%s] %s %s -> %s (%s) %lld ms", o->section, req->method, http_url_path(req->url),
                   curl_easy_strerror(rc), errbuf, ms);
     } else {

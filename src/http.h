@@ -19,6 +19,7 @@ struct http_req {
 };
 
 #define HTTP_HEADERS_MAX 4096 /* bytes of response headers kept for the provider */
+#define HTTP_ERROR_MAX 256    /* CURL_ERROR_SIZE */
 
 struct http_resp {
     long status;
@@ -29,6 +30,9 @@ struct http_resp {
      * and what does not fit are dropped), for headers only a provider knows. */
     char headers[HTTP_HEADERS_MAX];
     size_t headers_len;
+    /* libcurl's own words for a transport failure (its error buffer, which
+     * names at most host and port, never a header), or "" */
+    char error[HTTP_ERROR_MAX];
 };
 
 struct http_opts {
@@ -61,6 +65,9 @@ bool http_sleep_until_or(const struct timespec *t, const struct http_opts *o,
                          bool (*woken)(const void *), const void *arg);
 /** The part of a URL that may be logged: path and query, never host or userinfo. */
 const char *http_url_path(const char *url);
+/** url (resolved against base when relative and base is not NULL) as scheme://host[:port], with
+ * its path when `path`; never userinfo, query or fragment; malloc'd, NULL when not a URL. */
+char *http_url_public(const char *base, const char *url, bool path);
 /** The errno a file operation reports for an HTTP status. */
 int http_status_errno(long status);
 /** True for statuses worth retrying (408, 429, 5xx). */

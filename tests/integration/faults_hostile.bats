@@ -4,9 +4,10 @@
 # absurd totals, a cursor that repeats forever (the fake's content faults), and
 # from faults_server.py: invalid UTF-8, deep nesting, duplicate ids, NUL in
 # strings, totals that move between pages, endless and dripping bodies,
-# Retry-After as an HTTP date, Fount's X-RateLimit-Remaining: 0. Each must be
-# detected, logged and contained: EIO or partial-but-marked data, never a
-# crash, a loop, or unbounded memory; the other providers keep working.
+# Retry-After as an HTTP date, Fount's X-RateLimit-Remaining: 0, TLS that fails
+# (faults_server.py --cert). Each must be detected, logged and contained: an
+# errno (EIO, or EPROTO for TLS) or partial-but-marked data, never a crash, a
+# loop, or unbounded memory; the other providers keep working.
 # faults_server.py speaks the wire formats of Scenario (a cursor API) and Fount
 # (a page API); those two tests are about those formats.
 
@@ -36,6 +37,8 @@ CONF
 }
 
 teardown() {
+    [ -n "${TLS_PID:-}" ] && kill "$TLS_PID" 2>/dev/null
+    TLS_PID=
     teardown_mount
 }
 
@@ -340,5 +343,63 @@ print(int((log[1][0] - log[0][0]) * 1000))')
     hostile_mode token_huge
     got=$(fs_op listdir "$MNT/hostile")
     [ "$got" != HUNG ]
+    contained hostile
+}
+
+@test "TLS failures (untrusted certificate, wrong name, TLS to a plain port): EPROTO at once, not retried, the log says TLS, where and what to do" {
+    # a self-signed certificate for 127.0.0.1 only, and the hostile server speaking TLS with it
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+    python3 "$TESTS_DIR/integration/faults_server.py" --port 0 --port-file "$WORK/tport" \
+        --cert "$WORK/cert.pem" --key "$WORK/key.pem" >"$WORK/tls.log" 2>&1 &
+    TLS_PID=$!
+    wait_for 15 test -s "$WORK/tport" || { cat "$WORK/tls.log"; false; }
+    local tport plain
+    tport=$(cat "$WORK/tport")
+    plain=${HOSTILE_URL##*:}
+    # untrusted (no ca_file), a name the certificate does not cover, TLS to a plain-HTTP port,
+    # and the same server trusted through ca_file
+    cat >>"$CONFIG" <<CONF
+
+[tls_untrusted]
+type = scenario
+url = https://127.0.0.1:$tport/scenario
+api_key = k
+api_secret = s
+
+[tls_name]
+type = scenario
+url = https://localhost:$tport/scenario
+ca_file = $WORK/cert.pem
+api_key = k
+api_secret = s
+
+[tls_plain]
+type = scenario
+url = https://127.0.0.1:$plain/scenario
+api_key = k
+api_secret = s
+
+[tls_ok]
+type = scenario
+url = https://127.0.0.1:$tport/scenario
+ca_file = $WORK/cert.pem
+api_key = k
+api_secret = s
+CONF
+    remount
+    local s host
+    for s in tls_untrusted tls_name tls_plain; do
+        got=$(fs_op listdir "$MNT/$s")
+        [ "$got" = EPROTO ] || { echo "ls $s: $got, want EPROTO"; false; }
+        case $s in tls_name) host="localhost:$tport" ;; tls_plain) host="127.0.0.1:$plain" ;; *) host="127.0.0.1:$tport" ;; esac
+        # one attempt, TLS and the host named, curl's reason in parentheses, the remedy
+        grep -E "\[$s\] GET /scenario/.*TLS with https://$host failed \(.+\).*ca_file.*\(1 attempt\)" \
+            "$WORK/daemon.log" || { echo "$s: no log line saying TLS, the host and what to do"; false; }
+    done
+    grep -E '\[tls_untrusted\].*certificate' "$WORK/daemon.log"
+    grep -E '\[tls_name\].*(name|localhost)' "$WORK/daemon.log"
+    got=$(fs_op listdir "$MNT/tls_ok")
+    [ "$got" = "OK 30" ] || { echo "ls tls_ok (ca_file set): $got"; false; }
     contained hostile
 }

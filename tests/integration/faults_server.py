@@ -15,7 +15,9 @@ Control (never counted):
     POST /_mode   {"mode": M}       switch mode, zero the counters
     GET  /_stats  {"requests": n, "log": [[t, "GET /path?query", status], ...]}
 
-    python3 faults_server.py --port 0 --port-file FILE [--mode M]
+    python3 faults_server.py --port 0 --port-file FILE [--mode M] [--cert PEM --key PEM]
+
+With --cert and --key it speaks HTTPS (TLS) instead of plain HTTP.
 
 Modes: ok badutf8 deep deep_ok dupids nul_id total_grows total_shrinks
 retry_date retry_date_far fount_remaining0 endless drip empty_body
@@ -25,6 +27,7 @@ import argparse
 import email.utils
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -225,8 +228,16 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--mode", default="ok")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", a.port), Handler)
+    if a.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert, a.key)
+        # a client that refuses the certificate fails the handshake in accept(),
+        # which socketserver takes as a failed request and goes on
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(a.mode)
     if a.port_file:
         tmp = a.port_file + ".tmp"
