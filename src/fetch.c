@@ -2,6 +2,8 @@
 #include "fetch.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,16 @@ static struct timespec pause_get(const struct provider *p)
     return t;
 }
 
+void fetch_when(time_t t, time_t now, char *out, size_t outlen)
+{
+    struct tm tt, tn;
+    gmtime_r(&t, &tt);
+    gmtime_r(&now, &tn);
+    bool today = tt.tm_year == tn.tm_year && tt.tm_yday == tn.tm_yday;
+    if (outlen && !strftime(out, outlen, today ? "%H:%M:%S UTC" : "%Y-%m-%d %H:%M:%S UTC", &tt))
+        out[0] = '\0';
+}
+
 /* Say once per streak that requests are being paced, and why they are slower than pages. */
 static void pace_log(const struct provider *p, long budget, long keep, long long window_ms,
                      long long interval_ms)
@@ -236,10 +248,9 @@ again:
     long long ms = clock_ms(&now, &t);
     if (ms > 0 && clock_ms(&t, deadline) <= 0) {
         pthread_mutex_unlock(&pc->lock);
-        char when[32] = "";
-        time_t w = time(NULL) + (time_t)((ms + 999) / 1000);
-        struct tm tm;
-        strftime(when, sizeof(when), "%H:%M:%S UTC", gmtime_r(&w, &tm));
+        char when[32];
+        time_t wall = time(NULL);
+        fetch_when(wall + (time_t)((ms + 999) / 1000), wall, when, sizeof(when));
         if (attempt == 1)
             snprintf(why, whylen, "[%s] %s %s: rate limited", p->section, req->method,
                      http_url_path(req->url));
@@ -290,10 +301,13 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
     if (r->left < 0)
         return;
     struct provider_pace *pc = p->pace;
-    struct timespec now = clock_now(), end = clock_after(&now, (long long)(r->until * 1000));
+    /* Each rate() bounds its hints; bounding here too keeps the conversions to
+     * milliseconds (here and in the fleet) defined whatever one returns. */
+    double until = r->until >= 0 ? fmin(r->until, HTTP_HINT_MAX) : 0;
+    struct timespec now = clock_now(), end = clock_after(&now, (long long)(until * 1000));
     if (pc->fleet_tell) {
         long long age = clock_ms(&turn->at, &now);
-        pc->fleet_tell(pc->fleet_ctx, r->left, r->until, age > 0 ? age / 1000.0 : 0);
+        pc->fleet_tell(pc->fleet_ctx, r->left, until, age > 0 ? age / 1000.0 : 0);
     }
     pthread_mutex_lock(&pc->lock);
     if (r->left == 0 && clock_ms(&pc->until, &end) > 0)

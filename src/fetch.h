@@ -18,6 +18,9 @@ struct http_req;
  * body is parsed: the caller's cue that the request no longer occupies the wire. */
 int fetch_json(const struct provider *p, const struct http_req *req, struct json **doc, char *why,
                size_t whylen, void (*off_wire)(void *), void *arg);
+/** Write wall-clock time t for a message: "HH:MM:SS UTC", with the date before it when t is on
+ * another UTC day than now. */
+void fetch_when(time_t t, time_t now, char *out, size_t outlen);
 /** Wall-clock second until which no request to p may go (a pause or a spent rate window); 0 when
  * none. */
 time_t fetch_paused_until(const struct provider *p);

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -245,6 +246,15 @@ bool http_resp_header(const struct http_resp *resp, const char *name, char *out,
     return false;
 }
 
+/* One bound for every retry hint, header or body: a server that asks for a
+ * pause of a year (or 1e400 s) would otherwise stop a section until a reload,
+ * sending nothing and saying so on every access; past a day the hint is more
+ * likely wrong than meant, and retrying within the budget costs a few requests. */
+double http_hint_seconds(double s)
+{
+    return isfinite(s) && s >= 0 && s < HTTP_HINT_MAX ? s : -1;
+}
+
 /* Retry-After in seconds or as an HTTP date (curl_getdate knows the three formats). */
 static double retry_after(const struct http_resp *r)
 {
@@ -253,12 +263,12 @@ static double retry_after(const struct http_resp *r)
         return -1;
     double s = strtod(v, &end);
     if (end != v && *end == '\0')
-        return s >= 0 ? s : -1;
+        return http_hint_seconds(s);
     time_t when = curl_getdate(v, NULL);
     if (when <= 0)
         return -1;
     double d = difftime(when, time(NULL));
-    return d > 0 ? d : 0;
+    return http_hint_seconds(d > 0 ? d : 0);
 }
 
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)

@@ -20,12 +20,13 @@ struct http_req {
 
 #define HTTP_HEADERS_MAX 4096 /* bytes of response headers kept for the provider */
 #define HTTP_ERROR_MAX 256    /* CURL_ERROR_SIZE */
+#define HTTP_HINT_MAX 86400.0 /* seconds: a longer retry hint is not believed */
 
 struct http_resp {
     long status;
     char *body;
     size_t len;
-    double retry_after; /* seconds from Retry-After, or -1 */
+    double retry_after; /* seconds from Retry-After (http_hint_seconds), or -1 */
     /* The last header block as "name: value\0" lines (bounded; longer lines
      * and what does not fit are dropped), for headers only a provider knows. */
     char headers[HTTP_HEADERS_MAX];
@@ -68,6 +69,9 @@ const char *http_url_path(const char *url);
 /** url (resolved against base when relative and base is not NULL) as scheme://host[:port], with
  * its path when `path`; never userinfo, query or fragment; malloc'd, NULL when not a URL. */
 char *http_url_public(const char *base, const char *url, bool path);
+/** A server's retry hint in seconds as believed: s when finite and in [0, HTTP_HINT_MAX), else -1
+ * (then the hint is ignored and the usual backoff applies). */
+double http_hint_seconds(double s);
 /** The errno a file operation reports for an HTTP status. */
 int http_status_errno(long status);
 /** True for statuses worth retrying (408, 429, 5xx). */

@@ -523,8 +523,7 @@ double provider_seconds(const struct json *v)
 {
     if (!json_is(v, JSON_NUMBER))
         return -1;
-    double d = strtod(v->text, NULL);
-    return isfinite(d) && d >= 0 && d < 86400 ? d : -1;
+    return http_hint_seconds(strtod(v->text, NULL));
 }
 
 void provider_rate_default(const struct http_resp *r, const struct json *body, struct rate *out)

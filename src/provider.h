@@ -179,7 +179,7 @@ void provider_rate(const struct provider_ops *ops, const struct http_resp *r,
                    const struct json *body, struct rate *out);
 /** Retry-After on a 429 or 503 means a pause; nothing else is said. */
 void provider_rate_default(const struct http_resp *r, const struct json *body, struct rate *out);
-/** A number of seconds from a JSON number in [0, 1 day), or -1. */
+/** A retry hint from a JSON number, bounded as http_hint_seconds bounds it, or -1. */
 double provider_seconds(const struct json *v);
 
 #endif

@@ -299,6 +299,20 @@ PY
     contained hostile
 }
 
+@test "Retry-After of a year or past a long long of milliseconds: not believed, retried, the listing succeeds" {
+    local mode s got
+    for mode in retry_after_huge retry_after_overflow; do
+        for s in hostile hostilef; do
+            remount
+            hostile_mode "$mode"
+            got=$(fs_op listdir "$MNT/$s")
+            [ "$got" = "OK 30" ] || { echo "$mode: ls $s: $got (the section paused for the hint)"; false; }
+            [ "$(hostile_requests)" -ge 2 ] || { echo "$mode: $s was not asked again"; false; }
+        done
+    done
+    contained hostile
+}
+
 @test "Fount 429 with X-RateLimit-Remaining: 0 and a reset time: waits for the reset" {
     hostile_mode fount_remaining0
     got=$(fs_op listdir "$MNT/hostilef")

@@ -107,7 +107,7 @@ expect_fail() {
         # asking again fails at once, without a request before the hint has passed
         expect_fail "$p" EAGAIN
         # one line for the streak, saying that it was a 429 and until when
-        lines=$(grep -cE "\[$p\].*429.*pause until [0-9:]+ UTC" "$WORK/daemon.log")
+        lines=$(grep -cE "\[$p\].*429.*pause until ([0-9-]+ )?[0-9:]+ UTC" "$WORK/daemon.log")
         [ "$lines" -eq 1 ] || { echo "$p: $lines log lines naming the 429 and its pause, want 1"; false; }
         others_ok "$p"
         fault "{\"provider\":\"$p\",\"mode\":\"none\"}"

@@ -20,7 +20,8 @@ Control (never counted):
 With --cert and --key it speaks HTTPS (TLS) instead of plain HTTP.
 
 Modes: ok badutf8 deep deep_ok dupids nul_id total_grows total_shrinks
-retry_date retry_date_far fount_remaining0 endless drip empty_body
+retry_date retry_date_far retry_after_huge retry_after_overflow fount_remaining0
+endless drip empty_body
 top_array token_huge
 """
 import argparse
@@ -120,6 +121,16 @@ class Handler(BaseHTTPRequestHandler):
             body = {"reason": "Too Many Requests"} if prov == "scenario" else {"message": "Too Many Attempts."}
             self.reply(429, body, [("Retry-After", date)])
             return 429
+        if mode == "retry_after_huge" and first:
+            # a pause of a year: seconds for Scenario, an HTTP date for Fount
+            year = 365 * 86400
+            after = str(year) if prov == "scenario" else email.utils.formatdate(time.time() + year, usegmt=True)
+            self.reply(429, {"message": "Too Many Attempts."}, [("Retry-After", after)])
+            return 429
+        if mode == "retry_after_overflow" and first:
+            # seconds past what a count of milliseconds can hold
+            self.reply(503, {"message": "busy"}, [("Retry-After", "1e17" if prov == "scenario" else "1e400")])
+            return 503
         if mode == "endless":          # a 200 whose body never ends, fast
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
