@@ -35,20 +35,29 @@ static void status_reason(const struct provider *p, const struct http_req *req,
 {
     char *text = provider_error_text(p->ops, body, r->body, r->len);
     long status = r->status;
-    const char *hint;
-    if (status == 401 || status == 403)
+    const char *hint, *to = "", *tail = "";
+    if (status == 401 || status == 403) {
         hint = "the credentials were refused; check the secret in this section";
-    else if (status == 404)
+    } else if (status == 404) {
         hint = "not found; check url and ids in this section";
-    else if (status == 429)
+    } else if (status == 429) {
         hint = "rate limited; try again later or lower `parallel`";
-    else if (status >= 500)
+    } else if (status >= 500) {
         hint = "server error";
-    else
+    } else if (status >= 300 && status < 400) {
+        /* not followed: the credentials would go along, perhaps to another host */
+        hint = "the server redirected, which is not followed (credentials never follow a "
+               "redirect); ";
+        to = r->location[0] ? r->location : "";
+        tail = r->location[0] ? " is where it points: if the API moved there, set url in this "
+                                "section to its new base URL"
+                              : "it did not say where to: check url in this section";
+    } else {
         hint = "the server refused the request";
-    snprintf(why, whylen, "[%s] %s %s: HTTP %ld%s%s%s after %d attempt%s: %s", p->section,
+    }
+    snprintf(why, whylen, "[%s] %s %s: HTTP %ld%s%s%s after %d attempt%s: %s%s%s", p->section,
              req->method, http_url_path(req->url), status, text ? " (" : "", text ? text : "",
-             text ? ")" : "", attempts, attempts == 1 ? "" : "s", hint);
+             text ? ")" : "", attempts, attempts == 1 ? "" : "s", hint, to, tail);
     free(text);
 }
 

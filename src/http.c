@@ -401,6 +401,12 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &wire);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->retry_after = retry_after(resp);
+    char *loc = NULL, *pub = NULL;
+    if (resp->status >= 300 && resp->status < 400 &&
+        curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc &&
+        (pub = http_url_public(NULL, loc, true)))
+        snprintf(resp->location, sizeof(resp->location), "%s", pub);
+    free(pub);
     slot->last_len = sink.body.len;
     slot_put(slot);
     struct timespec end = clock_now();

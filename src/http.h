@@ -34,6 +34,9 @@ struct http_resp {
     /* libcurl's own words for a transport failure (its error buffer, which
      * names at most host and port, never a header), or "" */
     char error[HTTP_ERROR_MAX];
+    /* where a 3xx points (not followed), as http_url_public with its path: no
+     * userinfo or query, which may hold credentials; "" when it does not say */
+    char location[512];
 };
 
 struct http_opts {

@@ -313,6 +313,23 @@ PY
     contained hostile
 }
 
+@test "a redirect is not followed: EIO after one request; the log says where it points (no userinfo, no query) and to set url" {
+    hostile_mode redirect
+    got=$(fs_op listdir "$MNT/hostile")
+    [ "$got" = EIO ] || { echo "ls hostile: $got"; false; }
+    [ "$(hostile_requests)" -eq 1 ]
+    grep -E '\[hostile\] GET /scenario/.*HTTP 301 .*redirected.* https://new\.example\.invalid:8443/v2/collections is where it points.*set url' \
+        "$WORK/daemon.log" || { echo "no log line saying where the redirect points"; false; }
+    got=$(fs_op listdir "$MNT/hostilef")
+    [ "$got" = EIO ] || { echo "ls hostilef: $got"; false; }
+    [ "$(hostile_requests)" -eq 2 ]
+    # a relative Location, resolved against the request
+    grep -E "\[hostilef\] GET /fount/.*HTTP 308 .*redirected.* $HOSTILE_URL/fount/api/v3/collections is where it points" \
+        "$WORK/daemon.log" || { echo "no log line saying where the relative redirect points"; false; }
+    ! grep -E 'alice|hunter2|SECRET-QUERY' "$WORK/daemon.log" || { echo "the Location's credentials reached the log"; false; }
+    contained hostile
+}
+
 @test "Fount 429 with X-RateLimit-Remaining: 0 and a reset time: waits for the reset" {
     hostile_mode fount_remaining0
     got=$(fs_op listdir "$MNT/hostilef")

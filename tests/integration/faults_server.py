@@ -20,8 +20,8 @@ Control (never counted):
 With --cert and --key it speaks HTTPS (TLS) instead of plain HTTP.
 
 Modes: ok badutf8 deep deep_ok dupids nul_id total_grows total_shrinks
-retry_date retry_date_far retry_after_huge retry_after_overflow fount_remaining0
-endless drip empty_body
+retry_date retry_date_far retry_after_huge retry_after_overflow redirect
+fount_remaining0 endless drip empty_body
 top_array token_huge
 """
 import argparse
@@ -131,6 +131,15 @@ class Handler(BaseHTTPRequestHandler):
             # seconds past what a count of milliseconds can hold
             self.reply(503, {"message": "busy"}, [("Retry-After", "1e17" if prov == "scenario" else "1e400")])
             return 503
+        if mode == "redirect":
+            # a moved API, with credentials in the Location's userinfo and query;
+            # Fount's is relative (resolved against the request's URL)
+            if prov == "scenario":
+                self.reply(301, {"message": "Moved Permanently"}, [("Location",
+                           "https://alice:hunter2@new.example.invalid:8443/v2/collections?pageSize=100&token=SECRET-QUERY")])
+                return 301
+            self.reply(308, b"", [("Location", "/fount/api/v3/collections?page=1&key=SECRET-QUERY")])
+            return 308
         if mode == "endless":          # a 200 whose body never ends, fast
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
