@@ -18,6 +18,9 @@
 #include "json.h"
 #include "render.h"
 #include "secret.h"
+#include "utf8.h"
+
+#define ERROR_TEXT_MAX 160 /* bytes of an error body's text in a log line */
 
 /* The registry: CFS_PROVIDERS is PROVIDER(name) for each name in
  * src/providers/meson.build. */
@@ -509,13 +512,28 @@ char *provider_error_text(const struct provider_ops *ops, const struct json *bod
         s = common_error(body);
     if (!s)
         return NULL;
-    /* one short printable line: a log line must not be forged by the server */
-    size_t n = strlen(s) < 160 ? strlen(s) : 160;
-    char *r = malloc(n + 1);
-    for (size_t i = 0; r && i < n; i++)
-        r[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-    if (r)
-        r[n] = '\0';
+    /* One short printable line: a log line must not be forged by the server, and
+     * must stay valid UTF-8 (journald shows anything else as a blob): cut at a
+     * character boundary, invalid bytes replaced as names replace them. */
+    char *r = malloc(ERROR_TEXT_MAX + 1);
+    if (!r)
+        return NULL;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t left = strlen(s), o = 0;
+    while (left > 0) {
+        size_t n = utf8_len(u, left);
+        const char *out = n ? (const char *)u : "\xef\xbf\xbd";
+        size_t outlen = n ? n : 3;
+        if (n == 1 && (*u < 0x20 || *u == 0x7f))
+            out = " ";
+        if (o + outlen > ERROR_TEXT_MAX)
+            break;
+        memcpy(r + o, out, outlen);
+        o += outlen;
+        u += n ? n : 1;
+        left -= n ? n : 1;
+    }
+    r[o] = '\0';
     return r;
 }
 

@@ -170,8 +170,8 @@ void provider_page_free(struct page *pg);
 int provider_cursor_copy(struct cursor *dst, const struct cursor *src);
 /** Free a cursor's token. */
 void provider_cursor_free(struct cursor *c);
-/** One printable line (at most 160 bytes) saying what an error body says; body is the parsed raw
- * text or NULL; malloc'd or NULL. */
+/** One printable line of valid UTF-8 (at most 160 bytes, cut between characters) saying what an
+ * error body says; body is the parsed raw text or NULL; malloc'd or NULL. */
 char *provider_error_text(const struct provider_ops *ops, const struct json *body, const char *raw,
                           size_t len);
 /** The rate-limit signal of a response: the provider's own reading, else provider_rate_default. */

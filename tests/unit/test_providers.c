@@ -325,6 +325,18 @@ static void error_texts(void)
     t = error_text("scenario", "{\"message\":\"m\",\"reason\":\"the reason\"}");
     CHECK_STR(t, "the reason");
     free(t);
+    /* cut at 160 bytes, but never inside a character: 53 three-byte euro signs */
+    char euros[300] = "{\"message\":\"";
+    for (int i = 0; i < 60; i++)
+        strcat(euros, "\xe2\x82\xac");
+    strcat(euros, "\"}");
+    t = error_text("fount", euros);
+    CHECK(t && strlen(t) == 159 && memcmp(t + 156, "\xe2\x82\xac", 3) == 0);
+    free(t);
+    /* invalid UTF-8 becomes U+FFFD, one per byte of a cut sequence, as in names; DEL a space */
+    t = error_text("fount", "{\"message\":\"a\xff\xe2\x82z\x7f\"}");
+    CHECK_STR(t, "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz ");
+    free(t);
     t = error_text("scenario", "{\"error\":\"e\"}"); /* a common key still counts */
     CHECK_STR(t, "e");
     free(t);
