@@ -311,23 +311,25 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
         return;
     struct provider_pace *pc = p->pace;
     /* Each rate() bounds its hints; bounding here too keeps the conversions to
-     * milliseconds (here and in the fleet) defined whatever one returns. */
+     * milliseconds (here and in the fleet) and the sums below defined whatever
+     * one returns. */
     double until = r->until >= 0 ? fmin(r->until, HTTP_HINT_MAX) : 0;
+    long left = r->left < RATE_LEFT_MAX ? r->left : RATE_LEFT_MAX;
     struct timespec now = clock_now(), end = clock_after(&now, (long long)(until * 1000));
     if (pc->fleet_tell) {
         long long age = clock_ms(&turn->at, &now);
-        pc->fleet_tell(pc->fleet_ctx, r->left, until, age > 0 ? age / 1000.0 : 0);
+        pc->fleet_tell(pc->fleet_ctx, left, until, age > 0 ? age / 1000.0 : 0);
     }
     pthread_mutex_lock(&pc->lock);
-    if (r->left == 0 && clock_ms(&pc->until, &end) > 0)
+    if (left == 0 && clock_ms(&pc->until, &end) > 0)
         pc->until = end;
-    if (r->left + 1 > pc->limit)
-        pc->limit = r->left + 1;
+    if (left + 1 > pc->limit)
+        pc->limit = left + 1;
     /* Maybe not counted in `left` yet: every request sent since, and those that
      * were on their way when this one was sent (one sent just before can reach
      * the server after it, in its new window, and be answered before it). */
     long after = (long)(pc->sent - turn->n - 1) + turn->ahead;
-    long share = r->left - headroom(pc->limit) - after;
+    long share = left - headroom(pc->limit) - after;
     bool over = pc->known && clock_ms(&pc->end, &now) >= 0;
     /* the first window takes every answer; a later one those sent since the last ended */
     bool ended = !pc->known || (over && clock_ms(&pc->end, &turn->at) >= 0);

@@ -54,9 +54,13 @@ struct page {
  * means pause until then; every request to the provider waits, not only the
  * one that was told. */
 struct rate {
-    long left;    /* -1: the response said nothing */
+    long left;    /* -1: the response said nothing; at most RATE_LEFT_MAX */
     double until; /* seconds from now */
 };
+
+/* More requests left than any real limit allows: a count the server gives is
+ * clamped to it, so the pacing's sums cannot overflow. */
+#define RATE_LEFT_MAX 1000000L
 
 struct provider_ops {
     const char *type;

@@ -117,7 +117,8 @@ static void rate(const struct http_resp *r, const struct json *body, struct rate
         long left = strtol(v, &end, 10);
         /* the window is a minute; without a reset time, assume a whole one */
         if (end != v && *end == '\0' && left >= 0)
-            *out = (struct rate){left, reset >= 0 ? reset : 60};
+            *out =
+                (struct rate){left < RATE_LEFT_MAX ? left : RATE_LEFT_MAX, reset >= 0 ? reset : 60};
     }
 }
 

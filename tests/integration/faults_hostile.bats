@@ -343,6 +343,13 @@ print(int((log[1][0] - log[0][0]) * 1000))')
     contained hostilef
 }
 
+@test "Fount X-RateLimit-Remaining: INT64_MAX: the listing succeeds, no overflow (sanitizer builds report it)" {
+    hostile_mode remaining_max
+    got=$(fs_op listdir "$MNT/hostilef")
+    [ "$got" = "OK 30" ] || { echo "ls hostilef: $got"; false; }
+    contained hostilef
+}
+
 @test "a 200 whose body never ends: EIO at max_response, memory bounded" {
     hostile_mode endless
     got=$(fs_op listdir "$MNT/hostile")

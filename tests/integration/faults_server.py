@@ -21,7 +21,7 @@ With --cert and --key it speaks HTTPS (TLS) instead of plain HTTP.
 
 Modes: ok badutf8 deep deep_ok dupids nul_id total_grows total_shrinks
 retry_date retry_date_far retry_after_huge retry_after_overflow redirect
-fount_remaining0 endless drip empty_body
+fount_remaining0 remaining_max endless drip empty_body
 top_array token_huge
 """
 import argparse
@@ -227,6 +227,8 @@ class Handler(BaseHTTPRequestHandler):
             "from": (page - 1) * per + 1 if rows else None,
             "to": (page - 1) * per + len(rows) if rows else None}}
         headers = [("X-RateLimit-Limit", "500"), ("X-RateLimit-Remaining", "400")]
+        if mode == "remaining_max":    # a count no signed 64-bit sum can grow
+            headers = [("X-RateLimit-Remaining", "9223372036854775807")]
         if mode == "fount_remaining0" and first:
             # the first page uses up the minute; no Retry-After anywhere
             reset = int(time.time()) + 2

@@ -411,6 +411,13 @@ static void rates(void)
     CHECK(r.left == 3 && r.until == 0); /* the window ended in flight: not a whole minute */
     r = rate_of("fount", 429, zero, sizeof(zero) - 1, 5, "{}"); /* Retry-After wins */
     CHECK(r.left == 0 && r.until == 5);
+    /* a count past any real limit is clamped, so the pacing's left + 1 cannot overflow */
+    static const char huge[] = "X-RateLimit-Remaining: 9223372036854775807\0";
+    r = rate_of("fount", 200, huge, sizeof(huge) - 1, -1, "{}");
+    CHECK(r.left == 1000000 && r.until == 60);
+    static const char huger[] = "X-RateLimit-Remaining: 99999999999999999999999\0";
+    r = rate_of("fount", 200, huger, sizeof(huger) - 1, -1, "{}");
+    CHECK(r.left == 1000000);
     static const char junk[] = "X-RateLimit-Remaining: lots\0";
     r = rate_of("fount", 200, junk, sizeof(junk) - 1, -1, "{}");
     CHECK(r.left == -1);
