@@ -121,13 +121,35 @@ static bool is_loopback(const char *host)
            c < 256 && d < 256;
 }
 
+/* The secret keys of a type, for a message: "token", "api_key or api_secret". */
+static void secret_names(const struct provider_ops *ops, char *out, size_t outlen)
+{
+    size_t n = 0, off = 0;
+    for (const struct config_key *k = ops->keys; k && k->name; k++)
+        n += k->secret;
+    out[0] = '\0';
+    for (const struct config_key *k = ops->keys; k && k->name && off < outlen; k++) {
+        if (!k->secret)
+            continue;
+        int w = snprintf(out + off, outlen - off, "%s%s",
+                         off == 0   ? ""
+                         : --n == 1 ? " or "
+                                    : ", ",
+                         k->name);
+        off += w > 0 ? (size_t)w : 0;
+    }
+}
+
 /* Credentials sent over plain HTTP to another machine can be read on the way:
- * refuse unless the section says the network is trusted. */
+ * refuse unless the section says the network is trusted. A user:password@ in
+ * the url is a credential that none of the secret rules would cover (libcurl
+ * sends it as Basic auth, over plain HTTP too, and the url goes into the shared
+ * cache's key names): refused, without echoing the url. */
 static int check_transport(const struct provider *p, const struct config_section *s, char *err,
                            size_t errlen)
 {
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL;
+    char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL;
     int rc = 0;
     if (!u)
         return -ENOMEM;
@@ -138,6 +160,16 @@ static int check_transport(const struct provider *p, const struct config_section
         rc = -EINVAL;
         snprintf(err, errlen, "config: [%s]: url is not an http:// or https:// URL with a host",
                  s->name);
+    } else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+               curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
+        char keys[128];
+        secret_names(p->ops, keys, sizeof(keys));
+        rc = -EINVAL;
+        snprintf(err, errlen,
+                 "config: [%s]: url holds a user name or password (user:password@ before %s); "
+                 "remove it from url and give the credential with %s (inline, or as "
+                 "*_env, *_file or *_command)",
+                 s->name, host, keys[0] ? keys : "the section's secret keys");
     } else if (strcasecmp(scheme, "http") == 0 && !is_loopback(host) && has_secret(p->ops, s)) {
         const char *allow = config_get(s, "allow_insecure_http");
         bool yes = allow && (strcasecmp(allow, "yes") == 0 || strcasecmp(allow, "true") == 0 ||
@@ -151,8 +183,12 @@ static int check_transport(const struct provider *p, const struct config_section
                      s->name, host);
         }
     }
+    if (password)
+        explicit_bzero(password, strlen(password));
     curl_free(scheme);
     curl_free(host);
+    curl_free(user);
+    curl_free(password);
     curl_url_cleanup(u);
     return rc;
 }

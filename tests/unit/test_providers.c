@@ -483,6 +483,22 @@ static void sections(void)
     provider_free(p);
     const char *ftp[] = {"type", "fount", "url", "ftp://x", "token", "t", NULL};
     CHECK(make("f", ftp) == NULL);
+
+    /* a user name or password in url is refused, the message names the secret keys to use
+     * instead and never holds the url's credentials */
+    const char *in_url[] = {"https://alice:hunter2@fount.example.com", "http://alice@127.0.0.1:9",
+                            "http://:hunter2@127.0.0.1:9/x"};
+    for (size_t i = 0; i < sizeof(in_url) / sizeof(in_url[0]); i++) {
+        static struct config_kv ukv[] = {
+            {"type", "scenario", 1}, {"url", NULL, 2}, {"api_key", "k", 3}, {"api_secret", "s", 4}};
+        ukv[1].value = (char *)in_url[i];
+        struct config_section us = {.name = "u", .line = 1, .kv = ukv, .n = 4};
+        p = NULL;
+        err[0] = '\0';
+        CHECK(provider_create(&us, &g, &p, err, sizeof(err)) == -EINVAL && p == NULL);
+        CHECK(strstr(err, "user name or password") && strstr(err, "api_key, api_secret or token"));
+        CHECK(!strstr(err, "hunter2") && !strstr(err, "alice"));
+    }
 }
 
 /* The fleet's names: a listing key and a rate group say whose data without any secret. */
