@@ -383,6 +383,11 @@ int http_perform(const struct http_req *req, const struct http_opts *o,
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, o);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    /* A loopback url may carry credentials over plain HTTP because they never
+     * leave the machine; an http_proxy from the environment would send them on
+     * to the proxy, perhaps across the network, in clear. */
+    if (o->direct)
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     if (o->ca_file) {
         curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
         curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");

@@ -44,6 +44,7 @@ struct http_opts {
     const char *ca_file; /* extra CA, or NULL */
     size_t max_response; /* bytes */
     const int *cancel;   /* non-zero (atomic) ends transfers and sleeps at once, or NULL */
+    bool direct;         /* never through a proxy: the url is this machine's (loopback) */
 };
 
 /** Set up libcurl and the shared connection cache; 0 or -errno. */

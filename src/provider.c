@@ -145,7 +145,7 @@ static void secret_names(const struct provider_ops *ops, char *out, size_t outle
  * the url is a credential that none of the secret rules would cover (libcurl
  * sends it as Basic auth, over plain HTTP too, and the url goes into the shared
  * cache's key names): refused, without echoing the url. */
-static int check_transport(const struct provider *p, const struct config_section *s, char *err,
+static int check_transport(struct provider *p, const struct config_section *s, char *err,
                            size_t errlen)
 {
     CURLU *u = curl_url();
@@ -183,6 +183,10 @@ static int check_transport(const struct provider *p, const struct config_section
                      s->name, host);
         }
     }
+    /* what loopback is allowed rests on the request staying on this machine:
+     * http_perform keeps it off any proxy */
+    if (rc == 0)
+        p->http.direct = is_loopback(host);
     if (password)
         explicit_bzero(password, strlen(password));
     curl_free(scheme);

@@ -4,7 +4,8 @@
 # over a full listing and a read of every file shows no secret in the
 # daemon's log, in any file under the mount, or in any xattr. Every
 # credential the fake knows (also one it does not require by default) gets a
-# distinctive value, so a hit can only be a leak.
+# distinctive value, so a hit can only be a leak. A loopback url, which may
+# carry credentials over plain HTTP, never goes through http_proxy.
 
 load '../lib/common'
 
@@ -88,4 +89,23 @@ check_no_leaks() {
 @test "secrets: *_command secrets never appear in logs, files or xattrs" {
     mount_with command
     check_no_leaks
+}
+
+@test "secrets: a loopback url never goes through http_proxy, so its credentials stay on this machine" {
+    # plain http:// with credentials is allowed on loopback only because nothing
+    # crosses a network; a proxy from the environment would carry them off in clear
+    start_fake
+    write_config
+    start_hostile # stands in for the proxy: it counts every request it gets
+    sed 's|http://127\.0\.0\.1:|http://localhost:|' "$CONFIG" >"$WORK/config.localhost"
+    chmod 600 "$WORK/config.localhost"
+    local c
+    for c in "$CONFIG" "$WORK/config.localhost"; do
+        grep -q '^url = http://\(127\.0\.0\.1\|localhost\):' "$c"
+        run env -u no_proxy -u NO_PROXY http_proxy="$HOSTILE_URL" https_proxy="$HOSTILE_URL" \
+            all_proxy="$HOSTILE_URL" timeout 60 "$CFS_BIN" --check -c "$c"
+        echo "$output"
+        [ "$status" -eq 0 ] || { echo "--check with http_proxy set failed ($c)"; false; }
+        [ "$(hostile_requests)" -eq 0 ] || { echo "$(hostile_requests) requests went to the proxy ($c)"; false; }
+    done
 }
