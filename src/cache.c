@@ -1202,7 +1202,7 @@ static size_t resume(const struct cache *c, const struct listing *l, uint64_t af
 }
 
 int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
-                  bool (*fill)(void *ctx, const struct entry *e, double ttl), void *ctx)
+                  int (*fill)(void *ctx, const struct entry *e, double ttl), void *ctx)
 {
     pthread_mutex_lock(&c->lock);
     int rc = 0;
@@ -1218,9 +1218,10 @@ int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
             const struct entry *e = listing_at(l, i);
             if (!entry_name(e))
                 continue;
-            if (!fill(ctx, e, ttl))
+            int f = fill(ctx, e, ttl);
+            if (f < 0)
                 break;
-            filled++;
+            filled += f > 0;
         }
         if (partial && filled && i > c->read_upto) {
             c->read_upto = i;

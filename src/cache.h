@@ -61,10 +61,11 @@ int cache_by_name(struct cache *c, const char *name, struct cache_call *call, st
 int cache_by_ino(struct cache *c, uint64_t ino, struct cache_call *call, struct listing **l,
                  const struct entry **e);
 /** A directory read: fill() gets (with their cache_ttl) the shown entries after the one with inode
- * `after` (0: from the start), as soon as their names are final, until it returns false (under the
- * cache's lock: it must not block). None filled means the end. 0, or -errno as cache_by_name. */
+ * `after` (0: from the start), as soon as their names are final, until it returns < 0 (no room;
+ * > 0: filled, 0: left out; under the cache's lock: it must not block). None filled means the
+ * end. 0, or -errno as cache_by_name. */
 int cache_readdir(struct cache *c, uint64_t after, struct cache_call *call,
-                  bool (*fill)(void *ctx, const struct entry *e, double ttl), void *ctx);
+                  int (*fill)(void *ctx, const struct entry *e, double ttl), void *ctx);
 /** When a refresh last changed the section's names (0: never) and how long the kernel may keep
  *  its entries; past the ttl, with wait, after the refresh. 0, or -EINTR once call is
  *  interrupted. */

@@ -802,10 +802,11 @@ struct dirbuf {
     unsigned section; /* index in t */
 };
 
-/* Add one entry; false when the buffer is full. With plus, the kernel takes a
- * reference on a collection inode (counted), which the table counts. */
-static bool add(struct dirbuf *d, const char *name, const struct fuse_entry_param *ep, bool counted,
-                off_t next)
+/* Add one entry: 1, or 0 when it is left out, -1 when the buffer is full.
+ * With plus, the kernel takes a reference on a collection inode (counted),
+ * which the table counts. */
+static int add(struct dirbuf *d, const char *name, const struct fuse_entry_param *ep, bool counted,
+               off_t next)
 {
     size_t room = d->size - d->pos, n;
     if (d->plus)
@@ -813,13 +814,20 @@ static bool add(struct dirbuf *d, const char *name, const struct fuse_entry_para
     else
         n = fuse_add_direntry(d->req, d->buf + d->pos, room, name, &ep->attr, next);
     if (n > room)
-        return false;
-    if (d->plus && ep->ino && counted &&
-        inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE,
-                       d->t->id[d->section]) < 0)
-        return false; /* the entry is in the buffer but unnamed in the table: stop here */
+        return -1;
+    int rc = d->plus && ep->ino && counted
+                 ? inode_remember(ep->ino, S_ISDIR(ep->attr.st_mode) ? INODE_DIR : INODE_FILE,
+                                  d->t->id[d->section])
+                 : 0;
+    /* Another section's collection has this number (DESIGN §2): this one is
+     * left out, as its lookup answers EIO. Stopping here would end the read:
+     * the next one, after the same entry, would find it again and reply empty. */
+    if (rc == -EEXIST)
+        return 0;
+    if (rc < 0)
+        return -1; /* ENOMEM: the entry is in the buffer but unnamed in the table */
     d->pos += n;
-    return true;
+    return 1;
 }
 
 static long long mono_ms(void)
@@ -867,7 +875,7 @@ static off_t collection_off(uint64_t ino)
     return (off_t)(ino >> 1);
 }
 
-static bool fill_collection(void *ctx, const struct entry *e, double ttl)
+static int fill_collection(void *ctx, const struct entry *e, double ttl)
 {
     struct dirbuf *d = ctx;
     struct fuse_entry_param ep = {0};
@@ -899,12 +907,12 @@ static int do_readdir(fuse_req_t req, struct fs *fs, struct tree *t, const struc
     /* "." and ".." carry no reference: ino 0 in the entry, only st_ino set */
     if (off < 1) {
         dir_attr(fs, t, o->ino, 2, &ep.attr);
-        if (!add(&d, ".", &ep, false, 1))
+        if (add(&d, ".", &ep, false, 1) < 0)
             goto out;
     }
     if (off < 2) {
         dir_attr(fs, t, kind == INODE_DIR ? t->ino[d.section] : FUSE_ROOT_ID, 2, &ep.attr);
-        if (!add(&d, "..", &ep, false, 2))
+        if (add(&d, "..", &ep, false, 2) < 0)
             goto out;
     }
     if (kind == INODE_ROOT) {
@@ -913,7 +921,7 @@ static int do_readdir(fuse_req_t req, struct fs *fs, struct tree *t, const struc
             section_attr(NULL, fs, t, (size_t)i, &ep.attr, &ep.attr_timeout);
             ep.ino = t->ino[i];
             ep.entry_timeout = FS_FIXED_TTL;
-            if (!add(&d, t->p[i]->section, &ep, false, i + 3))
+            if (add(&d, t->p[i]->section, &ep, false, i + 3) < 0)
                 break;
         }
     } else if (sec >= 0) {

@@ -71,7 +71,7 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
   POST /_fake/config   {"provider": P, "count", "seed", "hostile", "sample", "burst"}
                        regenerates; "burst": [I, N] gives collections I..I+N-1 one
                        creation second (a bulk import; [] or null: none);
-                       "delete": [ids], "rename": {id: name}, "add": {"name": ..},
+                       "delete": [ids], "rename": {id: name}, "add": {"name": .., "id": ..},
                        "credentials": {key: value} (null: not required);
                        "order_seed": N lists the same items in another order
                        (Scenario, whose order is a seeded shuffle);
@@ -1137,6 +1137,11 @@ class Data:
         t = max(int(time.time()) * 10**6, (last // 10**6 + 1) * 10**6)
         p.before_add(ctx, self.items)
         o = p.make(rng, t, body.get("name", "new"), None, ctx, p.add_extra(body))
+        if "id" in body:               # an id a test chose (two that share an inode number)
+            if any(it.key == str(body["id"]) for it in self.items):
+                raise ValueError("id %r is taken" % body["id"])
+            o["id"] = body["id"]
+            ctx["ids"].add(body["id"])
         p.touch_new(o)
         it = Item(p, t, o)
         self.items = self.items + [it]

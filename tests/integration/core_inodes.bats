@@ -100,3 +100,33 @@ top_stat() {
     after=$(top_stat)
     diff <(echo "$before") <(echo "$after")
 }
+
+@test "inodes: two sections' collections on one number: one is left out, the rest listed" {
+    # DESIGN §2: a directory's number is 51 bits of a hash of section and id,
+    # so two sections of a million collections share one with odds of about 1
+    # in 2,250. These two ids do (a search over 2^26 ids a side; test_listing.c
+    # checks it). The second section's READDIRPLUS stopped at the loser, and
+    # the empty reply to the read after it ended that listing there.
+    local p=honcho a=a64477993 b=b20166223 n k
+    unmount_cfs
+    fake_post /_fake/config "{\"provider\": \"$p\", \"add\": {\"name\": \"collides a\", \"id\": \"$a\"}}" >/dev/null
+    fake_post /_fake/config "{\"provider\": \"$p\", \"add\": {\"name\": \"collides b\", \"id\": \"$b\"}}" >/dev/null
+    for k in 1 2 3 4 5; do
+        fake_post /_fake/config "{\"provider\": \"$p\", \"add\": {\"name\": \"after $k\"}}" >/dev/null
+    done
+    n=$(expected_count "$p")
+    # a second section over the same account
+    awk -v s="[$p]" '$0 == s {on = 1; print "[twin]"; next} /^\[/ {on = 0} on' "$CONFIG" >"$WORK/twin"
+    cat "$WORK/twin" >>"$CONFIG"
+    mount_cfs
+    [ "$(timeout 60 ls -f "$MNT/$p" | grep -cvxE '\.|\.\.')" -eq "$n" ]
+    timeout 60 ls -f "$MNT/twin" | grep -vxE '\.|\.\.' >"$WORK/twin.ls"
+    echo "$p: $n collections; twin: $(grep -c . "$WORK/twin.ls") listed"
+    # twin's b has honcho's a's number: b alone is left out, and answers EIO
+    [ "$(grep -c . "$WORK/twin.ls")" -eq $((n - 1)) ]
+    ! grep -qx 'collides b' "$WORK/twin.ls"
+    grep -qx 'after 5' "$WORK/twin.ls"
+    [ "$(fs_op stat "$MNT/twin/collides b")" = EIO ]
+    [ "$(fs_op stat "$MNT/twin/collides a")" = OK ]
+    [ "$(fs_op stat "$MNT/$p/collides b")" = OK ]
+}

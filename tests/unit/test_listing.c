@@ -306,6 +306,8 @@ int main(void)
     CHECK(inode_file(dir, 300, &m1) != inode_file(dir, 300, &m2));
     CHECK(inode_file(dir, 300, &m1) != inode_file(dir, 300, &m3));
     CHECK(inode_file(dir, 300, &m1) != inode_file(dir, 300, NULL));
+    /* two ids of two sections on one number, found by a search (core_inodes.bats uses them) */
+    CHECK(inode_collection("honcho", "a64477993") == inode_collection("twin", "b20166223"));
 
     listing_ref(l);
     listing_unref(l);
