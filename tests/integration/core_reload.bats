@@ -49,7 +49,7 @@ PY
     [ "$status" -eq 0 ] || { echo "listing after the reload failed: $output"; false; }
     [ "${#lines[@]}" -eq "$(expected_count "$p")" ]
     [ "$(requests "$p")" -gt 0 ]
-    ! grep -q ' 401' <(fake_get /_fake/stats | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["log"]))')
+    ! grep -q ' 401' <(fake_get /_fake/stats | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["log"]))') || false
     grep -q 'SIGHUP: configuration read again' "$WORK/daemon.log"
     # the new secret reaches no log either
     ! grep -qF "rotated-$old" "$WORK/daemon.log"
@@ -77,7 +77,7 @@ PY
     keep_sections "$CONFIG" "${rest[@]}"
     timeout "$BOUND" ls "$MNT/$first" >/dev/null
     hup
-    ! ls "$MNT" | grep -qx "$first"
+    ! ls "$MNT" | grep -qx "$first" || false
     [ "$(fs_op stat "$MNT/$first")" = ENOENT ]
     [ "$(ls "$MNT" | wc -l)" -eq "${#rest[@]}" ]
 }

@@ -85,7 +85,7 @@ PY
     got=$(timeout "$BOUND" getfattr --absolute-names -d "$MNT")
     want=$("$CFS_BIN" --version | sed -n 's/^collectionsfs //p')
     grep -qx "user.collectionsfs.version=\"$want\"" <<<"$got" || { echo "root: $got"; false; }
-    ! grep -q reload_error <<<"$got"
+    ! grep -q reload_error <<<"$got" || false
     for p in "${PROVIDERS[@]}"; do
         timeout "$BOUND" ls "$MNT/$p" >/dev/null
         got=$(timeout "$BOUND" getfattr --absolute-names -d "$MNT/$p")
