@@ -44,6 +44,37 @@ ops_on() {
 
 warm() { timeout 60 find "$MNT" -name metadata.json -exec cat {} + >/dev/null; }
 
+# paused_reader DIR FIRST SECONDS: read DIR in the background (os.scandir)
+# into $WORK/read.txt, one name a line; returns once the reader has taken
+# FIRST names and paused, which it does until reader_goes_on (at most SECONDS).
+paused_reader() {
+    timeout $((2 * $3 + 60)) python3 - "$1" "$2" "$WORK/go" "$WORK/done" "$3" >"$WORK/read.txt" <<'PY' &
+import os, sys, time
+path, first, go, done, most = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+names = []
+with os.scandir(path) as it:
+    for e in it:
+        names.append(e.name)
+        if len(names) == first:
+            open(go, "w").close()
+            end = time.monotonic() + most
+            while not os.path.exists(done):
+                if time.monotonic() > end:
+                    sys.exit("the test never changed the provider")
+                time.sleep(0.05)
+print("\n".join(names))
+PY
+    READER=$!
+    wait_for "$3" test -e "$WORK/go"
+}
+
+# reader_goes_on: let paused_reader's reader read the rest, and wait for it.
+reader_goes_on() {
+    touch "$WORK/done"
+    wait "$READER"
+    READER=
+}
+
 @test "kernel: a warm find, find+cat and ls -lR send no request to the daemon" {
     CFS_TTL=3600 setup_fake --count 200
     mount_cfs -d
@@ -213,25 +244,7 @@ reads_of() { ops_on "$1" | grep -c 'opcode: READ (' || true; }
     CFS_TTL=3600 write_config
     mount_cfs
     slow_get "/_fake/expect?provider=$big" >"$WORK/old.json"
-    local go="$WORK/go" done="$WORK/done"
-    timeout 300 python3 - "$MNT/$big" 5000 "$go" "$done" >"$WORK/read.txt" <<'PY' &
-import os, sys, time
-path, first, go, done = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-names = []
-with os.scandir(path) as it:
-    for e in it:
-        names.append(e.name)
-        if len(names) == first:
-            open(go, "w").close()
-            end = time.monotonic() + 120
-            while not os.path.exists(done):
-                if time.monotonic() > end:
-                    sys.exit("the test never changed the provider")
-                time.sleep(0.05)
-print("\n".join(names))
-PY
-    local reader=$!
-    wait_for 120 test -e "$go"
+    paused_reader "$MNT/$big" 5000 120
     # deletions and renames before and after the reader's position, one addition
     local ids
     ids=$(python3 -c '
@@ -243,8 +256,7 @@ print(" ".join(v[i]["id"] for i in (100, 4000, 60000, 90000, 200, 70000)))' "$WO
         \"rename\": {\"$r1\": \"renamed early\", \"$r2\": \"renamed late\"}, \"add\": {\"name\": \"added\"}}" >/dev/null
     slow_get "/_fake/expect?provider=$big" >"$WORK/new.json"
     hup
-    touch "$done"
-    wait "$reader"
+    reader_goes_on
     python3 - "$WORK/old.json" "$WORK/new.json" "$WORK/read.txt" <<'PY'
 import collections, json, sys
 old, new = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -283,31 +295,12 @@ print("\n".join(sorted(e["name"] for e in json.load(open(sys.argv[1])))))' "$WOR
     mount_cfs
     # the listing, complete, but not in the kernel's cache of the directory
     [ "$(fs_op stat "$MNT/$p/no such collection")" = ENOENT ]
-    local go="$WORK/go" done="$WORK/done"
-    timeout 120 python3 - "$MNT/$p" 100 "$go" "$done" >"$WORK/read.txt" <<'PY' &
-import os, sys, time
-path, first, go, done = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-names = []
-with os.scandir(path) as it:
-    for e in it:
-        names.append(e.name)
-        if len(names) == first:
-            open(go, "w").close()
-            end = time.monotonic() + 60
-            while not os.path.exists(done):
-                if time.monotonic() > end:
-                    sys.exit("the test never changed the provider")
-                time.sleep(0.05)
-print("\n".join(names))
-PY
-    local reader=$!
-    wait_for 60 test -e "$go"
+    paused_reader "$MNT/$p" 100 60
     fake_post /_fake/config "{\"provider\": \"$p\", \"order_seed\": 7}" >/dev/null
     # past the ttl and a budget (a read that goes on is answered from a listing
     # up to a budget old): the reader's next request starts the refresh
     sleep 3
-    touch "$done"
-    wait "$reader"
+    reader_goes_on
     local read uniq
     read=$(grep -c . "$WORK/read.txt")
     uniq=$(sort -u "$WORK/read.txt" | grep -c .)
