@@ -190,6 +190,15 @@ sys.exit(not any(l.split(" ")[1].startswith("/%s/" % p) and l.split(" ")[-1] == 
                  for l in json.load(sys.stdin)["log"]))' "$1" "$2"
 }
 
+# logged PROVIDER: requests for it the fake has answered (logged as they are
+# answered) since the last reset: an order of events, where a time would be
+# a bound on a noisy machine.
+logged() {
+    fake_get /_fake/stats | python3 -c '
+import json, sys
+print(sum(l.split(" ")[1].startswith("/%s/" % sys.argv[1]) for l in json.load(sys.stdin)["log"]))' "$1"
+}
+
 # retry_gap_ms PROVIDER STATUS: the shortest time (ms) from the fake answering
 # the provider with STATUS to the arrival of the next request for it ("none"
 # if no request came after such an answer). A lower bound on it is what a
