@@ -902,6 +902,15 @@ static struct listing *earlier(const struct cache *c, const struct waiter *w)
     return NULL;
 }
 
+/* A directory read that goes on (offset past 0) is one access, not one per
+ * request: with a ttl shorter than a budget (0: refresh on every access) each
+ * of its requests started a refresh or gave up the walk it read, and a slow
+ * read of 40 pages cost 746 requests. It reads on for a budget instead. */
+static bool reads_on(const struct waiter *w)
+{
+    return w->want == WANT_MORE && w->ino;
+}
+
 /* Can a listing answer this access now? The current one while fresh (or
  * completed since the access began), or the walk in progress once the name
  * the access wants is final in it. NULL when it must wait. */
@@ -913,11 +922,7 @@ static struct listing *answerable(const struct cache *c, const struct access *a,
         return was;
     if (c->cur && (before(now, &c->fresh_until) || !before(&c->cur_done, &a->start)))
         return c->cur;
-    /* A directory read that goes on is one access, not one per request: with
-     * a ttl shorter than a budget (0: refresh on every access) it reads on in
-     * a listing up to a budget old, or each request would cost a refresh. */
-    if (c->cur && a->me.want == WANT_MORE && a->me.ino &&
-        clock_ms(&c->cur_done, now) <= (long long)c->p->timeout_ms)
+    if (c->cur && reads_on(&a->me) && clock_ms(&c->cur_done, now) <= (long long)c->p->timeout_ms)
         return c->cur;
     /* While a walk runs, an inode the last complete generation holds is
      * answered from it, at once (with ttl 0): the kernel may hold its size and
@@ -956,13 +961,12 @@ static int fallback(const struct cache *c, const struct timespec *now, int err,
  * kernel's read of the section directory, which the kernel would complete
  * with the new walk's entries: it must go before anyone reads on. A walk
  * that waits because it is ahead of a directory read that goes on is not
- * paused: it was started over under every read longer than the ttl. That
- * read (reading_on) goes on in it for a budget when the ttl is shorter (with
- * ttl = 0 every read of it started the walk over). */
-static void give_up_paused(struct cache *c, const struct timespec *now, bool reading_on)
+ * paused: it was started over under every read longer than the ttl. A
+ * read that goes on (reads_on) keeps it for a budget when the ttl is shorter. */
+static void give_up_paused(struct cache *c, const struct timespec *now, const struct waiter *w)
 {
     long long ttl = (long long)c->g->ttl * 1000, budget = (long long)c->p->timeout_ms;
-    long long reader = reading_on && budget > ttl ? budget : ttl;
+    long long reader = reads_on(w) && budget > ttl ? budget : ttl;
     if (!c->walk || c->worker || clock_ms(&c->walk_start, now) <= ttl ||
         (c->read_upto && clock_ms(&c->read_at, now) <= reader))
         return;
@@ -1091,7 +1095,7 @@ static int await(struct cache *c, const struct waiter *want, struct cache_call *
     for (bool first = true;; first = false) {
         struct timespec now = clock_now();
         /* before anything is answered from it */
-        give_up_paused(c, &now, a.me.want == WANT_MORE && a.me.ino);
+        give_up_paused(c, &now, &a.me);
         if (decide(c, &a, &now, out, &rc)) {
             c->hits += first && *out;
             break;
@@ -1246,7 +1250,7 @@ int cache_dir_attr(struct cache *c, bool wait, struct cache_call *call, struct t
     int rc = 0;
     /* the kernel asks this first when its attributes expired: a reader's
      * partial read of the directory goes before the reader opens it again */
-    give_up_paused(c, &now, false);
+    give_up_paused(c, &now, &(struct waiter){.want = WANT_ALL});
     /* Past the ttl the kernel asks this before it trusts the entries it
      * cached: the answer waits for the refresh, and its mtime tells the kernel
      * whether the names changed. With nothing listed yet there is nothing to
