@@ -397,34 +397,17 @@ print(int((log[1][0] - log[0][0]) * 1000))')
     plain=${HOSTILE_URL##*:}
     # untrusted (no ca_file), a name the certificate does not cover, TLS to a plain-HTTP port,
     # and the same server trusted through ca_file
-    cat >>"$CONFIG" <<CONF
-
-[tls_untrusted]
-type = scenario
-url = https://127.0.0.1:$tport/scenario
-api_key = k
-api_secret = s
-
-[tls_name]
-type = scenario
-url = https://localhost:$tport/scenario
-ca_file = $WORK/cert.pem
-api_key = k
-api_secret = s
-
-[tls_plain]
-type = scenario
-url = https://127.0.0.1:$plain/scenario
-api_key = k
-api_secret = s
-
-[tls_ok]
-type = scenario
-url = https://127.0.0.1:$tport/scenario
-ca_file = $WORK/cert.pem
-api_key = k
-api_secret = s
-CONF
+    local name url ca
+    while read -r name url ca; do
+        printf '\n[%s]\ntype = scenario\nurl = %s/scenario\n' "$name" "$url"
+        [ -z "$ca" ] || printf 'ca_file = %s\n' "$ca"
+        printf 'api_key = k\napi_secret = s\n'
+    done >>"$CONFIG" <<SECTIONS
+tls_untrusted https://127.0.0.1:$tport
+tls_name https://localhost:$tport $WORK/cert.pem
+tls_plain https://127.0.0.1:$plain
+tls_ok https://127.0.0.1:$tport $WORK/cert.pem
+SECTIONS
     remount
     local s host
     for s in tls_untrusted tls_name tls_plain; do
