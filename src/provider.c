@@ -398,11 +398,7 @@ char *provider_collection_url(const struct provider *p, const char *prefix, cons
         u = provider_url(p, prefix, rest);
     free(e);
     free(rest);
-    /* a user:password@ in the configured url is a credential: never shown */
-    char *s = u ? strstr(u, "://") : NULL, *at = s ? strchr(s + 3, '@') : NULL;
-    if (at && at < s + 3 + strcspn(s + 3, "/?#"))
-        memmove(s + 3, at + 1, strlen(at + 1) + 1);
-    return u;
+    return u; /* no user:password@: check_transport refuses a url with one */
 }
 
 char *provider_escape(const char *s)
