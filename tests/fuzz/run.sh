@@ -15,9 +15,10 @@
 # separate clang build dir with -Dfuzzing=true, build the harnesses, regenerate
 # the seed corpus from the fake providers, then run each harness for the given
 # time with ASan+UBSan, a 2 GB RSS limit and a 25 s per-input limit (a hang is a
-# finding too). New inputs go to BUILD/fuzz/corpus/<target> (the committed
-# seeds in tests/fuzz/corpus are only read); crash, leak, timeout and OOM
-# inputs go to BUILD/fuzz/artifacts/<target>/, logs to BUILD/fuzz/logs/.
+# finding too), as many at once as there are cores (FUZZ_JOBS=N to choose).
+# New inputs go to BUILD/fuzz/corpus/<target> (the committed seeds in
+# tests/fuzz/corpus are only read); crash, leak, timeout and OOM inputs go to
+# BUILD/fuzz/artifacts/<target>/, logs to BUILD/fuzz/logs/.
 # Prints executions and the verdict per target; exits 1 if any target found
 # something, 2 if the set-up failed.
 set -uo pipefail
@@ -99,10 +100,15 @@ dict_for() {
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:symbolize=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
-found=0
-summary=()
-for t in "${TARGETS[@]}"; do
-    work="$BUILD/fuzz/corpus/$t" art="$BUILD/fuzz/artifacts/$t" log="$BUILD/fuzz/logs/$t.log"
+# One target per core at once (FUZZ_JOBS overrides): each is single-threaded,
+# and in CI this phase runs alone.
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case "$jobs" in '' | *[!0-9]* | 0) jobs=1 ;; esac
+
+# fuzz_one TARGET: run it; prints its report, exits 0 when it found nothing.
+fuzz_one() {
+    local t=$1 work="$BUILD/fuzz/corpus/$1" art="$BUILD/fuzz/artifacts/$1" log="$BUILD/fuzz/logs/$1.log"
+    local dirs dict rc execs arts verdict why
     mkdir -p "$work" "$art" "$(dirname "$log")"
     rm -f "$art"/*
     dirs=("$work")
@@ -120,14 +126,41 @@ for t in "${TARGETS[@]}"; do
     if [ $rc -eq 0 ] && [ -z "$arts" ]; then
         verdict="ok"
     else
-        found=1
         why=$(grep -a -m1 -E 'property failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' "$log")
         [ $rc -eq 137 ] && why="killed after $((SECS + 120))s wall clock (hang?)"
         verdict="FOUND (exit $rc): ${why:-see log} ${arts:+-> $art/$arts}"
         grep -a -B2 -A25 -m1 -E 'property failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' "$log" | cut -c1-300 | head -40
     fi
     echo "   ${execs:-?} execs: $verdict"
-    summary+=("$(printf '%-20s %12s execs  %s' "$t" "${execs:-?}" "$verdict")")
+    printf '%-20s %12s execs  %s\n' "$t" "${execs:-?}" "$verdict" >"$BUILD/fuzz/out/$t.summary"
+    [ "$verdict" = ok ]
+}
+
+rm -rf "$BUILD/fuzz/out"
+mkdir -p "$BUILD/fuzz/out"
+found=0
+running=0
+for t in "${TARGETS[@]}"; do
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || found=1
+        running=$((running - 1))
+    fi
+    fuzz_one "$t" >"$BUILD/fuzz/out/$t.report" 2>&1 &
+    running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do
+    wait -n || found=1
+    running=$((running - 1))
+done
+summary=()
+for t in "${TARGETS[@]}"; do
+    cat "$BUILD/fuzz/out/$t.report"
+    if [ -s "$BUILD/fuzz/out/$t.summary" ]; then
+        summary+=("$(cat "$BUILD/fuzz/out/$t.summary")")
+    else
+        found=1
+        summary+=("$(printf '%-20s %12s execs  %s' "$t" "?" "FOUND: the run of this target did not finish")")
+    fi
 done
 
 # Known findings kept as reproducers: say which still fail (informational; a
