@@ -201,15 +201,45 @@ static void say_failed(const redisContext *c, char *why, size_t whylen)
              c->err == REDIS_ERR_PROTOCOL ? "unreadable reply" : "connection lost", c->errstr);
 }
 
+/* No reply of ours is an array of more elements (a message: 3), nor holds one. hiredis 0.14
+ * allocates an array's element vector as soon as it reads the count, and walks all of it to free
+ * it: 12 bytes of "*100000000" cost 800 MB and seconds, past every timeout. */
+#define ARRAY_MAX 16
+static void *(*hiredis_array)(const redisReadTask *, int);
+static redisReplyObjectFunctions bounded_fns;
+static _Thread_local bool array_refused;
+
+static void *bounded_array(const redisReadTask *t, int elements)
+{
+    if (elements < 0 || elements > ARRAY_MAX || t->parent) {
+        array_refused = true;
+        return NULL; /* the reader fails the reply */
+    }
+    return hiredis_array(t, elements);
+}
+
+static void bounded_init(void)
+{
+    redisReader *r = redisReaderCreate();
+    if (!r)
+        return;
+    bounded_fns = *r->fn;
+    hiredis_array = bounded_fns.createArray;
+    bounded_fns.createArray = bounded_array;
+    redisReaderFree(r);
+}
+
 /* Sends what was appended to c, then reads n replies into out, all within timeout_ms, and with
- * no reply buffered past max bytes (hiredis 0.14 would buffer whatever a server sends). 0, or
- * -errno with c unusable (the caller frees it) and the reason in why. */
+ * no more than max bytes read for them all (hiredis 0.14 would buffer whatever a server sends,
+ * and keeps each finished element of an array it still reads). 0, or -errno with c unusable (the
+ * caller frees it) and the reason in why. */
 static int exchange(redisContext *c, unsigned timeout_ms, size_t max, void **out, size_t n,
                     char *why, size_t whylen)
 {
     struct timespec now = clock_now(), dl = clock_after(&now, timeout_ms);
-    size_t got = 0;
+    size_t got = 0, fed = 0;
     int rc = 0, done = 0;
+    array_refused = false;
     while (rc == 0 && !done) {
         struct pollfd p = {c->fd, POLLOUT, 0};
         long long left = clock_ms(&now, &dl);
@@ -224,15 +254,18 @@ static int exchange(redisContext *c, unsigned timeout_ms, size_t max, void **out
     while (rc == 0 && got < n) {
         void *v = NULL;
         if (redisGetReplyFromReader(c, &v) != REDIS_OK) {
-            rc = errno_of(c->err, errno);
-            say_failed(c, why, whylen);
+            rc = array_refused ? -EBADMSG : errno_of(c->err, errno);
+            if (array_refused)
+                snprintf(why, whylen, "a reply of another shape than asked for (an array)");
+            else
+                say_failed(c, why, whylen);
             break;
         }
         if (v) {
             out[got++] = v;
             continue;
         }
-        if (c->reader->len - c->reader->pos > max) {
+        if (fed > max) {
             rc = -EBADMSG;
             snprintf(why, whylen, "a reply larger than expected (over %zu bytes)", max);
             break;
@@ -240,11 +273,14 @@ static int exchange(redisContext *c, unsigned timeout_ms, size_t max, void **out
         struct pollfd p = {c->fd, POLLIN, 0};
         now = clock_now();
         long long left = clock_ms(&now, &dl);
+        size_t had = c->reader->len;
         if (left <= 0 || poll(&p, 1, (int)left) == 0) {
             rc = -ETIMEDOUT;
         } else if (redisBufferRead(c) != REDIS_OK) {
             rc = errno_of(c->err, errno);
             say_failed(c, why, whylen);
+        } else {
+            fed += c->reader->len - had; /* only a reply taken from it shortens the buffer */
         }
     }
     if (rc == -ETIMEDOUT)
@@ -275,6 +311,14 @@ static int dial(const struct shared *s, redisContext **out, char *why, size_t wh
         redisFree(c);
         return rc;
     }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, bounded_init);
+    if (!hiredis_array) {
+        snprintf(why, whylen, "out of memory");
+        redisFree(c);
+        return -ENOMEM;
+    }
+    c->reader->fn = &bounded_fns;
     /* A bound on each write that a full socket buffer would block. */
     if (redisSetTimeout(c, tv) != REDIS_OK) {
         snprintf(why, whylen, "cannot set a timeout on the socket");
