@@ -6,6 +6,7 @@
  * before use: Redis is trusted for nothing but availability. */
 #include "shared.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -159,8 +160,14 @@ bool shared_url_local(const char *url)
         return false;
     if (s.port == 0)
         return true;
-    return strcmp(s.host, "localhost") == 0 || strcmp(s.host, "::1") == 0 ||
-           strncmp(s.host, "127.", 4) == 0;
+    /* Addresses only: "127.x.example" is a name that resolves wherever its DNS says. */
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, s.host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, s.host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return strcmp(s.host, "localhost") == 0;
 }
 
 /* ---- connection ---- */

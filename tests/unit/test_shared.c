@@ -231,6 +231,11 @@ static void urls(void)
     CHECK(shared_url_local("redis://[::1]:6379"));
     CHECK(!shared_url_local("redis://10.0.0.1:6379"));
     CHECK(!shared_url_local("redis://cache.example:6379"));
+    /* Names that only look like loopback addresses resolve wherever their DNS says. */
+    CHECK(!shared_url_local("redis://127.attacker.example:6379"));
+    CHECK(!shared_url_local("redis://127.0.0.1.nip.io:6379"));
+    CHECK(!shared_url_local("redis://127:6379"));
+    CHECK(shared_url_local("redis://127.1.2.3:6379"));
     CHECK(!shared_url_local("bogus"));
 
     /* Nothing listening: open succeeds (the daemon must start), calls fail fast. */
