@@ -818,7 +818,8 @@ static void publish(struct cache *c)
         char host[32] = "?";
         gethostname(host, sizeof(host) - 1);
         snprintf(f.who, sizeof(f.who), "%s:%ld", host, (long)getpid());
-        int rc = fleet_publish(c->sh, c->p->listing_key, token, c->g->stale_ttl, l, &f);
+        int rc =
+            fleet_publish(c->sh, c->p->listing_key, token, c->g->stale_ttl, lease_ms(c), l, &f);
         if (rc == 0) {
             pthread_mutex_lock(&c->lock);
             if (c->cur == l)

@@ -81,7 +81,7 @@ int fleet_read(struct shared *sh, const char *key, const char *section, const st
 }
 
 int fleet_publish(struct shared *sh, const char *key, uint64_t token, unsigned ttl_s,
-                  const struct listing *l, struct shared_facts *f)
+                  unsigned lease_ms, const struct listing *l, struct shared_facts *f)
 {
     size_t n = listing_count(l);
     struct record **rec = malloc((n ? n : 1) * sizeof(*rec));
@@ -90,7 +90,7 @@ int fleet_publish(struct shared *sh, const char *key, uint64_t token, unsigned t
     for (size_t i = 0; i < n; i++)
         rec[i] = (struct record *)entry_record(listing_at(l, i));
     f->count = n;
-    int rc = shared_publish(sh, key, token, ttl_s, f, rec, n);
+    int rc = shared_publish(sh, key, token, ttl_s, lease_ms, f, rec, n);
     free(rec);
     return rc;
 }

@@ -18,9 +18,9 @@ struct listing;
  * age will do), -ENOENT when none, -EBADMSG when damaged or too large, or -errno. */
 int fleet_read(struct shared *sh, const char *key, const char *section, const struct listing *base,
                uint64_t max, long max_age, struct listing **out, struct shared_facts *f);
-/** Publish l under key with the lease's token, kept ttl_s seconds; f's gen is set. 0, -ESTALE
- * when fenced out, or -errno. */
+/** Publish l under key with the lease's token (renewed for lease_ms meanwhile), kept ttl_s
+ * seconds; f's gen is set. 0, -ESTALE when fenced out, or -errno. */
 int fleet_publish(struct shared *sh, const char *key, uint64_t token, unsigned ttl_s,
-                  const struct listing *l, struct shared_facts *f);
+                  unsigned lease_ms, const struct listing *l, struct shared_facts *f);
 
 #endif

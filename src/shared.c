@@ -779,7 +779,7 @@ static int put_chunk(struct shared *s, const char *key, uint64_t token, uint64_t
 }
 
 int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned ttl_s,
-                   struct shared_facts *f, struct record *const *rec, size_t n)
+                   unsigned lease_ms, struct shared_facts *f, struct record *const *rec, size_t n)
 {
     if (key_ok(key) < 0 || ttl_s == 0 || ttl_s > UINT_MAX / 1000 || !f || (n && !rec))
         return -EINVAL;
@@ -792,7 +792,16 @@ int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned t
     size_t nch = 0, cap = 0;
     int rc = 0;
     uint64_t in_chunk = 0;
+    /* The walk's last renewal may be a third of the lease ago, and a large listing takes longer
+     * than the rest to write: a daemon that took the lease meanwhile would walk again and fence
+     * this publication out. Renewing cannot keep a lost lease: the script still checks. */
+    struct timespec renewed = {0};
     for (size_t i = 0; i <= n && rc == 0; i++) {
+        struct timespec now = clock_now();
+        if (lease_ms && (i == 0 || clock_ms(&renewed, &now) >= lease_ms / 3)) {
+            shared_renew(s, key, token, lease_ms);
+            renewed = now;
+        }
         size_t len = 0;
         const void *p = i < n ? record_bytes(rec[i], &len) : NULL;
         if (i < n && len > CHUNK_MAX - 4) {

@@ -51,10 +51,11 @@ int shared_renew(struct shared *s, const char *key, uint64_t token, unsigned lea
 void shared_release(struct shared *s, const char *key, uint64_t token);
 
 /** Publish n records with their facts (the count is n; f->count is not read), kept ttl_s
- * seconds, if the lease's token still fences; f->gen is set to the new generation. 0, -ESTALE
- * when fenced out (another holder came), or -errno. */
+ * seconds, if the lease's token still fences; f->gen is set to the new generation. The lease is
+ * renewed for lease_ms at the start and every third of it meanwhile (0: not). 0, -ESTALE when
+ * fenced out (another holder came), or -errno. */
 int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned ttl_s,
-                   struct shared_facts *f, struct record *const *rec, size_t n);
+                   unsigned lease_ms, struct shared_facts *f, struct record *const *rec, size_t n);
 /** The generation of the listing published now; 0 when none. 0 or -errno. */
 int shared_generation(struct shared *s, const char *key, uint64_t *gen);
 /** Read the published listing: facts into *f, then each record (one reference, the callee's)

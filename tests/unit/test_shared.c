@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,8 +337,8 @@ static void fencing(struct shared *s)
     CHECK(shared_lease(s, "fence1", 50, &a) == 1);
     CHECK(lease_gone("fence1"));
     CHECK(shared_lease(s, "fence1", 10000, &b) == 1 && b > a);
-    CHECK(shared_publish(s, "fence1", b, 60, &f, r, 2) == 0 && f.gen == 1);
-    CHECK(shared_publish(s, "fence1", a, 60, &f, r, 3) == -ESTALE);
+    CHECK(shared_publish(s, "fence1", b, 60, 0, &f, r, 2) == 0 && f.gen == 1);
+    CHECK(shared_publish(s, "fence1", a, 60, 0, &f, r, 3) == -ESTALE);
     char k[200];
     snprintf(k, sizeof k, P "fence1:c:%llu:0", (unsigned long long)a);
     CHECK(raw_int("EXISTS %s", k) == 0); /* the refused publisher's staged chunk is gone */
@@ -347,22 +348,73 @@ static void fencing(struct shared *s)
     got_free(&g);
     /* Even with the lease free again, an older token cannot overwrite a newer listing. */
     shared_release(s, "fence1", b);
-    CHECK(shared_publish(s, "fence1", a, 60, &f, r, 3) == -ESTALE);
+    CHECK(shared_publish(s, "fence1", a, 60, 0, &f, r, 3) == -ESTALE);
 
     /* A publishing while B holds the lease is refused; B's publication then goes through. */
     CHECK(shared_lease(s, "fence2", 50, &a) == 1);
     CHECK(lease_gone("fence2"));
     CHECK(shared_lease(s, "fence2", 10000, &b) == 1);
-    CHECK(shared_publish(s, "fence2", a, 60, &f, r, 3) == -ESTALE);
+    CHECK(shared_publish(s, "fence2", a, 60, 0, &f, r, 3) == -ESTALE);
     uint64_t gen = 99;
     CHECK(shared_generation(s, "fence2", &gen) == 0 && gen == 0);
     CHECK(shared_read(s, "fence2", &rf, collect, &g) == -ENOENT && g.n == 0);
-    CHECK(shared_publish(s, "fence2", b, 60, &f, r, 3) == 0 && f.gen == 1);
+    CHECK(shared_publish(s, "fence2", b, 60, 0, &f, r, 3) == 0 && f.gen == 1);
     CHECK(shared_generation(s, "fence2", &gen) == 0 && gen == 1);
     /* The same token cannot publish twice. */
-    CHECK(shared_publish(s, "fence2", b, 60, &f, r, 3) == -ESTALE);
+    CHECK(shared_publish(s, "fence2", b, 60, 0, &f, r, 3) == -ESTALE);
     shared_release(s, "fence2", b);
     for (int i = 0; i < 3; i++)
+        record_unref(r[i]);
+}
+
+/* A second daemon that takes the lease the moment it is free. */
+static atomic_bool thief_stop, thief_won;
+static const char *thief_key;
+
+static void *thief_main(void *arg)
+{
+    (void)arg;
+    redisContext *c = raw();
+    while (c && !atomic_load(&thief_stop) && !atomic_load(&thief_won)) {
+        redisReply *r = redisCommand(c, "SET %s thief NX PX 10000", thief_key);
+        if (r && r->type == REDIS_REPLY_STATUS)
+            atomic_store(&thief_won, true);
+        freeReplyObject(r);
+        usleep(5000);
+    }
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* A publication that takes longer than what is left of the lease when it starts keeps the
+ * lease: a walk's last renewal may be up to a third of the lease before it. */
+static void slow_publish(struct shared *s)
+{
+    enum { M = 48 };
+    struct record *r[M];
+    for (unsigned i = 0; i < M; i++)
+        r[i] = mkrec(i, 512 * 1024); /* 24 MB */
+    struct shared_facts f = {.fetched_at = 9, .complete = true, .who = "h:1"};
+    uint64_t t;
+    CHECK(shared_lease(s, "slow", 600, &t) == 1);
+    usleep(450 * 1000);
+    thief_key = P "slow:lease";
+    atomic_store(&thief_stop, false);
+    atomic_store(&thief_won, false);
+    pthread_t th;
+    pthread_create(&th, NULL, thief_main, NULL);
+    struct timespec t0 = clock_now();
+    int rc = shared_publish(s, "slow", t, 60, 600, &f, r, M);
+    struct timespec t1 = clock_now();
+    atomic_store(&thief_stop, true);
+    pthread_join(th, NULL);
+    printf("# a publication of 24 MB took %lld ms; the lease had 150 ms left\n",
+           clock_ms(&t0, &t1));
+    if (!CHECK(rc == 0 && !atomic_load(&thief_won)))
+        printf("# publish: %d, lease taken meanwhile: %d\n", rc, (int)atomic_load(&thief_won));
+    shared_release(s, "slow", t);
+    for (unsigned i = 0; i < M; i++)
         record_unref(r[i]);
 }
 
@@ -374,7 +426,7 @@ static uint64_t publish_big(struct shared *s, const char *key, size_t n, struct 
     uint64_t t;
     if (!CHECK(shared_lease(s, key, 10000, &t) == 1))
         return 0;
-    int rc = shared_publish(s, key, t, 60, f, big, n);
+    int rc = shared_publish(s, key, t, 60, 10000, f, big, n);
     if (!CHECK(rc == 0))
         printf("# publish: %d\n", rc);
     shared_release(s, key, t);
@@ -793,6 +845,7 @@ int main(void)
             tcp();
             leases(s);
             fencing(s);
+            slow_publish(s);
             roundtrip(s);
             damage(s);
             watch(s, w);
