@@ -997,7 +997,8 @@ static int parse_manifest(const char *p, size_t len, struct manifest *m)
         return -EBADMSG;
     uint64_t t;
     bool neg = n > 0 && v[0] == '-';
-    if (take_u64(v + neg, n - neg, 10, &t) < 0 || t > INT64_MAX)
+    /* 2^40 s is 34,000 years: readers subtract this from the clock and multiply by 1000 */
+    if (take_u64(v + neg, n - neg, 10, &t) < 0 || t > (1ull << 40))
         return -EBADMSG;
     m->fetched_at = neg ? -(int64_t)t : (int64_t)t;
     if (take_num(&p, end, "complete", &m->complete) < 0 || m->complete > 1 ||

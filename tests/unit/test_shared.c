@@ -24,6 +24,8 @@
 
 #include "check.h"
 #include "clock.h"
+#include "fleet.h"
+#include "listing.h"
 #include "provider.h"
 #include "record.h"
 #include "shared.h"
@@ -555,6 +557,17 @@ static void damage(struct shared *s)
     CHECK(raw_set(P "dmg:c:77:0", bad, sizeof bad));
     CHECK(raw_set(mk, forged, (size_t)fl));
     CHECK(shared_read(s, "dmg", &rf, drop, NULL) == -EBADMSG);
+    /* A walk's time that no walk had: 2^63 s ago is neither a time nor a difference to take. */
+    fl = snprintf(forged, sizeof forged,
+                  "collectionsfs-manifest 1\ngen 1\ntoken 78\nfetched_at -9223372036854775807\n"
+                  "complete 1\ncount 0\nwho h\nchunks 0\n");
+    CHECK(raw_set(mk, forged, (size_t)fl));
+    struct listing *l = NULL;
+    int rc = fleet_read(s, "dmg", "sec", NULL, 100, 60, &l, &rf);
+    if (!CHECK(rc == -EBADMSG))
+        printf("# fleet_read: %d, fetched_at %lld\n", rc, (long long)rf.fetched_at);
+    if (rc == 0)
+        listing_unref(l);
     /* A manifest key of another type. */
     redisContext *c = raw();
     freeReplyObject(redisCommand(c, "DEL %s", mk));
