@@ -13,6 +13,8 @@
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -298,12 +300,126 @@ static int exchange(redisContext *c, unsigned timeout_ms, size_t max, void **out
     return rc;
 }
 
+/* A name lookup that may outlive the caller's wait: getaddrinfo cannot be bounded (a resolver
+ * that does not answer costs its timeout times its attempts, twice over for hiredis's IPv4 then
+ * IPv6 tries), so it runs in a thread of its own, and whichever of the two ends last frees it. */
+struct lookup {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    bool done;
+    int rc; /* getaddrinfo's */
+    char host[256];
+    char addr[INET6_ADDRSTRLEN];
+};
+
+static void lookup_unref(struct lookup *q)
+{
+    pthread_mutex_lock(&q->lock);
+    int refs = --q->refs;
+    pthread_mutex_unlock(&q->lock);
+    if (refs == 0) {
+        pthread_cond_destroy(&q->cond);
+        pthread_mutex_destroy(&q->lock);
+        free(q);
+    }
+}
+
+static void *lookup_main(void *arg)
+{
+    struct lookup *q = arg;
+    char addr[INET6_ADDRSTRLEN] = "";
+    /* IPv4 first, then IPv6, as hiredis would */
+    int families[] = {AF_INET, AF_INET6}, rc = EAI_NONAME;
+    for (int i = 0; i < 2 && !addr[0]; i++) {
+        struct addrinfo hints = {.ai_family = families[i], .ai_socktype = SOCK_STREAM}, *res;
+        if ((rc = getaddrinfo(q->host, NULL, &hints, &res)) != 0)
+            continue;
+        const void *a = res->ai_family == AF_INET
+                            ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+                            : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+        if (!inet_ntop(res->ai_family, a, addr, sizeof addr))
+            addr[0] = '\0';
+        freeaddrinfo(res);
+    }
+    pthread_mutex_lock(&q->lock);
+    q->rc = addr[0] ? 0 : rc ? rc : EAI_FAIL;
+    memcpy(q->addr, addr, sizeof addr);
+    q->done = true;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    lookup_unref(q);
+    return NULL;
+}
+
+/* host's address as text in addr, within ms; 0 or -errno with the reason in why. */
+static int resolve(const char *host, unsigned ms, char *addr, size_t addrlen, char *why,
+                   size_t whylen)
+{
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1) {
+        snprintf(addr, addrlen, "%.45s", host); /* the longest address text */
+        return 0;
+    }
+    struct lookup *q = calloc(1, sizeof *q);
+    pthread_condattr_t ca;
+    if (!q || pthread_condattr_init(&ca) != 0) {
+        free(q);
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&q->lock, NULL);
+    snprintf(q->host, sizeof q->host, "%s", host);
+    q->refs = 2;
+    pthread_t t;
+    pthread_attr_t ta;
+    int rc = pthread_attr_init(&ta);
+    if (rc == 0) {
+        pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+        rc = pthread_create(&t, &ta, lookup_main, q);
+        pthread_attr_destroy(&ta);
+    }
+    if (rc != 0) {
+        q->refs = 1;
+        lookup_unref(q);
+        snprintf(why, whylen, "cannot resolve %.100s: no thread for the lookup", host);
+        return -rc;
+    }
+    struct timespec now = clock_now(), dl = clock_after(&now, ms);
+    pthread_mutex_lock(&q->lock);
+    while (!q->done && pthread_cond_timedwait(&q->cond, &q->lock, &dl) == 0)
+        ;
+    bool done = q->done;
+    int gai = q->rc;
+    snprintf(addr, addrlen, "%s", q->addr);
+    pthread_mutex_unlock(&q->lock);
+    lookup_unref(q);
+    if (!done) {
+        snprintf(why, whylen, "cannot resolve %.100s: no answer within %u ms", host, ms);
+        return -ETIMEDOUT;
+    }
+    if (gai != 0) {
+        snprintf(why, whylen, "cannot resolve %.100s: %s", host, gai_strerror(gai));
+        return gai == EAI_AGAIN ? -EAGAIN : -EHOSTUNREACH;
+    }
+    return 0;
+}
+
 /* A connected, authenticated context; 0 or -errno with the reason (never the password) in why. */
 static int dial(const struct shared *s, redisContext **out, char *why, size_t whylen)
 {
     struct timeval tv = {s->timeout_ms / 1000, (long)(s->timeout_ms % 1000) * 1000};
+    char addr[INET6_ADDRSTRLEN];
+    if (s->port) {
+        int rc = resolve(s->host, s->timeout_ms, addr, sizeof addr, why, whylen);
+        if (rc < 0)
+            return rc;
+    }
     errno = 0;
-    redisContext *c = s->port ? redisConnectWithTimeout(s->host, s->port, tv)
+    redisContext *c = s->port ? redisConnectWithTimeout(addr, s->port, tv)
                               : redisConnectUnixWithTimeout(s->path, tv);
     int sys = errno;
     if (!c) {

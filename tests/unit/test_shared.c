@@ -3,6 +3,7 @@
  * publish and read back, damaged chunks and manifests, the watch thread, and a
  * Redis that dies, comes back, never answers or answers garbage. A Redis that
  * cannot start is a failure, not a skip. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <netdb.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -277,6 +279,47 @@ static void tcp(void)
     CHECK(shared_lease(s, "tcp", 1000, &t) == 1);
     CHECK(raw_int("EXISTS %s", P "tcp:lease") == 1); /* db 2, as the unix url */
     shared_release(s, "tcp", t);
+    shared_close(s);
+    snprintf(u, sizeof u, "redis://localhost:%d/2", port); /* a name, looked up */
+    CHECK(shared_open(u, PASSWORD, TIMEOUT_MS, &s, err, sizeof err) == 0);
+    CHECK(shared_lease(s, "tcp", 1000, &t) == 1);
+    shared_release(s, "tcp", t);
+    shared_close(s);
+}
+
+/* A resolver that takes 5 s to answer for one name, as during a DNS outage (this definition
+ * stands in for libc's, for hiredis too). */
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+    static int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+    if (node && strcmp(node, "slow-dns.example") == 0) {
+        sleep(5);
+        return EAI_AGAIN;
+    }
+    return real(node, service, hints, res);
+}
+
+/* A name the resolver does not answer for costs no more than the timeout. */
+static void slow_dns(void)
+{
+    char err[256];
+    struct shared *s = NULL;
+    struct timespec t0 = clock_now();
+    CHECK(shared_open("redis://slow-dns.example:6379", NULL, TIMEOUT_MS, &s, err, sizeof err) == 0);
+    struct timespec t1 = clock_now();
+    if (!CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200))
+        printf("# shared_open took %lld ms\n", clock_ms(&t0, &t1));
+    usleep(1100 * 1000); /* past the redial pause, so the next call dials */
+    uint64_t g;
+    t0 = clock_now();
+    int rc = shared_generation(s, "k", &g);
+    t1 = clock_now();
+    CHECK(rc == -ETIMEDOUT);
+    if (!CHECK(clock_ms(&t0, &t1) <= TIMEOUT_MS + 200))
+        printf("# shared_generation: %d after %lld ms\n", rc, clock_ms(&t0, &t1));
     shared_close(s);
 }
 
@@ -850,6 +893,7 @@ int main(void)
     snprintf(sock, sizeof sock, "%s/r.sock", dir);
     snprintf(url, sizeof url, "unix:%s?db=2", sock);
     urls();
+    slow_dns();
     port = free_port();
     if (CHECK(port > 0 && redis_start())) {
         struct shared *s = open_ok(PASSWORD), *w = open_ok(PASSWORD);
