@@ -773,11 +773,15 @@ static void fleet_turn(struct cache *c)
             pthread_cond_timedwait(&c->cond, &c->lock, &until);
             now = clock_now();
         }
-        bool gone = c->stopping || c->walk != w;
+        bool gone = c->stopping || c->walk != w, listed = c->cur != NULL;
         heard0 = c->heard;
         pthread_mutex_unlock(&c->lock);
-        /* a holder that died leaves its lease to run out: wait that long, then one more try */
-        if (gone || clock_ms(&start, &now) >= (long long)lease_ms(c) * 5 / 4)
+        /* A holder that died leaves its lease to run out: the next try takes it. One that
+         * lives renews it while it walks: a refresh waits for it however long its walk
+         * takes (the last listing answers meanwhile; a second walk would only halve both
+         * walks' share of the rate budget), a first walk for a lease and a bit, then
+         * walks alone, so that its readers get entries as pages arrive. */
+        if (gone || (!listed && clock_ms(&start, &now) >= (long long)lease_ms(c) * 5 / 4))
             return; /* walk alone */
     }
 }

@@ -114,6 +114,46 @@ alone() {
     [ "$all" -lt $((2 * one)) ]
 }
 
+# fetched_of I P: when the listing daemon I shows for provider P was fetched.
+fetched_of() { getfattr --absolute-names --only-values -n user.collectionsfs.fetched_at "$WORK/m$1/$2"; }
+# refetched I P AT: daemon I shows a listing of P fetched at another time than AT.
+refetched() {
+    local f
+    f=$(fetched_of "$1" "$2") && [ -n "$f" ] && [ "$f" != "$3" ]
+}
+
+@test "fleet: a refresh that outlasts the lease is waited for, not walked twice" {
+    local p=honcho cold at all i fleet=0
+    # timeout 5: the lease is its minimum, 5 s; the refresh below takes about 12 s
+    CFS_TTL=3 CFS_TIMEOUT=5 write_config "shared_cache = unix:$REDIS_SOCK"
+    fake_reset
+    fleet_mount 2
+    timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null
+    timeout "$BOUND" ls "$WORK/m2/$p" >/dev/null
+    cold=$(requests "$p") # one walk and the follower's credential check
+    at=$(fetched_of 1 "$p")
+    wait_for 20 past "$(($(date -u -d "$at" +%s) + 3))"
+    fake_reset
+    fault "{\"provider\": \"$p\", \"mode\": \"latency\", \"seconds\": 1.5}"
+    # both past the ttl at once: one takes the lease and walks, the other waits for it
+    # (each answers from its last listing meanwhile, once a budget has passed)
+    timeout "$BOUND" ls "$WORK/m1/$p" >/dev/null &
+    timeout "$BOUND" ls "$WORK/m2/$p" >/dev/null
+    wait $!
+    for i in 1 2; do
+        wait_for 60 refetched "$i" "$p" "$at" ||
+            { echo "daemon $i never took the new listing"; tail -n 5 "$WORK/d$i.log"; return 1; }
+    done
+    all=$(requests "$p")
+    echo "the cold listing with a follower: $cold requests; the slow refresh: $all"
+    [ "$all" -le "$cold" ]
+    for i in 1 2; do
+        [[ "$(getfattr --absolute-names --only-values -n user.collectionsfs.source "$WORK/m$i/$p")" == "fleet (fetched by "* ]] &&
+            fleet=$((fleet + 1))
+    done
+    [ "$fleet" -eq 1 ]
+}
+
 @test "fleet: a rename and SIGHUP on one daemon shows on all eight at once" {
     local p=${PROVIDERS[0]} id old new i start
     [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
