@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 
+#include "clock.h"
 #include "xattr.h"
 
 static const char *when(time_t sec, char *buf, size_t size)
@@ -110,7 +112,7 @@ static void print_table(FILE *out, const struct row *rows, size_t n)
 /* Everything comes from the root's attributes: any access to a provider
  * directory past its ttl makes the kernel ask for the directory's attributes
  * first (a permission check), and that answer waits for a refresh. */
-int status_print(const char *path, FILE *out, FILE *err)
+static int status_read(const char *path, FILE *out, FILE *err)
 {
     char v[512];
     if (!attr(path, XATTR_PREFIX "version", v, sizeof(v)) || !v[0]) {
@@ -171,4 +173,86 @@ int status_print(const char *path, FILE *out, FILE *err)
     free(rows);
     free(names);
     return rc;
+}
+
+/* The reads run in a thread of their own, their output kept aside until they
+ * end: a daemon that is stopped or hung (or a foreign mount whose server is)
+ * never answers a getxattr, and the reader would wait in the kernel for ever. */
+struct bounded {
+    const char *path;
+    char *out, *err;
+    size_t out_len, err_len;
+    int rc;
+    bool done;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+};
+
+static void *bounded_read(void *arg)
+{
+    struct bounded *b = arg;
+    FILE *out = open_memstream(&b->out, &b->out_len);
+    FILE *err = open_memstream(&b->err, &b->err_len);
+    int rc = out && err ? status_read(b->path, out, err) : -1;
+    if (out)
+        fclose(out);
+    if (err)
+        fclose(err);
+    pthread_mutex_lock(&b->lock);
+    b->rc = rc;
+    b->done = true;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+int status_print(const char *path, FILE *out, FILE *err, unsigned timeout_ms)
+{
+    /* on the heap: after a timeout the reader may still end and write into it */
+    struct bounded *b = calloc(1, sizeof(*b));
+    if (!b) {
+        fprintf(err, "collectionsfs: out of memory\n");
+        return 1;
+    }
+    b->path = path;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_t t;
+    if (pthread_create(&t, NULL, bounded_read, b) != 0) {
+        fprintf(err, "collectionsfs: cannot start a thread to read the status of %s\n", path);
+        free(b);
+        return 1;
+    }
+    struct timespec now = clock_now(), deadline = clock_after(&now, timeout_ms);
+    pthread_mutex_lock(&b->lock);
+    while (!b->done && pthread_cond_timedwait(&b->cond, &b->lock, &deadline) != ETIMEDOUT)
+        ;
+    bool done = b->done;
+    pthread_mutex_unlock(&b->lock);
+    if (!done) {
+        fprintf(err,
+                "collectionsfs: %s did not answer within %u s: its daemon is stopped or hung, "
+                "or it is not a collectionsfs mount and its server does not answer; see HANGS "
+                "AND FAILURES in collectionsfs(1) to abort and unmount it\n",
+                path, timeout_ms / 1000);
+        return -ETIMEDOUT;
+    }
+    pthread_join(t, NULL);
+    int rc = b->rc;
+    if (rc < 0) {
+        fprintf(err, "collectionsfs: out of memory\n");
+    } else {
+        fwrite(b->out, 1, b->out_len, out);
+        fwrite(b->err, 1, b->err_len, err);
+    }
+    free(b->out);
+    free(b->err);
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->cond);
+    free(b);
+    return rc ? 1 : 0;
 }

@@ -13,7 +13,9 @@
 /** The log line of one provider's status into buf (always NUL-terminated). */
 void status_line(const char *section, const struct cache_status *st, char *buf, size_t size);
 /** Print the status table of the mount at path to out (errors to err); the exit code: 0, or 1
- * when path is no collectionsfs mount or cannot be read. */
-int status_print(const char *path, FILE *out, FILE *err);
+ * when path is no collectionsfs mount or cannot be read. -ETIMEDOUT (said on err) when the mount
+ * did not answer within timeout_ms: a thread is then still blocked on it, and the caller must
+ * end the process with _exit, which nothing waits for. */
+int status_print(const char *path, FILE *out, FILE *err, unsigned timeout_ms);
 
 #endif

@@ -247,6 +247,22 @@ PY
     [ "$status" -ne 0 ] && grep -q "is not a collectionsfs mount" <<<"$output" || { echo "$output"; false; }
 }
 
+@test "status: --status of a stopped daemon ends within its bound and says why" {
+    setup_mount --count 3
+    timeout "$BOUND" ls "$MNT/${PROVIDERS[0]}" >/dev/null
+    # a stopped daemon answers nothing: an unbounded getxattr would wait for ever
+    kill -STOP "$CFS_PID"
+    run timeout "$BOUND" "$CFS_BIN" --status "$MNT"
+    kill -CONT "$CFS_PID"
+    echo "status $status: $output"
+    [ "$status" -eq 1 ]
+    grep -q "did not answer within .* stopped or hung" <<<"$output"
+    # and the daemon, woken, still answers
+    run timeout "$BOUND" "$CFS_BIN" --status "$MNT"
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+    daemon_alive
+}
+
 @test "xattr: a hostile name comes back raw in .name, capped at 4096 bytes" {
     setup_mount --hostile --count 45
     local p id
