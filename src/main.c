@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -475,6 +476,18 @@ int main(int argc, char *argv[])
     log_init(true, o.debug);
     if (!cli.check && !o.mountpoint) {
         fprintf(stderr, "collectionsfs: no mount point given (try --help)\n");
+        goto out;
+    }
+    /* The kernel mounts a directory tree over a file too (libfuse gives the
+     * file's type as the root's), and then every access fails with EIO: say so
+     * before any secret is resolved. /dev/fd/N is a descriptor a parent opened. */
+    struct stat st;
+    if (!cli.check && strncmp(o.mountpoint, "/dev/fd/", 8) != 0 && stat(o.mountpoint, &st) == 0 &&
+        !S_ISDIR(st.st_mode)) {
+        fprintf(stderr,
+                "collectionsfs: mount point %s is not a directory; give a directory "
+                "(mkdir -p it) as the last argument, and the config with -c\n",
+                o.mountpoint);
         goto out;
     }
     if (http_init() < 0) {

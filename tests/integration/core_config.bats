@@ -62,6 +62,22 @@ first_section_as() {
     [ -n "$output" ]
 }
 
+@test "cli: a mount point that is not a directory is refused, nothing mounted over it" {
+    # `collectionsfs ~/.config/collectionsfs/config` (-c forgotten) mounted over the
+    # file and exited 0, leaving a mount whose every access failed with EIO
+    local mounted
+    printf 'keep me\n' >"$WORK/file"
+    for fg in -f ""; do # the background's exit status is the mount's too
+        daemon $fg -c "$CONFIG" "$WORK/file"
+        mounted=$(grep -c " $WORK/file " /proc/self/mounts || true)
+        [ "$mounted" -eq 0 ] || fusermount3 -uz "$WORK/file"
+        [ "$mounted" -eq 0 ]
+        [ "$status" -eq 1 ]
+        grep -q "$WORK/file is not a directory" <<<"$output"
+    done
+    [ "$(cat "$WORK/file")" = "keep me" ]
+}
+
 @test "config: an inline secret in a mode-644 file is refused, mentioning chmod, without the secret" {
     [ -n "$(secret_values)" ]
     chmod 644 "$CONFIG"
