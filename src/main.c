@@ -223,6 +223,15 @@ static void reload(struct hup *h)
     int rc = load(h->cli, &cfg, &prov, err, sizeof(err));
     if (rc == 0)
         rc = open_shared(cfg, &sh, err, sizeof(err));
+    if (http_stopping()) {
+        /* the session ended while the file was read: nothing is left to serve */
+        if (sh)
+            shared_close(sh);
+        unload(cfg, prov);
+        log_info("SIGHUP: the file system is being unmounted; the configuration read again "
+                 "is not used");
+        return;
+    }
     if (rc == 0) {
         size_t n = cfg->n;
         rc = fs_reload(h->fs, cfg, prov, sh); /* owns them now */
@@ -297,6 +306,7 @@ static void *watch_thread(void *arg)
     }
     pthread_mutex_unlock(&w->lock);
     http_shutdown();
+    secret_cancel();
     fs_stop(w->fs);
     return NULL;
 }

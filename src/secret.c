@@ -78,16 +78,29 @@ static int read_fd(int fd, char *buf, size_t cap, size_t *got)
     return 0;
 }
 
-/* Wait until deadline for fd to become readable: 1 ready, 0 timed out, -errno. */
+static int cancelled; /* secret_cancel */
+
+void secret_cancel(void)
+{
+    __atomic_store_n(&cancelled, 1, __ATOMIC_RELEASE);
+}
+
+/* Wait until deadline for fd to become readable: 1 ready, 0 timed out, -ECANCELED after
+ * secret_cancel, -errno. */
 static int wait_readable(int fd, const struct timespec *deadline)
 {
     for (;;) {
+        if (__atomic_load_n(&cancelled, __ATOMIC_ACQUIRE))
+            return -ECANCELED;
         struct timespec now = clock_now();
         long long left = clock_ms(&now, deadline);
         if (left <= 0)
             return 0;
         struct pollfd pf = {.fd = fd, .events = POLLIN};
-        int r = poll(&pf, 1, (int)left);
+        /* a reload's command must not hold up the shutdown: look at the flag every 100 ms */
+        int r = poll(&pf, 1, left < 100 ? (int)left : 100);
+        if (r == 0)
+            continue;
         if (r < 0 && errno == EINTR)
             continue;
         return r < 0 ? -errno : r;
@@ -101,6 +114,8 @@ static int wait_readable(int fd, const struct timespec *deadline)
 static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int *status)
 {
     int fds[2];
+    if (__atomic_load_n(&cancelled, __ATOMIC_ACQUIRE))
+        return -ECANCELED;
     long maxfd = sysconf(_SC_OPEN_MAX); /* not async-signal-safe: asked before the fork */
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -errno;
@@ -265,6 +280,9 @@ static int from_command(const struct setting *w, char **out, char *err, size_t e
         errmsg(err, errlen, rc,
                "config: [%s] (line %d): %s did not finish within %d s and was killed", w->section,
                w->line, w->key, SECRET_TIMEOUT_MS / 1000);
+    else if (rc == -ECANCELED)
+        errmsg(err, errlen, rc, "config: [%s] (line %d): %s was stopped: the daemon is stopping",
+               w->section, w->line, w->key);
     else if (rc < 0)
         errmsg(err, errlen, rc, "config: [%s] (line %d): cannot run %s: %s", w->section, w->line,
                w->key, strerror(-rc));

@@ -20,6 +20,9 @@ void secret_fingerprint_begin(void);
 /** End it: 32 hex digits of their SHA-256 in out (safe to show, never reversible); 0 or
  * -ENOMEM. */
 int secret_fingerprint_end(char out[33]);
+/** The daemon is stopping: a *_command running or started from now on is killed at once (its
+ * secret_resolve fails with -ECANCELED), so a reload cannot hold up the shutdown. */
+void secret_cancel(void);
 /** Overwrite and free a secret. */
 void secret_free(char *secret);
 

@@ -155,6 +155,24 @@ clean_mountpoint() {
     clean_mountpoint
 }
 
+@test "SIGTERM while a SIGHUP runs a slow *_command: exits at once, the command killed, nothing swapped in" {
+    write_config --secrets command
+    remount
+    timeout "$BOUND" ls "$MNT/${PROVIDERS[0]}" >/dev/null
+    # the reload's first command starts, says so, and then takes longer than the
+    # daemon is given to exit (a secret command gets 10 s before it is killed)
+    sed -i "0,\|_command = cat |s|_command = cat |_command = touch $WORK/started; exec sleep 59.25; cat |" "$CONFIG"
+    grep -q "sleep 59.25" "$CONFIG"
+    kill -HUP "$CFS_PID"
+    wait_for "$BOUND" test -e "$WORK/started"
+    kill -TERM "$CFS_PID"
+    daemon_exits 5
+    clean_mountpoint
+    ! pgrep -f "sleep 59.25" || false
+    grep -q "SIGHUP: the file system is being unmounted" "$WORK/daemon.log"
+    ! grep -q "SIGHUP: configuration read again" "$WORK/daemon.log" || false
+}
+
 @test "the fake dies with requests in flight: they fail in time, the daemon stays up" {
     remount -o timeout=5 # the readers fail once the budget is over
     in_flight "${PROVIDERS[2]:-${PROVIDERS[0]}}" 3
