@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "errmsg.h"
 #include "isotime.h"
 #include "json.h"
 #include "render.h"
@@ -325,6 +326,15 @@ int provider_create(const struct config_section *s, const struct config_global *
     }
     p->http.ca_file = ca;
     p->http.section = p->section;
+    if (ca && ca[0] != '/') {
+        /* libcurl opens it at each handshake, relative to the daemon's directory: / once
+         * mounted, so --check would pass and every request of the mount fail */
+        rc = errmsg(err, errlen, -EINVAL,
+                    "config: [%s]: ca_file = %s is a relative path; give an absolute one (once "
+                    "mounted the daemon works in /)",
+                    s->name, ca);
+        goto fail;
+    }
     /* "https://host/" and "https://host" mean the same base */
     size_t n = strlen(p->url);
     while (n > 0 && p->url[n - 1] == '/')

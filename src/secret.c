@@ -133,6 +133,9 @@ static int run_command(const char *cmd, char *buf, size_t cap, size_t *got, int 
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         setpgid(0, 0);
+        /* where a reload runs it (the daemon works in / once mounted), at the start too */
+        if (chdir("/") < 0)
+            _exit(126);
         int nul = open("/dev/null", O_RDONLY);
         if (nul < 0 || dup2(nul, 0) < 0 || dup2(fds[1], 1) < 0)
             _exit(126);
@@ -223,6 +226,13 @@ static int from_file(const struct setting *w, char **out, char *err, size_t errl
                           "HOME is not set; give an absolute path",
                           w->section, w->line, w->key);
         rc = buf_addf(&path, "%s/%s", home, w->value + 2);
+    } else if (w->value[0] != '/') {
+        /* it would name one file at the start and another at a reload: the
+         * daemon works in / once mounted (fuse_daemonize) */
+        return errmsg(err, errlen, -EINVAL,
+                      "config: [%s] (line %d): %s %s is a relative path; give an absolute "
+                      "one or start it with ~/ (once mounted the daemon works in /)",
+                      w->section, w->line, w->key, w->value);
     } else {
         rc = buf_addf(&path, "%s", w->value);
     }

@@ -78,6 +78,32 @@ first_section_as() {
     [ "$(cat "$WORK/file")" = "keep me" ]
 }
 
+@test "config: paths mean what a reload sees: relative *_file and ca_file refused, *_command runs in /" {
+    # the daemon works in / once mounted: a relative path passed --check and the
+    # start (read from here), then failed every reload (*_file) or every request (ca_file)
+    cd "$WORK"
+    write_config --secrets file
+    sed -i "0,\|_file = $WORK/|s|_file = $WORK/|_file = |" "$CONFIG"
+    grep -qE '_file = secrets/' "$CONFIG"
+    daemon --check -c "$CONFIG"
+    [ "$status" -eq 1 ]
+    grep -q "_file secrets/.* is a relative path; give an absolute one or start it with ~/" <<<"$output"
+    refused_mount
+    write_config
+    touch "$WORK/ca.pem"
+    sed -i "0,/^type = .*/s//&\nca_file = ca.pem/" "$CONFIG"
+    grep -qx 'ca_file = ca.pem' "$CONFIG"
+    daemon --check -c "$CONFIG"
+    [ "$status" -eq 1 ]
+    grep -q "ca_file = ca.pem is a relative path; give an absolute one" <<<"$output"
+    refused_mount
+    write_config --secrets command
+    sed -i "0,\|_command = cat |s|_command = cat |_command = pwd >$WORK/cwd; cat |" "$CONFIG"
+    daemon --check -c "$CONFIG"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$WORK/cwd")" = / ]
+}
+
 @test "config: an inline secret in a mode-644 file is refused, mentioning chmod, without the secret" {
     [ -n "$(secret_values)" ]
     chmod 644 "$CONFIG"
