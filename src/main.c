@@ -518,8 +518,13 @@ int main(int argc, char *argv[])
     } else if (cli.check) {
         size_t n;
         struct provider **some = chosen(&cli, cfg, prov, &n);
-        if (some)
+        /* [global]'s shared cache too: what it refuses, the mount refuses */
+        if (some && open_shared(cfg, &sh, err, sizeof(err)) < 0)
+            fprintf(stderr, "collectionsfs: %s\n", err);
+        else if (some)
             rc = check_providers(some, n);
+        if (sh)
+            shared_close(sh);
         free(some);
         unload(cfg, prov);
     } else if (open_shared(cfg, &sh, err, sizeof(err)) < 0) {

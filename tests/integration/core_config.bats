@@ -210,6 +210,27 @@ print(*[(s["section"], s["secrets"][0][0]) for s in json.load(open(sys.argv[1]))
     [ "$status" -eq 1 ] && [[ "$output" == *"one mount point only"* ]]
 }
 
+@test "check: --check refuses the [global] shared cache settings the mount refuses" {
+    # --check said ok (exit 0) to each of these, and the mount then refused to start
+    local g
+    while IFS='|' read -r g want; do
+        write_config "${g//;/$'\n'}"
+        daemon --check -c "$CONFIG"
+        [ "$status" -eq 1 ]
+        grep -qF -- "$want" <<<"$output"
+        ! grep -q ": ok (" <<<"$output" || false
+        refused_mount
+    done <<'CASES'
+shared_cache = redis://192.0.2.1:6379;shared_cache_password = pw|would travel in clear to a Redis on another host
+shared_cache = bogus://x|not a Redis address
+shared_cache = unix:/nonexistent.sock;shared_cache_password_command = exit 3|shared_cache_password_command failed (exit status 3)
+CASES
+    # a Redis that is down is no error, for the mount as for --check
+    write_config "shared_cache = unix:$WORK/no-redis.sock"
+    daemon --check -c "$CONFIG"
+    [ "$status" -eq 0 ]
+}
+
 @test "cli: -o ttl=1 overrides ttl = 60 in the config" {
     local p=${PROVIDERS[-1]} id
     grep -q '^ttl = 60' "$CONFIG"
