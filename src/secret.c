@@ -412,7 +412,8 @@ static int refuse_control(const struct setting *w, const char *form, char *err, 
 static int resolve(const struct config_section *s, const char *name, char **out, char *err,
                    size_t errlen)
 {
-    struct setting w = {.section = s->name};
+    /* the [global] section has no name: it is no directory */
+    struct setting w = {.section = s->name ? s->name : "global"};
     const char *form = NULL;
     char key[64], found[64];
     int nset = 0;
@@ -422,7 +423,7 @@ static int resolve(const struct config_section *s, const char *name, char **out,
         int n = snprintf(key, sizeof(key), "%s%s", name, config_secret_forms[i]);
         if (n < 0 || (size_t)n >= sizeof(key))
             return errmsg(err, errlen, -ENAMETOOLONG, "config: [%s]: secret name %s is too long",
-                          s->name, name);
+                          w.section, name);
         const struct config_kv *kv = config_find(s, key);
         if (kv && nset++ == 0) {
             memcpy(found, key, (size_t)n + 1);

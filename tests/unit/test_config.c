@@ -589,6 +589,23 @@ static void test_secrets(struct tmp *t)
     printf("# the sleeping command was stopped after about %lld s\n", (long long)(time(NULL) - t0));
 }
 
+/* [global] has no section name (it is no directory); its secret errors still name it. */
+static void test_global_secret(struct tmp *t)
+{
+    struct config cfg;
+    char err[512];
+    char *out = NULL;
+    CHECK(load(t,
+               "[global]\nshared_cache = unix:/nonexistent.sock\n"
+               "shared_cache_password_command = exit 3\n[n]\ntype = honcho\n",
+               &cfg, err, sizeof(err)) == 0);
+    CHECK(secret_resolve(&cfg.global, "shared_cache_password", &out, err, sizeof(err)) == -EIO);
+    CHECK(out == NULL);
+    CHECK(has(err, "config: [global] (line 3): shared_cache_password_command failed"));
+    CHECK(!strstr(err, "(null)"));
+    config_free(&cfg);
+}
+
 int main(void)
 {
     struct tmp t = {.dir = "/tmp/cfs-config-XXXXXX"};
@@ -605,6 +622,7 @@ int main(void)
     test_default_path(&t);
     test_check_keys();
     test_secrets(&t);
+    test_global_secret(&t);
 
     if (home)
         setenv("HOME", home, 1);
