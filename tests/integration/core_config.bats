@@ -231,6 +231,24 @@ CASES
     [ "$status" -eq 0 ]
 }
 
+@test "cli: the fstab helper mounts with the options mount(8) hands it, on a path with a space" {
+    # what util-linux's mount(8) passes for "defaults,relatime,user,_netdev,nofail":
+    # its file-system-independent options, which libfuse partly does not know
+    local mnt="$WORK/mnt point" mounted
+    mkdir -p "$mnt"
+    run env COLLECTIONSFS="$CFS_BIN" timeout 20 sh "$REPO_DIR/contrib/mount.collectionsfs" "$CONFIG" "$mnt" \
+        -n -o rw,relatime,noexec,nosuid,nodev,user,_netdev,nofail,lazytime,ttl=30
+    echo "status $status: $output"
+    mounted=$(grep -cF " ${mnt// /\\040} fuse.collectionsfs " /proc/self/mounts || true)
+    [ "$mounted" -eq 0 ] || {
+        timeout "$BOUND" ls "$mnt" >"$WORK/ls" 2>&1
+        fusermount3 -u "$mnt" || fusermount3 -uz "$mnt"
+    }
+    [ "$status" -eq 0 ]
+    [ "$mounted" -eq 1 ]
+    grep -qx "${PROVIDERS[0]}" "$WORK/ls"
+}
+
 @test "cli: -o ttl=1 overrides ttl = 60 in the config" {
     local p=${PROVIDERS[-1]} id
     grep -q '^ttl = 60' "$CONFIG"
