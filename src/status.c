@@ -43,7 +43,7 @@ void status_line(const char *section, const struct cache_status *st, char *buf, 
 /* One attribute of path as a string ("" when absent); false on another error (errno set). */
 static bool attr(const char *path, const char *name, char *buf, size_t size)
 {
-    ssize_t n = lgetxattr(path, name, buf, size - 1);
+    ssize_t n = getxattr(path, name, buf, size - 1);
     if (n < 0) {
         buf[0] = '\0';
         return errno == ENODATA;
@@ -135,10 +135,10 @@ static int status_read(const char *path, FILE *out, FILE *err)
     }
     char reload[512];
     attr(path, XATTR_PREFIX "reload_error", reload, sizeof(reload));
-    ssize_t len = llistxattr(path, NULL, 0);
+    ssize_t len = listxattr(path, NULL, 0);
     char *names = len > 0 ? malloc((size_t)len) : NULL;
     if (len > 0 && names)
-        len = llistxattr(path, names, (size_t)len);
+        len = listxattr(path, names, (size_t)len);
     if (len < 0 || !names) {
         fprintf(err, "collectionsfs: cannot list the attributes of %s: %s\n", path,
                 strerror(len < 0 ? errno : ENOMEM));

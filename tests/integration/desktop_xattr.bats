@@ -239,6 +239,11 @@ PY
     for p in "${PROVIDERS[@]:1}"; do
         grep -qE "^$p +$p +0 +0 +0 +- " <<<"$output" || { echo "$p: $output"; false; }
     done
+    # a symlink to the mount point (~/Collections -> /srv/collections) names it too
+    ln -s "$MNT" "$WORK/link"
+    run timeout "$BOUND" "$CFS_BIN" --status "$WORK/link"
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+    grep -qE "^${PROVIDERS[0]} +${PROVIDERS[0]} +7 +1 +0 " <<<"$output" || { echo "$output"; false; }
     run timeout "$BOUND" "$CFS_BIN" --status "$WORK"
     [ "$status" -ne 0 ] && grep -q "is not a collectionsfs mount" <<<"$output" || { echo "$output"; false; }
     run timeout "$BOUND" "$CFS_BIN" --status "$MNT/${PROVIDERS[0]}"
