@@ -13,6 +13,10 @@ bool log_debug_enabled(void);
 /** Log one line at a syslog level (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/** Say why the daemon cannot start: "collectionsfs: MESSAGE" on stderr, at level error in the
+ * journal when stderr is one. */
+void log_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

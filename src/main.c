@@ -485,7 +485,7 @@ int main(int argc, char *argv[])
     }
     log_init(true, o.debug);
     if (!cli.check && !o.mountpoint) {
-        fprintf(stderr, "collectionsfs: no mount point given (try --help)\n");
+        log_fail("no mount point given (try --help)");
         goto out;
     }
     /* The kernel mounts a directory tree over a file too (libfuse gives the
@@ -494,14 +494,13 @@ int main(int argc, char *argv[])
     struct stat st;
     if (!cli.check && strncmp(o.mountpoint, "/dev/fd/", 8) != 0 && stat(o.mountpoint, &st) == 0 &&
         !S_ISDIR(st.st_mode)) {
-        fprintf(stderr,
-                "collectionsfs: mount point %s is not a directory; give a directory "
-                "(mkdir -p it) as the last argument, and the config with -c\n",
-                o.mountpoint);
+        log_fail("mount point %s is not a directory; give a directory (mkdir -p it) as the last "
+                 "argument, and the config with -c",
+                 o.mountpoint);
         goto out;
     }
     if (http_init() < 0) {
-        fprintf(stderr, "collectionsfs: cannot initialise libcurl\n");
+        log_fail("cannot initialise libcurl");
         goto out;
     }
     /* a reload reads it again after fuse_daemonize has moved to / */
@@ -513,14 +512,14 @@ int main(int argc, char *argv[])
         }
     }
     if (load(&cli, &cfg, &prov, err, sizeof(err)) < 0) {
-        fprintf(stderr, "collectionsfs: %s\n", err);
+        log_fail("%s", err);
         unload(cfg, prov);
     } else if (cli.check) {
         size_t n;
         struct provider **some = chosen(&cli, cfg, prov, &n);
         /* [global]'s shared cache too: what it refuses, the mount refuses */
         if (some && open_shared(cfg, &sh, err, sizeof(err)) < 0)
-            fprintf(stderr, "collectionsfs: %s\n", err);
+            log_fail("%s", err);
         else if (some)
             rc = check_providers(some, n);
         if (sh)
@@ -528,7 +527,7 @@ int main(int argc, char *argv[])
         free(some);
         unload(cfg, prov);
     } else if (open_shared(cfg, &sh, err, sizeof(err)) < 0) {
-        fprintf(stderr, "collectionsfs: %s\n", err);
+        log_fail("%s", err);
         unload(cfg, prov);
     } else {
         rc = run(&args, &o, &cli, cfg, prov, sh);

@@ -118,3 +118,27 @@ ready_checks() {
     notify_end
     ! got 'READY=1' || false
 }
+
+@test "journal: with stderr a journal stream (JOURNAL_STREAM), each log line starts with its level" {
+    # journald files a stream's lines at the unit's SyslogLevel (info) unless a
+    # line starts with <N>: without it an error was an info line to journalctl -p
+    : >"$WORK/daemon.log"
+    JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/daemon.log") mount_cfs
+    printf '[broken]\ntype = no-such-type\n' >"$CONFIG"
+    hup
+    grep -qE '^<6>collectionsfs [0-9:.]+ info: mounted ' "$WORK/daemon.log"
+    grep -qE '^<3>collectionsfs [0-9:.]+ error: SIGHUP: ' "$WORK/daemon.log"
+    ! grep -qE '^collectionsfs ' "$WORK/daemon.log" || false
+    unmount_cfs
+    # a start that fails says why at level error too
+    : >"$WORK/start.log"
+    run env JOURNAL_STREAM="$(stat -c '%d:%i' "$WORK/start.log")" timeout 20 \
+        sh -c '"$1" -f -c "$2" "$3" 2>>"$4"' _ "$CFS_BIN" "$CONFIG" "$MNT" "$WORK/start.log"
+    cat "$WORK/start.log"
+    [ "$status" -eq 1 ]
+    grep -qE "^<3>collectionsfs: config: \[broken\]" "$WORK/start.log"
+    # a JOURNAL_STREAM that is not this stderr (inherited, redirected) changes nothing
+    write_config
+    JOURNAL_STREAM=1:1 mount_cfs
+    grep -qE '^collectionsfs [0-9:.]+ info: mounted ' "$WORK/daemon.log"
+}
