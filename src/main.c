@@ -503,13 +503,16 @@ int main(int argc, char *argv[])
         log_fail("cannot initialise libcurl");
         goto out;
     }
-    /* a reload reads it again after fuse_daemonize has moved to / */
+    /* A reload reads it again after fuse_daemonize has moved to /. Not
+     * realpath: a symlinked config is read where the link points at each
+     * reload, as an absolute -c is. */
     if (cli.config && cli.config[0] != '/') {
-        char *abs = realpath(cli.config, NULL);
-        if (abs) {
+        char *cwd = getcwd(NULL, 0), *abs = NULL;
+        if (cwd && asprintf(&abs, "%s/%s", cwd, cli.config) >= 0) {
             free(cli.config);
             cli.config = abs;
         }
+        free(cwd);
     }
     if (load(&cli, &cfg, &prov, err, sizeof(err)) < 0) {
         log_fail("%s", err);

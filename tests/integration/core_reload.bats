@@ -192,3 +192,19 @@ PY
     [ "$DAEMON_RC" -eq 0 ]
     ! grep -q 'WARNING: ThreadSanitizer\|ERROR: AddressSanitizer' "$WORK/daemon.log"
 }
+
+@test "reload: a relative -c that is a symlink is read again where the symlink points at the SIGHUP" {
+    # -c was made absolute with realpath, which also resolved the symlink: a
+    # re-pointed config (dotfile managers link files into place) was never read
+    local first=${PROVIDERS[0]}
+    keep_sections "$WORK/a.conf" "${PROVIDERS[@]}"
+    keep_sections "$WORK/b.conf" "$first"
+    ln -s a.conf "$WORK/current.conf"
+    cd "$WORK"
+    CONFIG=current.conf mount_cfs
+    [ "$(timeout "$BOUND" ls "$MNT" | wc -l)" -eq "${#PROVIDERS[@]}" ]
+    ln -sfn b.conf "$WORK/current.conf"
+    hup
+    grep -q 'SIGHUP: configuration read again (1 provider)' "$WORK/daemon.log"
+    [ "$(timeout "$BOUND" ls "$MNT")" = "$first" ]
+}
