@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <mntent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -326,6 +328,59 @@ static void watch_init(struct watch *w, struct fuse_session *se, struct fs *fs)
 }
 
 /* Mount and serve; owns cfg and prov. */
+/* Whether a collectionsfs is mounted at the directory path already. The mount
+ * table, not the mount: a second daemon would stack on the first unnoticed. */
+static bool ours_mounted_at(const char *path)
+{
+    char *real = realpath(path, NULL);
+    FILE *f = real ? setmntent("/proc/self/mounts", "re") : NULL;
+    bool found = false;
+    struct mntent m;
+    char buf[4 * PATH_MAX];
+    while (f && !found && getmntent_r(f, &m, buf, sizeof(buf)))
+        found = strcmp(m.mnt_dir, real) == 0 && strcmp(m.mnt_type, "fuse.collectionsfs") == 0;
+    if (f)
+        endmntent(f);
+    free(real);
+    return found;
+}
+
+/* Refuse, saying what to do, a mount point that would mount badly: before any
+ * secret is resolved. /dev/fd/N is a descriptor a parent opened. */
+static bool mount_point_ok(const char *path)
+{
+    struct stat st;
+    struct statfs sf;
+    if (strncmp(path, "/dev/fd/", 8) == 0)
+        return true;
+    /* statfs, not stat: the kernel answers a stat from attributes it keeps,
+     * a statfs only from the daemon (libfuse would say "failed to access
+     * mountpoint") */
+    if (statfs(path, &sf) < 0 && errno == ENOTCONN) {
+        log_fail("%s is still mounted by a FUSE daemon that has ended (a crash or a kill); "
+                 "unmount it first: fusermount3 -uz %s",
+                 path, path);
+        return false;
+    }
+    if (stat(path, &st) < 0)
+        return true; /* libfuse names the rest */
+    /* The kernel mounts a directory tree over a file too (libfuse gives the
+     * file's type as the root's), and then every access fails with EIO. */
+    if (!S_ISDIR(st.st_mode)) {
+        log_fail("mount point %s is not a directory; give a directory (mkdir -p it) as the last "
+                 "argument, and the config with -c",
+                 path);
+        return false;
+    }
+    if (ours_mounted_at(path)) {
+        log_fail("collectionsfs is mounted at %s already (collectionsfs --status %s tells its "
+                 "state); unmount it first: fusermount3 -u %s",
+                 path, path, path);
+        return false;
+    }
+    return true;
+}
+
 static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct cli *cli,
                struct config *cfg, struct provider **prov, struct shared *sh)
 {
@@ -488,17 +543,8 @@ int main(int argc, char *argv[])
         log_fail("no mount point given (try --help)");
         goto out;
     }
-    /* The kernel mounts a directory tree over a file too (libfuse gives the
-     * file's type as the root's), and then every access fails with EIO: say so
-     * before any secret is resolved. /dev/fd/N is a descriptor a parent opened. */
-    struct stat st;
-    if (!cli.check && strncmp(o.mountpoint, "/dev/fd/", 8) != 0 && stat(o.mountpoint, &st) == 0 &&
-        !S_ISDIR(st.st_mode)) {
-        log_fail("mount point %s is not a directory; give a directory (mkdir -p it) as the last "
-                 "argument, and the config with -c",
-                 o.mountpoint);
+    if (!cli.check && !mount_point_ok(o.mountpoint))
         goto out;
-    }
     if (http_init() < 0) {
         log_fail("cannot initialise libcurl");
         goto out;

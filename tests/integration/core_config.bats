@@ -78,6 +78,26 @@ first_section_as() {
     [ "$(cat "$WORK/file")" = "keep me" ]
 }
 
+@test "cli: a second mount on a mounted point is refused; a dead one is named with its cure" {
+    # a second daemon stacked on the first unnoticed; after a kill -9 libfuse said only
+    # "failed to access mountpoint … Transport endpoint is not connected"
+    mount_cfs
+    timeout 10 ls "$MNT" >/dev/null
+    daemon -f -c "$CONFIG" "$MNT"
+    [ "$status" -eq 1 ]
+    grep -q "collectionsfs is mounted at $MNT already.*fusermount3 -u $MNT" <<<"$output"
+    [ "$(grep -c " $MNT fuse.collectionsfs " /proc/self/mounts)" -eq 1 ]
+    kill -9 "$CFS_PID"
+    wait_for 10 bash -c "! kill -0 $CFS_PID"
+    CFS_PID=
+    daemon -f -c "$CONFIG" "$MNT"
+    [ "$status" -eq 1 ]
+    grep -q "$MNT is still mounted by a FUSE daemon that has ended.*fusermount3 -uz $MNT" <<<"$output"
+    fusermount3 -uz "$MNT"
+    mount_cfs
+    timeout 10 ls "$MNT" >/dev/null
+}
+
 @test "config: paths mean what a reload sees: relative *_file and ca_file refused, *_command runs in /" {
     # the daemon works in / once mounted: a relative path passed --check and the
     # start (read from here), then failed every reload (*_file) or every request (ca_file)
