@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "buf.h"
 #include "check.h"
 #include "clock.h"
 #include "fleet.h"
@@ -625,6 +626,43 @@ static void damage(struct shared *s)
     free(man);
 }
 
+/* A listing of one record per chunk: more chunks than one round trip asks the sizes of, and a
+ * chunk gone in the last round trip is still found before any record is handed out. */
+static void many_chunks(struct shared *s)
+{
+    struct buf man;
+    buf_init(&man, SIZE_MAX);
+    buf_addf(&man,
+             "collectionsfs-manifest 1\ngen 1\ntoken 90\nfetched_at 1\ncomplete 1\ncount %u\n"
+             "who h\nchunks %u\n",
+             N, N);
+    for (unsigned i = 0; i < N; i++) {
+        size_t len;
+        const unsigned char *b = record_bytes(big[i], &len);
+        unsigned char *c = malloc(len + 4);
+        if (!c)
+            break;
+        c[0] = (unsigned char)len, c[1] = (unsigned char)(len >> 8);
+        c[2] = (unsigned char)(len >> 16), c[3] = (unsigned char)(len >> 24);
+        memcpy(c + 4, b, len);
+        char k[200];
+        snprintf(k, sizeof k, P "many:c:90:%u", i);
+        CHECK(raw_set(k, c, len + 4));
+        buf_addf(&man, "1 %zu %08x\n", len + 4, (unsigned)crc32(0, c, (uInt)(len + 4)));
+        free(c);
+    }
+    CHECK(raw_set(P "many:manifest", man.p, man.len));
+    buf_free(&man);
+    struct shared_facts rf;
+    struct got g = {0};
+    CHECK(shared_read(s, "many", &rf, collect, &g) == 0);
+    CHECK(g.n == N && same(g.r, big, N));
+    got_free(&g);
+    CHECK(raw_int("DEL %s", P "many:c:90:2999") == 1);
+    int n = 0;
+    CHECK(shared_read(s, "many", &rf, stop_at_5, &n) == -EBADMSG && n == 0);
+}
+
 /* What the watch thread heard. */
 static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t w_cond = PTHREAD_COND_INITIALIZER;
@@ -904,6 +942,7 @@ int main(void)
             fencing(s);
             slow_publish(s);
             roundtrip(s);
+            many_chunks(s);
             damage(s);
             watch(s, w);
             outage(s);
