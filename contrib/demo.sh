@@ -14,6 +14,13 @@ ninja -C build >/dev/null
 demo=$(mktemp -d /tmp/collectionsfs-demo.XXXXXX)
 mnt="$demo/mnt"
 mkdir -p "$mnt"
+fake=
+cleanup() {
+    fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null || true
+    [ -z "$fake" ] || kill "$fake" 2>/dev/null || true
+}
+# the providers go with the demo also when it fails before the end
+trap cleanup EXIT
 python3 tests/fake_providers.py --port 0 --port-file "$demo/port" --sample >"$demo/providers.log" 2>&1 &
 fake=$!
 i=0
@@ -26,11 +33,7 @@ sed "s|@URL@|http://127.0.0.1:$port|" contrib/demo.conf >"$demo/config"
 chmod 600 "$demo/config"
 
 build/collectionsfs -c "$demo/config" "$mnt"
-cleanup() {
-    fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null || true
-    kill "$fake" 2>/dev/null || true
-}
-[ "$keep" = "--keep" ] || trap cleanup EXIT
+[ "$keep" != "--keep" ] || trap - EXIT
 
 echo "== collectionsfs mounted on $mnt (sample providers on 127.0.0.1:$port)"
 echo "\$ ls $mnt"
