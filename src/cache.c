@@ -142,11 +142,7 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
         c->hooks = *hooks;
     buf_init(&c->told, SIZE_MAX);
     pthread_mutex_init(&c->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&c->cond);
     return c;
 }
 

@@ -3,6 +3,7 @@
 #ifndef CFS_CLOCK_H
 #define CFS_CLOCK_H
 
+#include <pthread.h>
 #include <time.h>
 
 /** Monotonic now. */
@@ -33,6 +34,16 @@ static inline struct timespec clock_after(const struct timespec *t, long long ms
         r.tv_nsec += 1000000000;
     }
     return r;
+}
+
+/** Initialise c so that its timed waits take deadlines of clock_now()'s clock. */
+static inline void clock_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 #endif

@@ -320,14 +320,9 @@ static void watch_init(struct watch *w, struct fuse_session *se, struct fs *fs)
     w->fs = fs;
     w->done = false;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&w->cond);
 }
 
-/* Mount and serve; owns cfg and prov. */
 /* Whether a collectionsfs is mounted at the directory path already. The mount
  * table, not the mount: a second daemon would stack on the first unnoticed. */
 static bool ours_mounted_at(const char *path)
@@ -381,6 +376,7 @@ static bool mount_point_ok(const char *path)
     return true;
 }
 
+/* Mount and serve; owns cfg and prov. */
 static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct cli *cli,
                struct config *cfg, struct provider **prov, struct shared *sh)
 {

@@ -362,15 +362,11 @@ static int resolve(const char *host, unsigned ms, char *addr, size_t addrlen, ch
         return 0;
     }
     struct lookup *q = calloc(1, sizeof *q);
-    pthread_condattr_t ca;
-    if (!q || pthread_condattr_init(&ca) != 0) {
-        free(q);
+    if (!q) {
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
     }
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&q->cond);
     pthread_mutex_init(&q->lock, NULL);
     snprintf(q->host, sizeof q->host, "%s", host);
     q->refs = 2;

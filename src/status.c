@@ -216,11 +216,7 @@ int status_print(const char *path, FILE *out, FILE *err, unsigned timeout_ms)
     }
     b->path = path;
     pthread_mutex_init(&b->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&b->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&b->cond);
     pthread_t t;
     if (pthread_create(&t, NULL, bounded_read, b) != 0) {
         fprintf(err, "collectionsfs: cannot start a thread to read the status of %s\n", path);
