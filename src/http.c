@@ -11,6 +11,7 @@
  * (CURLOPT_TIMEOUT_MS), when the body passes max_response, or at shutdown. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "clock.h"
@@ -300,6 +302,26 @@ char *http_url_public(const char *base, const char *url, bool path)
     curl_free(p);
     curl_url_cleanup(u);
     return out;
+}
+
+bool http_host_loopback(const char *host)
+{
+    /* addresses only, and the one name that never leaves the machine: "127.x.example" is a
+     * name that resolves wherever its DNS says */
+    char h[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(host);
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
+        memcpy(h, host + 1, n - 2);
+        h[n - 2] = '\0';
+        return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return ntohl(a4.s_addr) >> 24 == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return strcasecmp(host, "localhost") == 0;
 }
 
 /* TLS failures are permanent: a certificate that does not verify, a name it does

@@ -73,6 +73,9 @@ const char *http_url_path(const char *url);
 /** url (resolved against base when relative and base is not NULL) as scheme://host[:port], with
  * its path when `path`; never userinfo, query or fragment; malloc'd, NULL when not a URL. */
 char *http_url_public(const char *base, const char *url, bool path);
+/** Whether host (a URL's host; IPv6 with or without brackets) is this machine: localhost,
+ * 127.0.0.0/8 or ::1. Credentials may go to it over plain HTTP or Redis's plain protocol. */
+bool http_host_loopback(const char *host);
 /** A server's retry hint in seconds as believed: s when finite and in [0, HTTP_HINT_MAX), else -1
  * (then the hint is ignored and the usual backoff applies). */
 double http_hint_seconds(double s);

@@ -110,16 +110,11 @@ static bool has_secret(const struct provider_ops *ops, const struct config_secti
     return false;
 }
 
+/* libcurl resolves any *.localhost to loopback itself, whatever the resolver says */
 static bool is_loopback(const char *host)
 {
     size_t n = strlen(host);
-    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-        (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0))
-        return true;
-    unsigned a, b, c, d;
-    char tail;
-    return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
-           c < 256 && d < 256;
+    return http_host_loopback(host) || (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0);
 }
 
 /* The secret keys of a type, for a message: "token", "api_key or api_secret". */

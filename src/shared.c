@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "http.h"
 #include "log.h"
 #include "record.h"
 
@@ -162,14 +163,7 @@ bool shared_url_local(const char *url)
         return false;
     if (s.port == 0)
         return true;
-    /* Addresses only: "127.x.example" is a name that resolves wherever its DNS says. */
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, s.host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, s.host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return strcmp(s.host, "localhost") == 0;
+    return http_host_loopback(s.host);
 }
 
 /* ---- connection ---- */
