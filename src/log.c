@@ -40,14 +40,10 @@ bool log_debug_enabled(void)
     return debug_on;
 }
 
-void log_msg(int level, const char *fmt, ...)
+static void vmsg(int level, const char *fmt, va_list ap)
 {
     char line[2048];
-    va_list ap;
-
-    va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
     if (!to_stderr) {
         syslog(level, "%s", line);
         return;
@@ -65,6 +61,33 @@ void log_msg(int level, const char *fmt, ...)
     fprintf(stderr, "collectionsfs %02d:%02d:%02d.%03ld %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
             ts.tv_nsec / 1000000, names[level & 7], line);
     pthread_mutex_unlock(&out_lock);
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(level, fmt, ap);
+    va_end(ap);
+}
+
+/* libfuse writes some lines in pieces ("unknown option(s): `", "-o ", ...): each
+ * thread gathers its own until the newline, or until the line is too long. */
+static _Thread_local char piece[1024];
+static _Thread_local size_t piece_len;
+
+void log_vpiece(int level, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(piece + piece_len, sizeof(piece) - piece_len, fmt, ap);
+    if (n < 0)
+        return;
+    piece_len = piece_len + (size_t)n < sizeof(piece) ? piece_len + (size_t)n : sizeof(piece) - 1;
+    bool end = piece_len > 0 && piece[piece_len - 1] == '\n';
+    if (!end && piece_len < sizeof(piece) - 1)
+        return;
+    piece[piece_len - end] = '\0';
+    piece_len = 0;
+    log_msg(level, "%s", piece);
 }
 
 void log_fail(const char *fmt, ...)

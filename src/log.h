@@ -3,6 +3,7 @@
 #ifndef CFS_LOG_H
 #define CFS_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <syslog.h>
 
@@ -12,6 +13,8 @@ void log_init(bool foreground, bool debug);
 bool log_debug_enabled(void);
 /** Log one line at a syslog level (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Add a piece of a line ending in a newline when it ends; the line is logged then. */
+void log_vpiece(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /** Say why the daemon cannot start: "collectionsfs: MESSAGE" on stderr, at level error in the
  * journal when stderr is one. */

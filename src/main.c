@@ -376,6 +376,14 @@ static bool mount_point_ok(const char *path)
     return true;
 }
 
+/* libfuse's own lines (device errors; with -d one per request) go where ours go,
+ * with a time and a level: its default is stderr, /dev/null once in the
+ * background. Its levels are syslog's. */
+static void fuse_line(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+    log_vpiece((int)level, fmt, ap);
+}
+
 /* Mount and serve; owns cfg and prov. */
 static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct cli *cli,
                struct config *cfg, struct provider **prov, struct shared *sh)
@@ -535,6 +543,7 @@ int main(int argc, char *argv[])
         goto out;
     }
     log_init(true, o.debug);
+    fuse_set_log_func(fuse_line);
     if (!cli.check && !o.mountpoint) {
         log_fail("no mount point given (try --help)");
         goto out;

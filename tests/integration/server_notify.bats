@@ -142,3 +142,22 @@ ready_checks() {
     JOURNAL_STREAM=1:1 mount_cfs
     grep -qE '^collectionsfs [0-9:.]+ info: mounted ' "$WORK/daemon.log"
 }
+
+@test "journal: libfuse's own lines are logged as ours, whole and with their level" {
+    # its default is a bare stderr: no level for journald, /dev/null in the
+    # background; and it writes some lines in pieces
+    : >"$WORK/daemon.log"
+    JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/daemon.log") mount_cfs -d
+    ls "$MNT" >/dev/null
+    unmount_cfs
+    grep -qE '^<7>collectionsfs [0-9:.]+ debug: unique: [0-9]+, opcode: GETATTR \(3\), nodeid: 1,' "$WORK/daemon.log"
+    run grep -vE '^<[0-7]>collectionsfs ' "$WORK/daemon.log"
+    [ -z "$output" ] || { echo "lines without a level: $output"; false; }
+    : >"$WORK/start.log"
+    run env JOURNAL_STREAM="$(stat -c '%d:%i' "$WORK/start.log")" timeout 20 \
+        sh -c '"$1" -f -o no_such_option -c "$2" "$3" 2>>"$4"' _ "$CFS_BIN" "$CONFIG" "$MNT" "$WORK/start.log"
+    cat "$WORK/start.log"
+    [ "$status" -ne 0 ]
+    grep -qxE "<3>collectionsfs [0-9:.]+ error: fuse: unknown option\(s\): \`-o no_such_option'" "$WORK/start.log"
+    [ "$(wc -l <"$WORK/start.log")" -eq 1 ]
+}
