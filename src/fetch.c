@@ -315,11 +315,18 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
      * one returns. */
     double until = r->until >= 0 ? fmin(r->until, HTTP_HINT_MAX) : 0;
     long left = r->left < RATE_LEFT_MAX ? r->left : RATE_LEFT_MAX;
-    struct timespec now = clock_now(), end = clock_after(&now, (long long)(until * 1000));
+    /* rounded up: an end taken a fraction of a millisecond early releases the
+     * requests that wait for it into the server's old window */
+    struct timespec now = clock_now(), end = clock_after(&now, (long long)ceil(until * 1000));
     if (pc->fleet_tell) {
         long long age = clock_ms(&turn->at, &now);
         pc->fleet_tell(pc->fleet_ctx, left, until, age > 0 ? age / 1000.0 : 0);
     }
+    /* The window it counts in has ended (an answer to a request that reached the
+     * server just before the turn): it says nothing of the next one, and taken
+     * for the current window it would end that window now. */
+    if (until <= 0)
+        return;
     pthread_mutex_lock(&pc->lock);
     if (left == 0 && clock_ms(&pc->until, &end) > 0)
         pc->until = end;
