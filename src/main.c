@@ -550,6 +550,12 @@ int main(int argc, char *argv[])
     }
     if (!cli.check && !mount_point_ok(o.mountpoint))
         goto out;
+    if (cli.check) { /* what the mount refuses of its -o, --check refuses: libfuse says which */
+        struct fuse_session *se = fuse_session_new(&args, fs_ops(), sizeof(*fs_ops()), NULL);
+        if (!se)
+            goto out;
+        fuse_session_destroy(se);
+    }
     if (http_init() < 0) {
         log_fail("cannot initialise libcurl");
         goto out;

@@ -180,6 +180,14 @@ first_section_as() {
     ! timeout 5 mountpoint -q "$WORK/mnt" || false
 }
 
+@test "check: --check refuses a -o option the mount would refuse, and takes the ones it takes" {
+    daemon --check -o ro,allow_other,ttl=5,no_such_option -c "$CONFIG"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"unknown option(s): \`-o no_such_option'"* ]]
+    daemon --check -o ro,allow_other,ttl=5,timeout=20 -c "$CONFIG"
+    [ "$status" -eq 0 ]
+}
+
 @test "check: --check fails for a wrong secret and says which section, without the secret" {
     # the last section with a secret gets a wrong one; the others stay right
     local p key bad=wrong-secret-123 good
