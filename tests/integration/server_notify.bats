@@ -119,6 +119,15 @@ ready_checks() {
     ! got 'READY=1' || false
 }
 
+# journal_start [ARGS...]: run the daemon in the foreground, its stderr a journal
+# stream ($WORK/start.log, emptied first): for a start that fails.
+journal_start() {
+    : >"$WORK/start.log"
+    run env JOURNAL_STREAM="$(stat -c '%d:%i' "$WORK/start.log")" timeout 20 \
+        sh -c 'log=$1; shift; "$@" 2>>"$log"' _ "$WORK/start.log" "$CFS_BIN" -f "$@" -c "$CONFIG" "$MNT"
+    cat "$WORK/start.log"
+}
+
 @test "journal: with stderr a journal stream (JOURNAL_STREAM), each log line starts with its level" {
     # journald files a stream's lines at the unit's SyslogLevel (info) unless a
     # line starts with <N>: without it an error was an info line to journalctl -p
@@ -131,10 +140,7 @@ ready_checks() {
     ! grep -qE '^collectionsfs ' "$WORK/daemon.log" || false
     unmount_cfs
     # a start that fails says why at level error too
-    : >"$WORK/start.log"
-    run env JOURNAL_STREAM="$(stat -c '%d:%i' "$WORK/start.log")" timeout 20 \
-        sh -c '"$1" -f -c "$2" "$3" 2>>"$4"' _ "$CFS_BIN" "$CONFIG" "$MNT" "$WORK/start.log"
-    cat "$WORK/start.log"
+    journal_start
     [ "$status" -eq 1 ]
     grep -qE "^<3>collectionsfs: config: \[broken\]" "$WORK/start.log"
     # a JOURNAL_STREAM that is not this stderr (inherited, redirected) changes nothing
@@ -153,10 +159,7 @@ ready_checks() {
     grep -qE '^<7>collectionsfs [0-9:.]+ debug: unique: [0-9]+, opcode: GETATTR \(3\), nodeid: 1,' "$WORK/daemon.log"
     run grep -vE '^<[0-7]>collectionsfs ' "$WORK/daemon.log"
     [ -z "$output" ] || { echo "lines without a level: $output"; false; }
-    : >"$WORK/start.log"
-    run env JOURNAL_STREAM="$(stat -c '%d:%i' "$WORK/start.log")" timeout 20 \
-        sh -c '"$1" -f -o no_such_option -c "$2" "$3" 2>>"$4"' _ "$CFS_BIN" "$CONFIG" "$MNT" "$WORK/start.log"
-    cat "$WORK/start.log"
+    journal_start -o no_such_option
     [ "$status" -ne 0 ]
     grep -qxE "<3>collectionsfs [0-9:.]+ error: fuse: unknown option\(s\): \`-o no_such_option'" "$WORK/start.log"
     [ "$(wc -l <"$WORK/start.log")" -eq 1 ]
