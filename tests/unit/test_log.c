@@ -31,17 +31,17 @@ static const char *logged(void)
     fflush(stderr);
     long end = (long)lseek(fileno(out), 0, SEEK_END);
     char *raw = calloc(1, (size_t)(end - from) + 1), *text = calloc(1, (size_t)(end - from) + 1);
-    ssize_t got = pread(fileno(out), raw, (size_t)(end - from), from);
-    size_t n = got > 0 ? (size_t)got : 0;
+    if (pread(fileno(out), raw, (size_t)(end - from), from) != end - from)
+        raw[0] = '\0';
     from = end;
     size_t o = 0;
-    for (char *line = raw, *nl; line < raw + n && (nl = strchr(line, '\n')); line = nl + 1) {
-        char *level = strstr(line, " ") ? strstr(strstr(line, " ") + 1, " ") : NULL;
-        if (!level || level > nl)
-            level = line - 1; /* not one of ours: kept whole */
-        size_t len = (size_t)(nl - level);
-        memcpy(text + o, level + 1, len);
-        o += len;
+    for (char *line = raw, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        /* "collectionsfs HH:MM:SS.mmm level: text": from the level on */
+        char *at = strchr(line, ' ');
+        at = at && at < nl ? strchr(at + 1, ' ') : NULL;
+        at = at && at < nl ? at + 1 : line;
+        memcpy(text + o, at, (size_t)(nl + 1 - at));
+        o += (size_t)(nl + 1 - at);
     }
     free(raw);
     free(last);
