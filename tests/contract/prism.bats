@@ -142,6 +142,14 @@ request_violations() {
     grep -E 'Violation: request|Request did not pass the validation rules|Request terminated with error|NO_PATH_MATCHED|NO_METHOD_MATCHED|UNAUTHORIZED' "$1"
 }
 
+# all_validated LOG: as many requests passed validation as were received, in one
+# reading of the log.
+all_validated() {
+    local text
+    text=$(cat "$1")
+    [ "$(grep -c 'Request received' <<<"$text")" -eq "$(grep -c 'The request passed the validation rules' <<<"$text")" ]
+}
+
 # check_prism_log NAME METHOD PATH_REGEX: Prism saw the daemon's list requests
 # (so the check cannot pass vacuously), validated them, and found no violation.
 check_prism_log() {
@@ -162,10 +170,13 @@ check_prism_log() {
         grep -iE 'http|GET|POST' "$WORK/daemon.log" | head -20 >&2
         return 1
     fi
-    # every request Prism received passed validation
+    # every request Prism received passed validation: counted in one reading of
+    # the log, once Prism has validated what it received (the daemon may still
+    # be fetching after a refresh, and Prism logs the two lines apart)
     local received
-    received=$(grep -c 'Request received' "$log" || true)
-    if [ "$ok" -ne "$received" ]; then
+    if ! wait_for 10 all_validated "$log"; then
+        received=$(grep -c 'Request received' "$log" || true)
+        ok=$(grep -c 'The request passed the validation rules' "$log" || true)
         echo "Prism ($1): $received requests received but only $ok passed validation" >&2
         grep -E '\[HTTP SERVER\]|VALIDATOR' "$log" | head -40 >&2
         return 1
