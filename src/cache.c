@@ -114,11 +114,11 @@ struct cache {
     struct timespec accepted_until; /* the provider took our credentials this recently */
     uint64_t token;                 /* the lease the worker's walk holds; 0: none */
     struct listing *to_publish;     /* what that walk found, for the worker to publish */
-    uint64_t heard;  /* publications heard of (a count: generations restart if Redis is flushed) */
-    uint64_t held;   /* the generation cur is (0: our own walk, not published yet) */
-    int pumps;       /* helper pumps running */
-    int flying;      /* pumps whose request has no answer yet (the others parse theirs) */
-    bool from_fleet; /* cur came from the fleet */
+    uint64_t heard;      /* publications heard of (a count: any one wakes a waiting walk) */
+    uint64_t held;       /* the generation cur is (0: our own walk, not published yet) */
+    int pumps;           /* helper pumps running */
+    int flying;          /* pumps whose request has no answer yet (the others parse theirs) */
+    bool from_fleet;     /* cur came from the fleet */
     char fetched_by[64]; /* who walked for cur, when it came from the fleet */
 };
 

@@ -677,35 +677,45 @@ static void chunk_name(char *out, const char *key, uint64_t token, uint64_t i)
 
 /* ---- lease ---- */
 
+/* count(k): INCR that never hands out a number again, not even after Redis lost the key (a
+ * flush, a restart without persistence): a counter that is not there starts from Redis's clock
+ * in microseconds. Daemons still holding a number from before would otherwise take a new token
+ * for an old one (a paused holder's listing published over a newer one) and a new generation
+ * for the one they hold (a publication not taken). 1.8e15 is exact in Lua's doubles. */
+#define COUNT_LUA                                                                                  \
+    "local function count(k)\n"                                                                    \
+    "  if redis.call('EXISTS', k) == 0 then\n"                                                     \
+    "    local t = redis.call('TIME')\n"                                                           \
+    "    redis.call('SET', k, t[1] .. string.format('%06d', tonumber(t[2])))\n"                    \
+    "  end\n"                                                                                      \
+    "  return string.format('%d', redis.call('INCR', k))\n"                                        \
+    "end\n"
+
+/* KEYS: fence, lease. ARGV: lease ms. A new token; negative when the lease is taken. */
+static const char lease_lua[] =
+    COUNT_LUA "local t = count(KEYS[1])\n"
+              "if redis.call('SET', KEYS[2], t, 'NX', 'PX', ARGV[1]) then return tonumber(t) end\n"
+              "return -tonumber(t)\n";
+
 int shared_lease(struct shared *s, const char *key, unsigned lease_ms, uint64_t *token)
 {
-    char fence[NAME_MAX_LEN], lease[NAME_MAX_LEN], tok[24], ms[16];
+    char fence[NAME_MAX_LEN], lease[NAME_MAX_LEN], ms[16];
     if (key_ok(key) < 0 || lease_ms == 0)
         return -EINVAL;
     name(fence, key, "fence");
     name(lease, key, "lease");
-    long long t;
-    const char *incr[] = {"INCR", fence};
-    int rc = cmd_int(s, &t, 2, incr, NULL);
-    if (rc < 0)
-        return rc;
-    if (t <= 0)
-        return -EIO;
-    snprintf(tok, sizeof tok, "%lld", t);
     snprintf(ms, sizeof ms, "%u", lease_ms);
-    const char *set[] = {"SET", lease, tok, "NX", "PX", ms};
-    redisReply *r = NULL;
-    rc = cmd(s, SMALL_REPLY, &r, 6, set, NULL);
+    const char *argv[] = {"EVAL", lease_lua, "2", fence, lease, ms};
+    long long t;
+    int rc = cmd_int(s, &t, 6, argv, NULL);
     if (rc < 0)
         return rc;
-    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0) {
-        *token = (uint64_t)t;
-        rc = 1;
-    } else {
-        rc = r->type == REDIS_REPLY_NIL ? 0 : -EIO;
-    }
-    freeReplyObject(r);
-    return rc;
+    if (t == 0)
+        return -EIO;
+    if (t < 0)
+        return 0;
+    *token = (uint64_t)t;
+    return 1;
 }
 
 static const char renew_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
@@ -839,7 +849,7 @@ int shared_rate_tell(struct shared *s, const char *group, long left, double unti
  * head, manifest rest, channel, key. Refuses (-1) unless the lease is free or ours and the token
  * is newer than the published one, deleting our staged chunks; -2 when a staged chunk is gone
  * (evicted). Else swaps the manifest in, lets the old chunks expire soon and announces. */
-static const char publish_lua[] =
+static const char publish_lua[] = COUNT_LUA
     "local tok, n, pre = ARGV[1], tonumber(ARGV[3]), ARGV[4]\n"
     "local holder = redis.call('GET', KEYS[1])\n"
     "local cur = redis.call('GET', KEYS[2])\n"
@@ -852,7 +862,7 @@ static const char publish_lua[] =
     "for i = 0, n - 1 do\n"
     "  if redis.call('PEXPIRE', pre .. tok .. ':' .. i, ARGV[2]) == 0 then return -2 end\n"
     "end\n"
-    "local g = string.format('%d', redis.call('INCR', KEYS[4]))\n"
+    "local g = count(KEYS[4])\n"
     "redis.call('SET', KEYS[3], ARGV[5] .. g .. '\\n' .. ARGV[6], 'PX', ARGV[2])\n"
     "redis.call('SET', KEYS[2], tok .. ' ' .. n)\n"
     "if last then\n"

@@ -73,6 +73,27 @@ all_listed() {
     wait_for "$BOUND" manifests_are "${#PROVIDERS[@]}"
 }
 
+@test "fleet faults: the first publication after a flush reaches a daemon holding the last one's number" {
+    local p=${PROVIDERS[0]} id new
+    [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
+    CFS_TTL=3600 write_config "shared_cache = unix:$REDIS_SOCK"
+    fleet_mount 2
+    [ "$(timeout "$BOUND" ls "$WORK/m1/$p" | wc -l)" -eq "$(expected_count "$p")" ]
+    [ "$(timeout "$BOUND" ls "$WORK/m2/$p" | wc -l)" -eq "$(expected_count "$p")" ]
+    [[ "$(getfattr --only-values -n user.collectionsfs.source "$WORK/m2/$p")" == *":${FLEET_PID[1]})" ]]
+    # a Redis restarted without persistence: every key gone, the generation too
+    rcli FLUSHALL >/dev/null
+    id=$(item_at "$p" 10 id)
+    new="renamed-after-flush-$RANDOM"
+    rename_item "$p" "$id" "$new"
+    kill -HUP "${FLEET_PID[1]}"
+    wait_for "$BOUND" test -d "$WORK/m1/$p/$new"
+    # daemon 2 holds daemon 1's first publication; the one after the flush must not
+    # look like it (its ttl is an hour: only the fleet's message can bring the name)
+    wait_for "$BOUND" test -d "$WORK/m2/$p/$new" ||
+        { echo "m2 never showed $new"; grep -i fleet "$WORK/d2.log" | tail -5; return 1; }
+}
+
 @test "fleet faults: a Redis that answers garbage costs nothing but the sharing" {
     stop_redis
     # a unix socket that answers every connection with junk, then a bulk string it never sends

@@ -12,6 +12,7 @@ setup() {
     start_fake --count 3000
     PROVIDERS=(honcho)
     start_redis
+    listen_publications
     CFS_TIMEOUT=5 write_config "shared_cache = unix:$REDIS_SOCK" "parallel = 2"
     fault '{"provider": "honcho", "mode": "latency", "seconds": 0.2}'
 }
@@ -25,8 +26,6 @@ teardown() {
 }
 
 lease_held() { [ "$(keys '*:lease' | wc -l)" -eq 1 ]; }
-generation() { rcli GET "$(keys '*:gen' | head -1)"; }
-generation_is() { [ "$(generation)" = "$1" ]; }
 manifest_who() { rcli GET "$(keys '*:manifest' | head -1)" | grep -a '^who ' ; }
 
 @test "lease: a holder killed mid-walk delays the next by at most the lease, publishes nothing" {
@@ -45,7 +44,7 @@ manifest_who() { rcli GET "$(keys '*:manifest' | head -1)" | grep -a '^who ' ; }
     [ "$(echo "$output" | wc -l)" -eq 3000 ]
     # the lease (5 s) plus its own walk (30 pages of 0.2 s, 2 at a time: 3 s), with slack
     [ "$took" -lt 15000 ]
-    [ "$(generation)" = 1 ]
+    publications_are 1
     manifest_who | grep -q ":${FLEET_PID[2]}\$"
 }
 
@@ -59,13 +58,13 @@ manifest_who() { rcli GET "$(keys '*:manifest' | head -1)" | grep -a '^who ' ; }
     run timeout 30 ls "$WORK/m2/honcho"
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | wc -l)" -eq 3000 ]
-    wait_for "$BOUND" generation_is 1
+    wait_for "$BOUND" publications_are 1
     manifest_who | grep -q ":${FLEET_PID[2]}\$"
     kill -CONT "${FLEET_PID[1]}"
     wait "$reader" || true
     # daemon 1 wakes past its request budget too: its walk either ends and is refused, or fails
     wait_for 30 grep -qE 'another daemon took the lease while this one walked|\[honcho\] .*(timeout|budget)' "$WORK/d1.log"
     grep -E 'another daemon took the lease|\[honcho\]' "$WORK/d1.log" | head -3
-    [ "$(generation)" = 1 ]
+    publications_are 1
     manifest_who | grep -q ":${FLEET_PID[2]}\$"
 }

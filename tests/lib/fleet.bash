@@ -14,6 +14,8 @@ start_redis() {
 }
 
 stop_redis() {
+    [ -n "${LISTEN_PID:-}" ] && { kill "$LISTEN_PID" 2>/dev/null || true; }
+    LISTEN_PID=
     [ -n "${REDIS_PID:-}" ] || return 0
     kill "$REDIS_PID" 2>/dev/null
     wait_for 10 bash -c "! kill -0 $REDIS_PID" || kill -9 "$REDIS_PID" 2>/dev/null
@@ -28,6 +30,16 @@ KEYS=$(sed -n 's/^#define PREFIX "\(.*\)"$/\1/p' "$TESTS_DIR/../src/shared.c")
 : "${KEYS:?no PREFIX in src/shared.c}"
 # keys PATTERN: the daemon's keys that match PATTERN after the prefix.
 keys() { rcli --scan --pattern "$KEYS$1"; }
+
+# listen_publications: record the fleet's announcements from now on; publications counts them
+# (a generation number says nothing of how many: the first is Redis's clock).
+listen_publications() {
+    timeout 600 redis-cli -s "$REDIS_SOCK" SUBSCRIBE "${KEYS}published" >"$WORK/published.out" 2>&1 &
+    LISTEN_PID=$!
+    wait_for 10 grep -qx subscribe "$WORK/published.out" || { cat "$WORK/published.out"; return 1; }
+}
+publications() { grep -cx message "$WORK/published.out"; }
+publications_are() { [ "$(publications)" -eq "$1" ]; }
 
 # fleet_mount N [collectionsfs args]: daemons 1..N on $WORK/m1.. (logs $WORK/d1.log..), with
 # $WORK/config.I when it exists, else $CONFIG.

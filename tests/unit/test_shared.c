@@ -36,6 +36,8 @@
 #define PASSWORD "s3cret-pw"
 #define TIMEOUT_MS 500
 #define P "collectionsfs:v3:"
+/* A counter's first number is Redis's clock in microseconds: past this since 2001. */
+#define FIRST_MIN 1000000000000000ULL
 
 static char dir[64], sock[128], url[160];
 static int port;
@@ -383,14 +385,15 @@ static void fencing(struct shared *s)
     CHECK(shared_lease(s, "fence1", 50, &a) == 1);
     CHECK(lease_gone("fence1"));
     CHECK(shared_lease(s, "fence1", 10000, &b) == 1 && b > a);
-    CHECK(shared_publish(s, "fence1", b, 60, 0, &f, r, 2) == 0 && f.gen == 1);
+    CHECK(shared_publish(s, "fence1", b, 60, 0, &f, r, 2) == 0 && f.gen > FIRST_MIN);
+    uint64_t g1 = f.gen;
     CHECK(shared_publish(s, "fence1", a, 60, 0, &f, r, 3) == -ESTALE);
     char k[200];
     snprintf(k, sizeof k, P "fence1:c:%llu:0", (unsigned long long)a);
     CHECK(raw_int("EXISTS %s", k) == 0); /* the refused publisher's staged chunk is gone */
     struct shared_facts rf;
     struct got g = {0};
-    CHECK(shared_read(s, "fence1", &rf, collect, &g) == 0 && g.n == 2 && rf.gen == 1);
+    CHECK(shared_read(s, "fence1", &rf, collect, &g) == 0 && g.n == 2 && rf.gen == g1);
     got_free(&g);
     /* Even with the lease free again, an older token cannot overwrite a newer listing. */
     shared_release(s, "fence1", b);
@@ -404,12 +407,34 @@ static void fencing(struct shared *s)
     uint64_t gen = 99;
     CHECK(shared_generation(s, "fence2", &gen) == 0 && gen == 0);
     CHECK(shared_read(s, "fence2", &rf, collect, &g) == -ENOENT && g.n == 0);
-    CHECK(shared_publish(s, "fence2", b, 60, 0, &f, r, 3) == 0 && f.gen == 1);
-    CHECK(shared_generation(s, "fence2", &gen) == 0 && gen == 1);
+    CHECK(shared_publish(s, "fence2", b, 60, 0, &f, r, 3) == 0 && f.gen > FIRST_MIN);
+    CHECK(shared_generation(s, "fence2", &gen) == 0 && gen == f.gen);
     /* The same token cannot publish twice. */
     CHECK(shared_publish(s, "fence2", b, 60, 0, &f, r, 3) == -ESTALE);
     shared_release(s, "fence2", b);
     for (int i = 0; i < 3; i++)
+        record_unref(r[i]);
+}
+
+/* Redis flushed (or restarted without persistence) under a fleet: the numbers handed out after
+ * are all above those before, so a daemon holding one of them neither takes a new publication for
+ * the one it holds nor gets its old token's listing published over a newer one. */
+static void flushed(struct shared *s)
+{
+    struct record *r[2] = {mkrec(1, 10), mkrec(2, 20)};
+    struct shared_facts f = {.fetched_at = 5, .complete = true, .who = "hostA:1"};
+    uint64_t old, fresh, g0;
+    CHECK(shared_lease(s, "flush", 10000, &old) == 1 && old > FIRST_MIN);
+    CHECK(shared_publish(s, "flush", old, 60, 0, &f, r, 2) == 0);
+    g0 = f.gen;
+    raw_int("FLUSHALL %s", "SYNC"); /* a status reply: the EXISTS below checks it */
+    CHECK(raw_int("EXISTS %s", P "flush:gen") == 0);
+    CHECK(shared_lease(s, "flush", 10000, &fresh) == 1 && fresh > old);
+    /* the holder from before the flush finishes its walk: fenced out */
+    CHECK(shared_publish(s, "flush", old, 60, 0, &f, r, 2) == -ESTALE);
+    CHECK(shared_publish(s, "flush", fresh, 60, 0, &f, r, 1) == 0 && f.gen > g0);
+    shared_release(s, "flush", fresh);
+    for (int i = 0; i < 2; i++)
         record_unref(r[i]);
 }
 
@@ -485,37 +510,38 @@ static void roundtrip(struct shared *s)
         big[i] = mkrec(i, 900 + i % 300); /* about 3.5 MB: several chunks */
     struct shared_facts f = {.fetched_at = 1700000123, .complete = true, .who = "host-a:42"};
     uint64_t t1 = publish_big(s, "big", N, &f);
-    CHECK(f.gen == 1);
+    uint64_t g1 = f.gen;
+    CHECK(g1 > FIRST_MIN);
     struct shared_facts rf;
     struct got g = {0};
     CHECK(shared_read(s, "big", &rf, collect, &g) == 0);
     CHECK(g.n == N && same(g.r, big, N));
-    CHECK(rf.gen == 1 && rf.count == N && rf.complete && rf.fetched_at == 1700000123);
+    CHECK(rf.gen == g1 && rf.count == N && rf.complete && rf.fetched_at == 1700000123);
     CHECK_STR(rf.who, "host-a:42");
     got_free(&g);
     char k[200];
     snprintf(k, sizeof k, P "big:c:%llu:3", (unsigned long long)t1);
     CHECK(raw_int("EXISTS %s", k) == 1);
 
-    /* A second publication: gen 2, other facts, the old chunks expire soon. */
+    /* A second publication: the next generation, other facts, the old chunks expire soon. */
     f = (struct shared_facts){.fetched_at = 7, .complete = false, .who = "b c\n"};
     publish_big(s, "big", N - 1000, &f);
-    CHECK(f.gen == 2);
+    CHECK(f.gen == g1 + 1);
     long long pttl = raw_int("PTTL %s", k);
     CHECK(pttl > 0 && pttl <= 60000);
     CHECK(shared_read(s, "big", &rf, collect, &g) == 0);
     CHECK(g.n == N - 1000 && same(g.r, big, N - 1000));
-    CHECK(rf.gen == 2 && rf.count == N - 1000 && !rf.complete && rf.fetched_at == 7);
+    CHECK(rf.gen == g1 + 1 && rf.count == N - 1000 && !rf.complete && rf.fetched_at == 7);
     CHECK_STR(rf.who, "b_c_");
     got_free(&g);
     uint64_t gen;
-    CHECK(shared_generation(s, "big", &gen) == 0 && gen == 2);
+    CHECK(shared_generation(s, "big", &gen) == 0 && gen == g1 + 1);
 
     /* An empty listing is a listing. */
     f = (struct shared_facts){.fetched_at = 8, .complete = true, .who = "h:1"};
     publish_big(s, "empty", 0, &f);
     CHECK(shared_read(s, "empty", &rf, collect, &g) == 0 && g.n == 0 && rf.count == 0 &&
-          rf.gen == 1);
+          rf.gen > FIRST_MIN);
 
     /* each() stops the read with its own value. */
     CHECK(shared_read(s, "big", &rf, collect, &g) == 0);
@@ -941,6 +967,7 @@ int main(void)
             tcp();
             leases(s);
             fencing(s);
+            flushed(s);
             slow_publish(s);
             roundtrip(s);
             many_chunks(s);
