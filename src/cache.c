@@ -831,6 +831,11 @@ static void publish(struct cache *c)
             log_info("[%s] shared cache: another daemon took the lease while this one walked; "
                      "its listing stands",
                      c->p->section);
+        } else if (rc == -ENOSPC) {
+            log_warn("[%s] shared cache: Redis has no room for the listing of %zu collections "
+                     "(maxmemory), so the other daemons walk it themselves: raise Redis's "
+                     "maxmemory or lower stale_ttl",
+                     c->p->section, listing_count(l));
         }
         listing_unref(l);
     }

@@ -894,6 +894,26 @@ static int put_chunk(struct shared *s, const char *key, uint64_t token, uint64_t
     return rc;
 }
 
+/* ARGV: a staged publication's chunk-name prefix (up to its token's colon), its chunk count. */
+static const char unstage_lua[] = "for i = 0, tonumber(ARGV[2]) - 1 do\n"
+                                  "  redis.call('DEL', ARGV[1] .. i)\n"
+                                  "end\n"
+                                  "return 0\n";
+
+/* A publication that failed before it was swapped in takes its staged chunks back: left to expire
+ * after stale_ttl, they would hold a listing's size in Redis for a day, and with maxmemory and
+ * noeviction leave it refusing every write (the next lease too) meanwhile. Best effort: with
+ * Redis gone they expire. */
+static void unstage(struct shared *s, const char *key, uint64_t token, size_t nch)
+{
+    char pre[NAME_MAX_LEN], n[24];
+    snprintf(pre, sizeof pre, PREFIX "%s:c:%" PRIu64 ":", key, token);
+    snprintf(n, sizeof n, "%zu", nch);
+    const char *argv[] = {"EVAL", unstage_lua, "0", pre, n};
+    long long v;
+    cmd_int(s, &v, 5, argv, NULL);
+}
+
 int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned ttl_s,
                    unsigned lease_ms, struct shared_facts *f, struct record *const *rec, size_t n)
 {
@@ -982,11 +1002,11 @@ int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned t
         const char *argv[] = {
             "EVAL",        publish_lua,        "4",     lease, cur, m, gen, tok, ms, nc, pre,
             MANIFEST_HEAD, man.p ? man.p : "", CHANNEL, key};
-        long long g;
+        long long g = 0;
         rc = cmd_int(s, &g, 15, argv, NULL);
         if (rc == 0) {
             if (g == -1)
-                rc = -ESTALE;
+                rc = -ESTALE; /* the script took the staged chunks back */
             else if (g == -2)
                 rc = -ENOSPC; /* Redis evicted a staged chunk: it is full */
             else if (g <= 0)
@@ -994,6 +1014,10 @@ int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned t
             else
                 f->gen = (uint64_t)g;
         }
+        if (g == -2)
+            unstage(s, key, token, nch);
+    } else if (nch) {
+        unstage(s, key, token, nch);
     }
     buf_free(&data);
     buf_free(&man);

@@ -94,6 +94,22 @@ all_listed() {
         { echo "m2 never showed $new"; grep -i fleet "$WORK/d2.log" | tail -5; return 1; }
 }
 
+@test "fleet faults: a Redis with no room for a listing says so, keeps none of it, and serves the walk" {
+    local p=${PROVIDERS[0]} used
+    [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
+    fake_post /_fake/config "{\"provider\": \"$p\", \"count\": 12000}" >/dev/null
+    fleet_mount 1
+    # room for two of the listing's four 1 MiB chunks (a chunk's command takes as much again)
+    used=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+    rcli CONFIG SET maxmemory-policy noeviction >/dev/null
+    rcli CONFIG SET maxmemory "$((used + 2621440))" >/dev/null
+    [ "$(timeout "$BOUND" ls "$WORK/m1/$p" | wc -l)" -eq 12000 ]
+    wait_for "$BOUND" grep -q "\[$p\] shared cache: Redis has no room for the listing of 12000 collections (maxmemory).*raise Redis's maxmemory" "$WORK/d1.log"
+    # the chunks written before Redis refused are taken back, not left to a day's ttl
+    [ "$(keys '*:c:*' | wc -l)" -eq 0 ]
+    [ "$(keys '*:manifest' | wc -l)" -eq 0 ]
+}
+
 @test "fleet faults: a Redis that answers garbage costs nothing but the sharing" {
     stop_redis
     # a unix socket that answers every connection with junk, then a bulk string it never sends

@@ -438,6 +438,31 @@ static void flushed(struct shared *s)
         record_unref(r[i]);
 }
 
+/* A publication Redis has no room for takes its staged chunks back: under maxmemory with
+ * noeviction, left to expire they would refuse every later write, the next walk's lease too. */
+static void full(struct shared *s)
+{
+    enum { M = 8 };
+    struct record *r[M];
+    for (unsigned i = 0; i < M; i++)
+        r[i] = mkrec(i, 512 * 1024); /* 4 MB: four chunks */
+    struct shared_facts f = {.fetched_at = 9, .complete = true, .who = "h:1"};
+    uint64_t t;
+    raw_int("CONFIG SET maxmemory-policy %s", "noeviction");
+    raw_int("CONFIG SET maxmemory %s", "3mb"); /* an empty Redis takes about 1 MB */
+    CHECK(shared_lease(s, "full", 10000, &t) == 1);
+    CHECK(shared_publish(s, "full", t, 60, 10000, &f, r, M) == -ENOSPC);
+    CHECK(raw_int("EVAL %s 0", "return #redis.call('KEYS', '" P "full:c:*')") == 0);
+    shared_release(s, "full", t);
+    /* room again: the next walk's lease and publication go through */
+    CHECK(shared_lease(s, "full", 10000, &t) == 1);
+    CHECK(shared_publish(s, "full", t, 60, 10000, &f, r, 1) == 0);
+    shared_release(s, "full", t);
+    raw_int("CONFIG SET maxmemory %s", "0");
+    for (unsigned i = 0; i < M; i++)
+        record_unref(r[i]);
+}
+
 /* A second daemon that takes the lease the moment it is free. */
 static atomic_bool thief_stop, thief_won;
 static const char *thief_key;
@@ -968,6 +993,7 @@ int main(void)
             leases(s);
             fencing(s);
             flushed(s);
+            full(s);
             slow_publish(s);
             roundtrip(s);
             many_chunks(s);
