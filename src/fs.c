@@ -223,7 +223,7 @@ static void heard(void *ctx, const char *key, uint64_t gen)
             cache_heard(t->cache[i], gen);
 }
 
-/* Start hearing the fleet (a thread: after fuse_daemonize's fork). */
+/* Start hearing the fleet (a thread: after the background start's fork). */
 static void tree_watch(struct tree *t)
 {
     int rc = t->sh ? shared_watch(t->sh, heard, t) : 0;

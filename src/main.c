@@ -26,6 +26,7 @@
 #include "check.h"
 #include "clock.h"
 #include "config.h"
+#include "detach.h"
 #include "fs.h"
 #include "http.h"
 #include "inode.h"
@@ -407,18 +408,35 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct
         goto out_session;
     if (fuse_session_mount(se, o->mountpoint) != 0)
         goto out_signals;
-    /* fuse_daemonize forks: every thread must be started after it */
-    fuse_daemonize(o->foreground);
+    /* this forks: every thread must be started after it */
+    int err = o->foreground ? 0 : detach_start();
+    if (err < 0) {
+        log_fail("cannot start in the background: %s; try -f", strerror(-err));
+        goto out_unmount;
+    }
     if (!o->foreground)
         log_init(false, log_debug_enabled());
-    if (fs_attach(fs, se) < 0)
-        goto out_unmount;
-    hup.fs = fs;
-    sig_up = pthread_create(&sig, NULL, signal_thread, &hup) == 0;
+    err = fs_attach(fs, se);
+    if (err == 0) {
+        hup.fs = fs;
+        err = -pthread_create(&sig, NULL, signal_thread, &hup);
+        sig_up = err == 0;
+    }
     struct watch watch;
     watch_init(&watch, se, fs);
     pthread_t watcher;
-    bool watching = pthread_create(&watcher, NULL, watch_thread, &watch) == 0;
+    bool watching = false;
+    if (err == 0) {
+        err = -pthread_create(&watcher, NULL, watch_thread, &watch);
+        watching = err == 0;
+    }
+    if (err < 0) {
+        log_fail("cannot start its threads: %s; check the limits on processes (ulimit -u) and "
+                 "on each thread's stack (ulimit -s)",
+                 strerror(-err));
+        goto out_threads;
+    }
+    detach_done();
     log_info("mounted %zu provider%s on %s", n, n == 1 ? "" : "s", o->mountpoint);
     /* Type=notify: ready once the kernel has the mount and every thread runs.
      * Without -f this comes from the forked child after the started process has
@@ -445,6 +463,7 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct
     /* libfuse reports the signal that ended the loop; SIGTERM/SIGINT are a clean stop */
     if (rc == SIGTERM || rc == SIGINT)
         rc = 0;
+out_threads:
     if (watching) {
         pthread_mutex_lock(&watch.lock);
         watch.done = true;
@@ -560,7 +579,7 @@ int main(int argc, char *argv[])
         log_fail("cannot initialise libcurl");
         goto out;
     }
-    /* A reload reads it again after fuse_daemonize has moved to /. Not
+    /* A reload reads it again after the start in the background has moved to /. Not
      * realpath: a symlinked config is read where the link points at each
      * reload, as an absolute -c is. */
     if (cli.config && cli.config[0] != '/') {

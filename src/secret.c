@@ -228,7 +228,7 @@ static int from_file(const struct setting *w, char **out, char *err, size_t errl
         rc = buf_addf(&path, "%s/%s", home, w->value + 2);
     } else if (w->value[0] != '/') {
         /* it would name one file at the start and another at a reload: the
-         * daemon works in / once mounted (fuse_daemonize) */
+         * daemon works in / once mounted in the background */
         return errmsg(err, errlen, -EINVAL,
                       "config: [%s] (line %d): %s %s is a relative path; give an absolute "
                       "one or start it with ~/ (once mounted the daemon works in /)",

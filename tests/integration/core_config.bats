@@ -78,6 +78,26 @@ first_section_as() {
     [ "$(cat "$WORK/file")" = "keep me" ]
 }
 
+@test "cli: a mount that cannot start its threads says why and fails, in the background too" {
+    # libfuse's fuse_daemonize let the starting process exit 0 before the daemon
+    # started its threads: a start that failed there was silent, successful and
+    # unmounted (in the foreground it exited 1 without a word)
+    mkdir -p "$WORK/mnt"
+    for fg in -f ""; do
+        # a stack limit above the address space: no thread's stack fits (EAGAIN)
+        run bash -c 'ulimit -s 274877906944 && exec timeout 20 "$@"' - "$CFS_BIN" $fg -c "$CONFIG" "$WORK/mnt"
+        echo "collectionsfs $fg -> status $status: $output"
+        [ "$status" -eq 1 ]
+        grep -q "cannot start its threads: Resource temporarily unavailable; check the limits on processes (ulimit -u) and on each thread's stack (ulimit -s)" <<<"$output"
+        ! mountpoint -q "$WORK/mnt"
+    done
+    # and a start in the background that works serves by the time it returns
+    daemon -c "$CONFIG" "$WORK/mnt"
+    [ "$status" -eq 0 ]
+    [ "$(ls "$WORK/mnt" | wc -l)" -eq "${#PROVIDERS[@]}" ]
+    fusermount3 -u "$WORK/mnt"
+}
+
 @test "cli: a second mount on a mounted point is refused; a dead one is named with its cure" {
     # a second daemon stacked on the first unnoticed; after a kill -9 libfuse said only
     # "failed to access mountpoint … Transport endpoint is not connected"
