@@ -1014,7 +1014,9 @@ int shared_publish(struct shared *s, const char *key, uint64_t token, unsigned t
             else
                 f->gen = (uint64_t)g;
         }
-        if (g == -2)
+        /* evicted, or refused before its first write (Redis denies a script's OOM
+         * command only then): nothing was swapped in */
+        if (rc == -ENOSPC)
             unstage(s, key, token, nch);
     } else if (nch) {
         unstage(s, key, token, nch);
