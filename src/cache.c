@@ -119,6 +119,7 @@ struct cache {
     int pumps;           /* helper pumps running */
     int flying;          /* pumps whose request has no answer yet (the others parse theirs) */
     bool from_fleet;     /* cur came from the fleet */
+    bool no_room;        /* Redis had no room for the last publication (said once a streak) */
     char fetched_by[64]; /* who walked for cur, when it came from the fleet */
 };
 
@@ -820,18 +821,24 @@ static void publish(struct cache *c)
         snprintf(f.who, sizeof(f.who), "%s:%ld", host, (long)getpid());
         int rc =
             fleet_publish(c->sh, c->p->listing_key, token, c->g->stale_ttl, lease_ms(c), l, &f);
+        pthread_mutex_lock(&c->lock);
+        bool was = c->no_room;
+        if (rc == 0 && c->cur == l)
+            c->held = f.gen;
+        if (rc == 0 || rc == -ENOSPC)
+            c->no_room = rc == -ENOSPC;
+        pthread_mutex_unlock(&c->lock);
         if (rc == 0) {
-            pthread_mutex_lock(&c->lock);
-            if (c->cur == l)
-                c->held = f.gen;
-            pthread_mutex_unlock(&c->lock);
             log_debug("[%s] listing of %zu collections published to the fleet (generation %llu)",
                       c->p->section, listing_count(l), (unsigned long long)f.gen);
+            if (was)
+                log_info("[%s] shared cache: Redis has room for the listing again; it is shared",
+                         c->p->section);
         } else if (rc == -ESTALE) {
             log_info("[%s] shared cache: another daemon took the lease while this one walked; "
                      "its listing stands",
                      c->p->section);
-        } else if (rc == -ENOSPC) {
+        } else if (rc == -ENOSPC && !was) {
             log_warn("[%s] shared cache: Redis has no room for the listing of %zu collections "
                      "(maxmemory), so the other daemons walk it themselves: raise Redis's "
                      "maxmemory or lower stale_ttl",
@@ -1336,6 +1343,7 @@ void cache_adopt(struct cache *c, struct cache *from)
     }
     struct listing *last = from->cur ? from->cur : from->prev, *old = from->old;
     struct timespec changed = from->changed;
+    bool no_room = from->no_room; /* the same account's streak goes on */
     if (last)
         listing_ref(last);
     if (old)
@@ -1348,6 +1356,7 @@ void cache_adopt(struct cache *c, struct cache *from)
     c->prev = last;
     c->old = old;
     c->changed = changed;
+    c->no_room = no_room;
     c->forced = true;
     refresh_now(c);
     pthread_mutex_unlock(&c->lock);

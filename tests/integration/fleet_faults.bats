@@ -22,6 +22,11 @@ teardown() {
     [ "$rc" -eq 0 ]
 }
 
+# fence_past P N: a lease of P's listing was taken since its fencing counter was N;
+# lease_free P: none is held.
+fence_past() { [ "$(rcli GET "$(keys "$1|*:fence")")" -gt "$2" ]; }
+lease_free() { [ -z "$(keys "$1|*:lease")" ]; }
+
 # all_listed I: every provider lists its full count on mount I.
 all_listed() {
     local p
@@ -94,8 +99,8 @@ all_listed() {
         { echo "m2 never showed $new"; grep -i fleet "$WORK/d2.log" | tail -5; return 1; }
 }
 
-@test "fleet faults: a Redis with no room for a listing says so, keeps none of it, and serves the walk" {
-    local p=${PROVIDERS[0]} used
+@test "fleet faults: a Redis with no room for a listing says so once, keeps none of it, and serves the walk" {
+    local p=${PROVIDERS[0]} used fence
     [[ " ${PROVIDERS[*]} " == *" honcho "* ]] && p=honcho
     fake_post /_fake/config "{\"provider\": \"$p\", \"count\": 12000}" >/dev/null
     fleet_mount 1
@@ -108,6 +113,18 @@ all_listed() {
     # the chunks written before Redis refused are taken back, not left to a day's ttl
     [ "$(keys '*:c:*' | wc -l)" -eq 0 ]
     [ "$(keys '*:manifest' | wc -l)" -eq 0 ]
+    # a second walk that finds no room says nothing new; one that finds room says so
+    fence=$(rcli GET "$(keys "$p|*:fence")")
+    kill -HUP "${FLEET_PID[1]}"
+    # its walk took the lease (the fence moved on) and gave it back once it tried to publish
+    wait_for "$BOUND" fence_past "$p" "$fence"
+    wait_for "$BOUND" lease_free "$p"
+    rcli CONFIG SET maxmemory 0 >/dev/null
+    kill -HUP "${FLEET_PID[1]}"
+    wait_for "$BOUND" grep -q "\[$p\] shared cache: Redis has room for the listing again; it is shared" "$WORK/d1.log" ||
+        { cat "$WORK/d1.log"; return 1; }
+    [ "$(grep -c "Redis has no room" "$WORK/d1.log")" -eq 1 ]
+    wait_for "$BOUND" manifests_are 1
 }
 
 @test "fleet faults: a Redis that answers garbage costs nothing but the sharing" {
