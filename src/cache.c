@@ -1435,10 +1435,10 @@ static int rate_take(void *ctx, long long *wait_ms)
     return shared_rate_take(c->sh, c->p->rate_group, wait_ms);
 }
 
-static void rate_tell(void *ctx, long left, double until, double age)
+static void rate_tell(void *ctx, long left, long limit, double until, double age)
 {
     struct cache *c = ctx;
-    shared_rate_tell(c->sh, c->p->rate_group, left, until, age);
+    shared_rate_tell(c->sh, c->p->rate_group, left, limit, until, age);
 }
 
 void cache_share(struct cache *c, struct shared *sh)

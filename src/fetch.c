@@ -112,8 +112,10 @@ static void transport_reason(const struct provider *p, const struct http_req *re
  * listing that needs no more is never slowed) and the second half is spread
  * evenly over the time left. The budget is what the server says is left, less a
  * headroom kept for the user's other clients of the same key: a tenth of the
- * limit, at least one request. The limit is the largest left + 1 seen, as no
- * provider interface carries X-RateLimit-Limit.
+ * limit, at least one request. The limit is the one the server names (Fount's
+ * X-RateLimit-Limit), or the largest left + 1 seen: the first answer's left
+ * lacks what the user's other clients spent, and a tenth of that alone was
+ * too little headroom for them.
  *
  * Requests are numbered as they go. An answer counts the requests that reached
  * the server before it, so what may still be sent is its `left` less the
@@ -315,12 +317,13 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
      * one returns. */
     double until = r->until >= 0 ? fmin(r->until, HTTP_HINT_MAX) : 0;
     long left = r->left < RATE_LEFT_MAX ? r->left : RATE_LEFT_MAX;
+    long named = r->limit > 0 ? (r->limit < RATE_LEFT_MAX ? r->limit : RATE_LEFT_MAX) : 0;
     /* rounded up: an end taken a fraction of a millisecond early releases the
      * requests that wait for it into the server's old window */
     struct timespec now = clock_now(), end = clock_after(&now, (long long)ceil(until * 1000));
     if (pc->fleet_tell) {
         long long age = clock_ms(&turn->at, &now);
-        pc->fleet_tell(pc->fleet_ctx, left, until, age > 0 ? age / 1000.0 : 0);
+        pc->fleet_tell(pc->fleet_ctx, left, named, until, age > 0 ? age / 1000.0 : 0);
     }
     /* The window it counts in has ended (an answer to a request that reached the
      * server just before the turn): it says nothing of the next one, and taken
@@ -332,6 +335,8 @@ static void heed(const struct provider *p, const struct turn *turn, const struct
         pc->until = end;
     if (left + 1 > pc->limit)
         pc->limit = left + 1;
+    if (named > pc->limit)
+        pc->limit = named;
     /* Maybe not counted in `left` yet: every request sent since, and those that
      * were on their way when this one was sent (one sent just before can reach
      * the server after it, in its new window, and be answered before it). */

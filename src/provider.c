@@ -590,6 +590,7 @@ void provider_rate_default(const struct http_resp *r, const struct json *body, s
     (void)body;
     out->left = -1;
     out->until = 0;
+    out->limit = 0;
     if ((r->status == 429 || r->status == 503) && r->retry_after >= 0) {
         out->left = 0;
         out->until = r->retry_after;

@@ -56,6 +56,7 @@ struct page {
 struct rate {
     long left;    /* -1: the response said nothing; at most RATE_LEFT_MAX */
     double until; /* seconds from now */
+    long limit;   /* the window's whole budget when the server names it, else 0 */
 };
 
 /* More requests left than any real limit allows: a count the server gives is
@@ -116,7 +117,7 @@ struct provider_pace {
      * configured): take says how long a request must wait for its turn across every daemon
      * of the rate group (-errno: ask nobody), tell passes each rate-limit signal on. */
     int (*fleet_take)(void *ctx, long long *wait_ms);
-    void (*fleet_tell)(void *ctx, long left, double until, double age);
+    void (*fleet_tell)(void *ctx, long left, long limit, double until, double age);
     void *fleet_ctx;
 };
 

@@ -758,7 +758,7 @@ void shared_release(struct shared *s, const char *key, uint64_t token)
 
 /* ---- the fleet's rate budget ----
  *
- * Per rate group, a hash (limit: the largest left + 1 any daemon was told;
+ * Per rate group, a hash (limit: the largest limit named or left + 1 any daemon was told;
  * window: the longest "until" told, counted from when the answered request was
  * sent, in whole seconds, at most an hour; pause: the wall-clock ms until which
  * nobody may send) and a sorted set of the send times of the last window. A
@@ -796,8 +796,9 @@ static const char tell_lua[] =
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local left, u, age = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local h = redis.call('HMGET', KEYS[1], 'limit', 'window', 'pause')\n"
-    "if left >= 0 and (not tonumber(h[1]) or left + 1 > tonumber(h[1])) then\n"
-    "  redis.call('HSET', KEYS[1], 'limit', left + 1)\n"
+    "local limit = math.max(left + 1, tonumber(ARGV[4]))\n"
+    "if limit > 0 and (not tonumber(h[1]) or limit > tonumber(h[1])) then\n"
+    "  redis.call('HSET', KEYS[1], 'limit', limit)\n"
     "end\n"
     "local w = math.min(3600000, math.max(1000, math.ceil((u + age) / 1000) * 1000))\n"
     "if u > 0 and u <= 3600000 and w > (tonumber(h[2]) or 0) then\n"
@@ -828,18 +829,20 @@ int shared_rate_take(struct shared *s, const char *group, long long *wait_ms)
     return rc;
 }
 
-int shared_rate_tell(struct shared *s, const char *group, long left, double until_s, double age_s)
+int shared_rate_tell(struct shared *s, const char *group, long left, long limit, double until_s,
+                     double age_s)
 {
-    char h[NAME_MAX_LEN], l[24], u[24], a[24];
+    char h[NAME_MAX_LEN], l[24], u[24], a[24], n[24];
     if (key_ok(group) < 0)
         return -EINVAL;
     name(h, group, "rate");
     snprintf(l, sizeof l, "%ld", left);
     snprintf(u, sizeof u, "%lld", (long long)(until_s * 1000 + 0.5));
     snprintf(a, sizeof a, "%lld", (long long)(age_s * 1000 + 0.5));
-    const char *argv[] = {"EVAL", tell_lua, "1", h, l, u, a};
+    snprintf(n, sizeof n, "%ld", limit);
+    const char *argv[] = {"EVAL", tell_lua, "1", h, l, u, a, n};
     long long v;
-    return cmd_int(s, &v, 7, argv, NULL);
+    return cmd_int(s, &v, 8, argv, NULL);
 }
 
 /* ---- publish ---- */

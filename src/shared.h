@@ -68,10 +68,11 @@ int shared_read(struct shared *s, const char *key, struct shared_facts *f,
 /** Ask the fleet's rate window of group for one request now: 0 with *wait_ms 0 when it may go
  * (it is counted), or with the ms to wait first; -errno when Redis fails (pace alone). */
 int shared_rate_take(struct shared *s, const char *group, long long *wait_ms);
-/** Tell the fleet what the response to a request sent age_s ago said: left requests remain in
- * a window that ends until_s seconds from now (left 0: every daemon pauses until then). 0 or
- * -errno. */
-int shared_rate_tell(struct shared *s, const char *group, long left, double until_s, double age_s);
+/** Tell the fleet what the response to a request sent age_s ago said: left requests of limit
+ * (0: not named) remain in a window that ends until_s seconds from now (left 0: every daemon
+ * pauses until then). 0 or -errno. */
+int shared_rate_tell(struct shared *s, const char *group, long left, long limit, double until_s,
+                     double age_s);
 
 /** Start the thread that hears publications: changed(ctx, key, gen) for each one heard, and
  * changed(ctx, NULL, 0) after each (re)connection, when messages may have been lost (compare

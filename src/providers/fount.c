@@ -93,8 +93,8 @@ static const char *error_text(const struct json *body)
     return m ? m : json_str(json_get(json_get(body, "data"), "message"), NULL);
 }
 
-/* Every response says how many requests are left this minute; a 429 adds
- * Retry-After and X-RateLimit-Reset (a unix time). */
+/* Every response says how many requests are left this minute and of how many; a
+ * 429 adds Retry-After and X-RateLimit-Reset (a unix time). */
 static void rate(const struct http_resp *r, const struct json *body, struct rate *out)
 {
     provider_rate_default(r, body, out);
@@ -119,6 +119,13 @@ static void rate(const struct http_resp *r, const struct json *body, struct rate
         if (end != v && *end == '\0' && left >= 0)
             *out =
                 (struct rate){left < RATE_LEFT_MAX ? left : RATE_LEFT_MAX, reset >= 0 ? reset : 60};
+    }
+    /* the limit the user's other clients share: the headroom is a tenth of it */
+    if (http_resp_header(r, "x-ratelimit-limit", v, sizeof(v))) {
+        char *end;
+        long limit = strtol(v, &end, 10);
+        if (end != v && *end == '\0' && limit > 0)
+            out->limit = limit < RATE_LEFT_MAX ? limit : RATE_LEFT_MAX;
     }
 }
 

@@ -144,3 +144,38 @@ if refused:
     print("FAIL %d answers were 429: %s" % (len(refused), refused[:3]))
 ' "$limit" "$keep" "$window"
 }
+
+# window_begun W: the fake's rate windows of W seconds (they start on the clock) began under
+# 0.3 s ago.
+window_begun() { python3 -c 'import sys, time; sys.exit(time.time() % float(sys.argv[1]) >= 0.3)' "$1"; }
+
+@test "Fount with its window part spent by the user's other clients: the headroom is a tenth of the limit it names" {
+    # The first answer's X-RateLimit-Remaining lacks what the other clients spent: taken
+    # for the limit, it left them a tenth of what was left instead of a tenth of the limit.
+    local limit=100 window=10 keep=10 spent=60 # keep: max(1, limit / 10)
+    start_fake --count 10 --fount 100000
+    [[ " ${PROVIDERS[*]} " == *" fount "* ]] || skip "this binary has no fount type"
+    PROVIDERS=(fount)
+    CFS_TIMEOUT=30 write_config "parallel = $PARALLEL"
+    fake_post /_fake/config "{\"provider\": \"fount\", \"rate_limit\": $limit, \"rate_window\": $window}" >/dev/null
+    mount_cfs
+    wait_for $((2 * window)) window_begun "$window"
+    fake_reset
+    # another client of the same user spends part of this window (the fake counts every request)
+    curl -s -o /dev/null "$FAKE_URL/fount/api/v2/other-client?[1-$spent]"
+    cold_ls_all
+    stats_check '
+limit, keep, spent = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+win = s["windows"]["fount"]
+print("fount: %d requests; per window of the rate limit: %s" % (s["requests"]["fount"], [n for _, n in win]))
+if win[0][1] <= spent:
+    print("FAIL the walk did not start in the window the other client spent from: %s" % win)
+if len(win) < 2:
+    print("FAIL the listing fitted in one window: the headroom not exercised")
+if max(n for _, n in win) > limit - keep:
+    print("FAIL a window saw %d requests; the limit is %d, the headroom %d" % (max(n for _, n in win), limit, keep))
+refused = [l for l in s["log"] if l.split(" ")[-1] == "429"]
+if refused:
+    print("FAIL %d answers were 429: %s" % (len(refused), refused[:3]))
+' "$limit" "$keep" "$spent"
+}

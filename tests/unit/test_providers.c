@@ -353,7 +353,7 @@ static void error_texts(void)
 static struct rate rate_of(const char *type, long status, const char *headers, size_t hlen,
                            double retry_after, const char *body)
 {
-    struct rate r = {-2, -2};
+    struct rate r = {-2, -2, -2};
     struct provider *p = of_type(type);
     struct http_resp resp = {.status = status, .retry_after = retry_after};
     memcpy(resp.headers, headers, hlen);
@@ -373,7 +373,7 @@ static void rates(void)
     const char *types[] = {"honcho", "hivo", "fount", "scenario"};
     for (size_t i = 0; i < 4; i++) {
         struct rate r = rate_of(types[i], 200, "", 0, -1, "{}");
-        CHECK(r.left == -1);
+        CHECK(r.left == -1 && r.limit == 0);
         r = rate_of(types[i], 429, "", 0, 7, NULL); /* Retry-After is HTTP's own */
         CHECK(r.left == 0 && r.until == 7);
         r = rate_of(types[i], 500, "", 0, 7, NULL); /* a 500's Retry-After is no pause */
@@ -389,10 +389,10 @@ static void rates(void)
     CHECK(r.left == -1);
     static const char rl[] = "X-RateLimit-Limit: 500\0x-ratelimit-remaining:  12 \0";
     r = rate_of("fount", 200, rl, sizeof(rl) - 1, -1, "{}");
-    CHECK(r.left == 12 && r.until == 60);
+    CHECK(r.left == 12 && r.until == 60 && r.limit == 500);
     static const char zero[] = "X-RateLimit-Remaining: 0\0";
     r = rate_of("fount", 200, zero, sizeof(zero) - 1, -1, "{}");
-    CHECK(r.left == 0 && r.until == 60);
+    CHECK(r.left == 0 && r.until == 60 && r.limit == 0); /* no limit named */
     char reset[128];
     long long at = (long long)time(NULL) + 30;
     int n = snprintf(reset, sizeof(reset), "X-RateLimit-Remaining: 0%cX-RateLimit-Reset: %lld%c", 0,
@@ -421,6 +421,16 @@ static void rates(void)
     static const char junk[] = "X-RateLimit-Remaining: lots\0";
     r = rate_of("fount", 200, junk, sizeof(junk) - 1, -1, "{}");
     CHECK(r.left == -1);
+    /* a named limit is bounded like a count, and one that is no count is not one */
+    static const char big[] = "X-RateLimit-Limit: 99999999999999\0X-RateLimit-Remaining: 3\0";
+    r = rate_of("fount", 200, big, sizeof(big) - 1, -1, "{}");
+    CHECK(r.left == 3 && r.limit == 1000000);
+    static const char neg[] = "X-RateLimit-Limit: -500\0X-RateLimit-Remaining: 3\0";
+    r = rate_of("fount", 200, neg, sizeof(neg) - 1, -1, "{}");
+    CHECK(r.left == 3 && r.limit == 0);
+    static const char bad[] = "X-RateLimit-Limit: 500 a minute\0X-RateLimit-Remaining: 3\0";
+    r = rate_of("fount", 200, bad, sizeof(bad) - 1, -1, "{}");
+    CHECK(r.left == 3 && r.limit == 0);
 }
 
 static void response_headers(void)
