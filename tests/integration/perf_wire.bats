@@ -28,6 +28,16 @@ $1" "${PROVIDERS[*]}" "$PARALLEL" "${@:2}") || { echo "$out"; return 1; }
     ! grep -q '^FAIL' <<<"$out" || { echo "$out"; return 1; }
 }
 
+# Python for stats_check, after `limit` and `keep` are set: no window of the fake's rate
+# limit saw more than limit - keep requests, and no answer was a 429.
+WITHIN_LIMIT='
+if max(n for _, n in win) > limit - keep:
+    print("FAIL a window saw %d requests; the limit is %d, the headroom %d" % (max(n for _, n in win), limit, keep))
+refused = [l for l in s["log"] if l.split(" ")[-1] == "429"]
+if refused:
+    print("FAIL %d answers were 429: %s" % (len(refused), refused[:3]))
+'
+
 # cold_ls_all: a cold `ls -f` of every provider under test shows all its collections.
 cold_ls_all() {
     local p n want
@@ -98,12 +108,7 @@ win = s["windows"]["fount"]
 print("fount: %d requests; per window of the rate limit: %s" % (s["requests"]["fount"], [n for _, n in win]))
 if len(win) < 3:
     print("FAIL the listing fitted in %d window(s): pacing not exercised" % len(win))
-if max(n for _, n in win) > limit - keep:
-    print("FAIL a window saw %d requests; the limit is %d, the headroom %d" % (max(n for _, n in win), limit, keep))
-refused = [l for l in s["log"] if l.split(" ")[-1] == "429"]
-if refused:
-    print("FAIL %d answers were 429: %s" % (len(refused), refused[:3]))
-' "$limit" "$keep"
+'"$WITHIN_LIMIT" "$limit" "$keep"
     # one streak of pacing, one log line
     n=$(log_lines_since 0 'pacing requests' | wc -l)
     [ "$n" -eq 1 ] || { log_lines_since 0 'pacing'; echo "$n pacing lines, want 1"; false; }
@@ -137,12 +142,7 @@ if starts != list(range(starts[0], starts[0] + len(starts))):
 inner = [n for _, n in win[1:-1]]
 if inner and min(inner) < (limit - keep) // 3:
     print("FAIL a window between the first and the last saw %d requests, under a third of %d" % (min(inner), limit - keep))
-if max(n for _, n in win) > limit - keep:
-    print("FAIL a window saw %d requests; the limit is %d, the headroom %d" % (max(n for _, n in win), limit, keep))
-refused = [l for l in s["log"] if l.split(" ")[-1] == "429"]
-if refused:
-    print("FAIL %d answers were 429: %s" % (len(refused), refused[:3]))
-' "$limit" "$keep" "$window"
+'"$WITHIN_LIMIT" "$limit" "$keep" "$window"
 }
 
 # window_begun W: the fake's rate windows of W seconds (they start on the clock) began under
@@ -172,10 +172,5 @@ if win[0][1] <= spent:
     print("FAIL the walk did not start in the window the other client spent from: %s" % win)
 if len(win) < 2:
     print("FAIL the listing fitted in one window: the headroom not exercised")
-if max(n for _, n in win) > limit - keep:
-    print("FAIL a window saw %d requests; the limit is %d, the headroom %d" % (max(n for _, n in win), limit, keep))
-refused = [l for l in s["log"] if l.split(" ")[-1] == "429"]
-if refused:
-    print("FAIL %d answers were 429: %s" % (len(refused), refused[:3]))
-' "$limit" "$keep" "$spent"
+'"$WITHIN_LIMIT" "$limit" "$keep" "$spent"
 }

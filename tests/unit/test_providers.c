@@ -422,15 +422,17 @@ static void rates(void)
     r = rate_of("fount", 200, junk, sizeof(junk) - 1, -1, "{}");
     CHECK(r.left == -1);
     /* a named limit is bounded like a count, and one that is no count is not one */
-    static const char big[] = "X-RateLimit-Limit: 99999999999999\0X-RateLimit-Remaining: 3\0";
-    r = rate_of("fount", 200, big, sizeof(big) - 1, -1, "{}");
-    CHECK(r.left == 3 && r.limit == 1000000);
-    static const char neg[] = "X-RateLimit-Limit: -500\0X-RateLimit-Remaining: 3\0";
-    r = rate_of("fount", 200, neg, sizeof(neg) - 1, -1, "{}");
-    CHECK(r.left == 3 && r.limit == 0);
-    static const char bad[] = "X-RateLimit-Limit: 500 a minute\0X-RateLimit-Remaining: 3\0";
-    r = rate_of("fount", 200, bad, sizeof(bad) - 1, -1, "{}");
-    CHECK(r.left == 3 && r.limit == 0);
+    static const struct {
+        const char *value;
+        long limit;
+    } limits[] = {{"99999999999999", 1000000}, {"-500", 0}, {"500 a minute", 0}};
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        char h[96];
+        n = snprintf(h, sizeof(h), "X-RateLimit-Limit: %s%cX-RateLimit-Remaining: 3%c",
+                     limits[i].value, 0, 0);
+        r = rate_of("fount", 200, h, (size_t)n, -1, "{}");
+        CHECK(r.left == 3 && r.limit == limits[i].limit);
+    }
 }
 
 static void response_headers(void)
