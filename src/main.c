@@ -397,8 +397,10 @@ static int run(struct fuse_args *args, struct fuse_cmdline_opts *o, const struct
     struct hup hup = {NULL, cli, 0};
     size_t n = cfg->n;
     struct fs *fs = fs_new(cfg, prov, sh);
-    if (!fs)
+    if (!fs) {
+        log_fail("cannot start: out of memory");
         goto out;
+    }
     /* read-only in the kernel too; the kernel checks the 0555/0444 modes */
     fuse_opt_add_arg(args, "-oro,default_permissions,fsname=collectionsfs,subtype=collectionsfs");
     se = fuse_session_new(args, fs_ops(), sizeof(*fs_ops()), fs);
