@@ -1061,13 +1061,6 @@ int shared_generation(struct shared *s, const char *key, uint64_t *gen)
 
 /* ---- read ---- */
 
-/* The size of a value (0 when missing). */
-static int strlen_of(struct shared *s, const char *k, long long *n)
-{
-    const char *argv[] = {"STRLEN", k};
-    return cmd_int(s, n, 2, argv, NULL);
-}
-
 /* At most n bytes of a value, asked as a range so the server never sends more. */
 static int get_upto(struct shared *s, const char *k, long long n, redisReply **out)
 {
@@ -1184,37 +1177,25 @@ static int parse_manifest(const char *p, size_t len, struct manifest *m)
     return 0;
 }
 
-/* The manifest, read after its size is known and bounded; retried when it changed between the
- * two commands. */
+/* The manifest, in one command: a size asked first could be that of a manifest a publication
+ * replaced before the read, and a longer one cut to it looked damaged. One byte more than the
+ * most a manifest may hold tells one that is larger. */
 static int read_manifest(struct shared *s, const char *key, struct manifest *m)
 {
     char mk[NAME_MAX_LEN];
     name(mk, key, "manifest");
-    for (int tries = 0; tries < 3; tries++) {
-        long long n;
-        redisReply *r = NULL;
-        int rc = strlen_of(s, mk, &n);
-        if (rc < 0)
-            return rc;
-        if (n == 0)
-            return -ENOENT;
-        if (n < 0 || n > MANIFEST_MAX)
-            return -EBADMSG;
-        if ((rc = get_upto(s, mk, n, &r)) < 0)
-            return rc;
-        if (r->len == 0) {
-            freeReplyObject(r);
-            return -ENOENT;
-        }
-        if ((long long)r->len != n) {
-            freeReplyObject(r);
-            continue;
-        }
-        rc = parse_manifest(r->str, r->len, m);
-        freeReplyObject(r);
+    redisReply *r = NULL;
+    int rc = get_upto(s, mk, (long long)MANIFEST_MAX + 1, &r);
+    if (rc < 0)
         return rc;
-    }
-    return -EBADMSG;
+    if (r->len == 0)
+        rc = -ENOENT;
+    else if (r->len > MANIFEST_MAX)
+        rc = -EBADMSG;
+    else
+        rc = parse_manifest(r->str, r->len, m);
+    freeReplyObject(r);
+    return rc;
 }
 
 /* Every chunk's size, before any record is handed out, so an evicted chunk is found before the

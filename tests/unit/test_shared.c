@@ -677,6 +677,49 @@ static void damage(struct shared *s)
     free(man);
 }
 
+/* Publications that swap a manifest for a longer one while a daemon reads: every read gets one
+ * of them whole. (Read as its size, then that many bytes, a longer manifest was read cut to the
+ * shorter one's size, and the listing called damaged.) */
+static atomic_bool swap_stop;
+
+static void *swapper(void *arg)
+{
+    char *const *m = arg; /* two manifests */
+    redisContext *c = raw();
+    for (unsigned i = 0; c && !atomic_load(&swap_stop); i++)
+        freeReplyObject(redisCommand(c, "SET %s %s", P "swap:manifest", m[i & 1]));
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+static void swapped(struct shared *s)
+{
+    struct shared_facts f = {.fetched_at = 1, .complete = true, .who = "h:1"}, rf;
+    publish_big(s, "swap", 3, &f);
+    size_t len;
+    char *man = raw_get(P "swap:manifest", &len);
+    if (!CHECK(man && strstr(man, "\nwho h:1\n")))
+        return;
+    char *m[2] = {man, NULL};
+    const char *w = strstr(man, "\nwho h:1\n");
+    CHECK(asprintf(&m[1], "%.*s\nwho a-much-longer-host-name:123456\n%s", (int)(w - man), man,
+                   w + strlen("\nwho h:1\n")) > 0);
+    atomic_store(&swap_stop, false);
+    pthread_t th;
+    pthread_create(&th, NULL, swapper, m);
+    int bad = 0, reads = 0;
+    for (struct timespec t0 = clock_now(), now = t0; clock_ms(&t0, &now) < 2000;
+         now = clock_now(), reads++)
+        bad += shared_read(s, "swap", &rf, drop, NULL) != 0;
+    atomic_store(&swap_stop, true);
+    pthread_join(th, NULL);
+    if (!CHECK(bad == 0))
+        printf("# %d of %d reads failed while the manifest was swapped\n", bad, reads);
+    free(man);
+    free(m[1]);
+}
+
 /* A listing of one record per chunk: more chunks than one round trip asks the sizes of, and a
  * chunk gone in the last round trip is still found before any record is handed out. */
 static void many_chunks(struct shared *s)
@@ -998,6 +1041,7 @@ int main(void)
             roundtrip(s);
             many_chunks(s);
             damage(s);
+            swapped(s);
             watch(s, w);
             outage(s);
             struct timespec t0 = clock_now();
