@@ -62,6 +62,9 @@ struct shared {
     unsigned timeout_ms;
     char where[300]; /* for messages */
 
+    pthread_mutex_t qlock; /* guards q */
+    struct lookup *q;      /* the host's lookup under way (or last done): dials share it */
+
     pthread_mutex_t lock; /* guards c, last_dial, last_err, down */
     redisContext *c;
     struct timespec last_dial;
@@ -346,24 +349,38 @@ static void *lookup_main(void *arg)
     return NULL;
 }
 
-/* host's address as text in addr, within ms; 0 or -errno with the reason in why. */
-static int resolve(const char *host, unsigned ms, char *addr, size_t addrlen, char *why,
-                   size_t whylen)
+/* A reference to the lookup of s's host under way, or to a new one. While a resolver does
+ * not answer, each dial (both connections', one a second) would otherwise start a lookup of
+ * its own, and each would wait out the resolver's timeouts: up to minutes, thousands of
+ * threads. NULL (why says so) when no thread can be started. */
+static struct lookup *lookup_get(struct shared *s, char *why, size_t whylen, int *err)
 {
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1) {
-        snprintf(addr, addrlen, "%.45s", host); /* the longest address text */
-        return 0;
+    pthread_mutex_lock(&s->qlock);
+    struct lookup *q = s->q;
+    if (q) {
+        pthread_mutex_lock(&q->lock);
+        bool done = q->done;
+        if (!done)
+            q->refs++;
+        pthread_mutex_unlock(&q->lock);
+        if (!done) {
+            pthread_mutex_unlock(&s->qlock);
+            return q;
+        }
+        s->q = NULL; /* answered: a dial after it asks again, the address may have moved */
+        lookup_unref(q);
     }
-    struct lookup *q = calloc(1, sizeof *q);
+    q = calloc(1, sizeof *q);
     if (!q) {
+        pthread_mutex_unlock(&s->qlock);
         snprintf(why, whylen, "out of memory");
-        return -ENOMEM;
+        *err = -ENOMEM;
+        return NULL;
     }
     clock_cond_init(&q->cond);
     pthread_mutex_init(&q->lock, NULL);
-    snprintf(q->host, sizeof q->host, "%s", host);
-    q->refs = 2;
+    snprintf(q->host, sizeof q->host, "%s", s->host);
+    q->refs = 3; /* s, the thread, the caller */
     pthread_t t;
     pthread_attr_t ta;
     int rc = pthread_attr_init(&ta);
@@ -375,9 +392,30 @@ static int resolve(const char *host, unsigned ms, char *addr, size_t addrlen, ch
     if (rc != 0) {
         q->refs = 1;
         lookup_unref(q);
-        snprintf(why, whylen, "cannot resolve %.100s: no thread for the lookup", host);
-        return -rc;
+        pthread_mutex_unlock(&s->qlock);
+        snprintf(why, whylen, "cannot resolve %.100s: no thread for the lookup", s->host);
+        *err = -rc;
+        return NULL;
     }
+    s->q = q;
+    pthread_mutex_unlock(&s->qlock);
+    return q;
+}
+
+/* The address of s's host as text in addr, within ms; 0 or -errno with the reason in why. */
+static int resolve(struct shared *s, unsigned ms, char *addr, size_t addrlen, char *why,
+                   size_t whylen)
+{
+    const char *host = s->host;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1) {
+        snprintf(addr, addrlen, "%.45s", host); /* the longest address text */
+        return 0;
+    }
+    int err = 0;
+    struct lookup *q = lookup_get(s, why, whylen, &err);
+    if (!q)
+        return err;
     struct timespec now = clock_now(), dl = clock_after(&now, ms);
     pthread_mutex_lock(&q->lock);
     while (!q->done && pthread_cond_timedwait(&q->cond, &q->lock, &dl) == 0)
@@ -399,12 +437,12 @@ static int resolve(const char *host, unsigned ms, char *addr, size_t addrlen, ch
 }
 
 /* A connected, authenticated context; 0 or -errno with the reason (never the password) in why. */
-static int dial(const struct shared *s, redisContext **out, char *why, size_t whylen)
+static int dial(struct shared *s, redisContext **out, char *why, size_t whylen)
 {
     struct timeval tv = {s->timeout_ms / 1000, (long)(s->timeout_ms % 1000) * 1000};
     char addr[INET6_ADDRSTRLEN];
     if (s->port) {
-        int rc = resolve(s->host, s->timeout_ms, addr, sizeof addr, why, whylen);
+        int rc = resolve(s, s->timeout_ms, addr, sizeof addr, why, whylen);
         if (rc < 0)
             return rc;
     }
@@ -612,6 +650,7 @@ int shared_open(const char *url, const char *password, unsigned timeout_ms, stru
     s->timeout_ms = timeout_ms == 0 ? 1000 : timeout_ms > 60000 ? 60000 : timeout_ms;
     s->wake[0] = s->wake[1] = -1;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->qlock, NULL);
     /* Dial now so a wrong address shows at startup; a Redis that is down is not an error. */
     pthread_mutex_lock(&s->lock); /* nobody else has s yet */
     conn_get(s);
@@ -642,7 +681,10 @@ void shared_close(struct shared *s)
     }
     if (s->c)
         redisFree(s->c);
+    if (s->q)
+        lookup_unref(s->q); /* a lookup still under way frees itself when it ends */
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->qlock);
     if (s->password) {
         explicit_bzero(s->password, strlen(s->password));
         free(s->password);
