@@ -44,7 +44,8 @@ manifest_who() { rcli GET "$(keys '*:manifest' | head -1)" | grep -a '^who ' ; }
     [ "$(echo "$output" | wc -l)" -eq 3000 ]
     # the lease (5 s) plus its own walk (30 pages of 0.2 s, 2 at a time: 3 s), with slack
     [ "$took" -lt 15000 ]
-    publications_are 1
+    # it publishes after the walk that answered the ls
+    wait_for "$BOUND" publications_are 1
     manifest_who | grep -q ":${FLEET_PID[2]}\$"
 }
 
