@@ -40,10 +40,9 @@ bool log_debug_enabled(void)
     return debug_on;
 }
 
-static void vmsg(int level, const char *fmt, va_list ap)
+/* One line, formatted already, to syslog or stderr. */
+static void put(int level, const char *line)
 {
-    char line[2048];
-    vsnprintf(line, sizeof(line), fmt, ap);
     if (!to_stderr) {
         syslog(level, "%s", line);
         return;
@@ -65,10 +64,12 @@ static void vmsg(int level, const char *fmt, va_list ap)
 
 void log_msg(int level, const char *fmt, ...)
 {
+    char line[2048];
     va_list ap;
     va_start(ap, fmt);
-    vmsg(level, fmt, ap);
+    vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    put(level, line);
 }
 
 /* libfuse writes some lines in pieces ("unknown option(s): `", "-o ", ...): each
@@ -87,7 +88,7 @@ void log_vpiece(int level, const char *fmt, va_list ap)
         return;
     piece[piece_len - end] = '\0';
     piece_len = 0;
-    log_msg(level, "%s", piece);
+    put(level, piece);
 }
 
 void log_fail(const char *fmt, ...)
