@@ -150,11 +150,14 @@ if t is not None:
     new_b=$(item_at "$p" 7 name)
     hup
     MARK=$(($(wc -l <"$WORK/daemon.log") + 1))
-    wait_for "$BOUND" test -d "$MNT/$p/$name_a, renamed to something longer"
-    [ ! -e "$MNT/$p/$name_a" ]
-    if [ "$new_b" != "$name_b" ]; then
-        [ ! -e "$MNT/$p/$name_b" ]
-    fi
+    local gone=("$name_a")
+    [ "$new_b" = "$name_b" ] || gone+=("$name_b")
+    wait_for "$BOUND" renamed "$MNT/$p" "$name_a, renamed to something longer" "${gone[@]}" || {
+        echo "the renames never showed whole:"
+        ls "$MNT/$p"
+        return 1
+    }
+    [ -d "$MNT/$p/$name_a, renamed to something longer" ] && [ -d "$MNT/$p/$new_b" ]
     # exactly the provider's new bytes, size and time
     same_bytes "$p" 3
     same_bytes "$p" 7

@@ -170,8 +170,7 @@ refetched() {
     start=$(now_ms)
     kill -HUP "${FLEET_PID[1]}"
     for ((i = 1; i <= N; i++)); do
-        wait_for "$BOUND" test -d "$WORK/m$i/$p/$new" || { echo "m$i never showed $new"; ls "$WORK/m$i/$p" | head; return 1; }
-        [ ! -e "$WORK/m$i/$p/$old" ]
+        wait_for "$BOUND" renamed "$WORK/m$i/$p" "$new" "$old" || { echo "m$i never showed $new alone"; ls "$WORK/m$i/$p" | head; return 1; }
     done
     echo "the rename reached all $N mounts in $(($(now_ms) - start)) ms"
     # the others took daemon 1's walk from the fleet rather than walking themselves

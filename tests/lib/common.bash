@@ -53,6 +53,16 @@ wait_for() {
     done
 }
 
+# renamed DIR NEW OLD...: DIR shows NEW and none of the OLD names. A refresh
+# installs its listing before it tells the kernel to forget the old names, so
+# a waiter that saw NEW alone could still find an old name the kernel has yet to drop.
+renamed() {
+    local dir=$1 new=$2 old
+    shift 2
+    [ -e "$dir/$new" ] || return 1
+    for old; do [ ! -e "$dir/$old" ] || return 1; done
+}
+
 # tm CMD...: wall seconds of CMD (its output discarded), or "fail" when it fails
 # or outlasts TM_BOUND seconds (default 900): for benchmarks, a hang is a result.
 tm() {
