@@ -3,7 +3,8 @@
  * State, all under c->lock:
  *   cur    the last complete listing, fresh until fresh_until, servable as stale
  *          for stale_ttl after it completed; old is the one before it, kept to
- *          carry a directory read's offset over a refresh;
+ *          answer file numbers it had (earlier); ghosts say where a directory
+ *          read goes on after a collection a refresh deleted (resume);
  *   walk   the walk in progress (possibly paused when nobody needs more);
  *   worker whether a worker thread is driving the walk; thread is the last one
  *          started, joined before the next one starts and by cache_free, so no
@@ -63,6 +64,19 @@ struct waiter {
     struct waiter *next;
 };
 
+/* The ghosts a cache keeps at most (1 MiB): a read paused on a collection
+ * whose ghost more deletions since pushed out ends there, as one paused past
+ * GHOST_HOPS refreshes that each deleted where it would go on. */
+#define GHOSTS_MAX 65536
+/* How many later refreshes a read paused on a deleted collection may follow. */
+#define GHOST_HOPS 64
+
+/* A collection a refresh deleted, and the first one after it in that
+ * refresh's predecessor that the refresh kept (0: none). */
+struct ghost {
+    uint64_t ino, next;
+};
+
 /* Changes between the listing the kernel may have seen and the new one. */
 struct change {
     uint64_t ino; /* inode to invalidate; with a name, the directory it is in (0: the section) */
@@ -79,7 +93,8 @@ struct cache {
     struct listing *cur;
     struct listing *prev; /* what the kernel may hold with no cur: dropped by SIGHUP, or a
                            * first walk that ended early (keep_partial) */
-    struct listing *old;  /* the generation before cur: carries a readdir offset over */
+    struct listing *old;  /* the generation before cur: answers the file numbers it had */
+    struct buf ghosts;    /* of struct ghost, oldest first: see resume */
     struct timespec cur_done, fresh_until;
     struct timespec changed; /* wall clock: when a refresh last changed the names; 0: never */
     struct walk *walk;
@@ -142,6 +157,7 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
     if (hooks)
         c->hooks = *hooks;
     buf_init(&c->told, SIZE_MAX);
+    buf_init(&c->ghosts, SIZE_MAX);
     pthread_mutex_init(&c->lock, NULL);
     clock_cond_init(&c->cond);
     return c;
@@ -184,6 +200,7 @@ void cache_free(struct cache *c)
     }
     walk_free(c->walk);
     buf_free(&c->told); /* empty: every unlock() told what it held */
+    buf_free(&c->ghosts);
     listing_unref(c->cur);
     listing_unref(c->prev);
     listing_unref(c->old);
@@ -206,17 +223,39 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
         free(c.name); /* the kernel's timeouts still bound how long it keeps old data */
 }
 
+/* Keep the newest GHOSTS_MAX ghosts; *mark (a byte offset into them) moves with them. */
+static void ghosts_trim(struct buf *ghosts, size_t *mark)
+{
+    size_t keep = GHOSTS_MAX * sizeof(struct ghost);
+    if (ghosts->len <= keep)
+        return;
+    size_t drop = ghosts->len - keep;
+    memmove(ghosts->p, ghosts->p + drop, keep);
+    ghosts->len = keep;
+    *mark = *mark > drop ? *mark - drop : 0;
+}
+
 /* Collections of old that new shows otherwise or not at all: their names,
  * and those of files with a new number, to ch; the inodes of changed ones to
  * inos (a buf of uint64_t); true when a name of old is not in new. *rising
- * (when given) is cleared when new holds two of old's in the other order. */
+ * (when given) is cleared when new holds two of old's in the other order.
+ * Those new lacks go to ghosts (when given; ENOMEM: a read paused on one ends). */
 static bool changed(const struct listing *old, const struct listing *new, struct buf *ch,
-                    struct buf *inos, bool *rising)
+                    struct buf *inos, bool *rising, struct buf *ghosts)
 {
     bool names = false;
+    size_t waiting = ghosts ? ghosts->len : 0; /* the ghosts whose next is not found yet */
     for (size_t i = 0, j, last = SIZE_MAX; i < listing_count(old); i++) {
         const struct entry *o = listing_at(old, i);
         const struct entry *n = listing_by_id_at(new, entry_id(o), &j);
+        if (ghosts && !n) {
+            if (ghosts->len >= 2 * GHOSTS_MAX * sizeof(struct ghost))
+                ghosts_trim(ghosts, &waiting); /* an account emptied keeps 2 MiB at most */
+            buf_add(ghosts, &(struct ghost){entry_ino(o), 0}, sizeof(struct ghost));
+        } else if (ghosts) {
+            for (; waiting < ghosts->len; waiting += sizeof(struct ghost))
+                ((struct ghost *)(ghosts->p + waiting))->next = entry_ino(o);
+        }
         if (n && rising) {
             *rising = *rising && (last == SIZE_MAX || j > last);
             last = j;
@@ -242,11 +281,11 @@ static bool changed(const struct listing *old, const struct listing *new, struct
 }
 
 /* Names go to ch, changed inodes to inos (a buf of uint64_t); returns whether
- * the set of shown names changed. *rising: see changed(). */
+ * the set of shown names changed. *rising, ghosts: see changed(). */
 static bool diff(const struct listing *old, const struct listing *new, struct buf *ch,
-                 struct buf *inos, bool *rising)
+                 struct buf *inos, bool *rising, struct buf *ghosts)
 {
-    bool names = changed(old, new, ch, inos, rising);
+    bool names = changed(old, new, ch, inos, rising, ghosts);
     /* a name that is new may sit in the kernel as a cached "no such file" */
     for (size_t i = 0; i < listing_count(new); i++) {
         const char *nn = entry_name(listing_at(new, i));
@@ -268,7 +307,8 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
     struct buf inos;
     buf_init(&inos, SIZE_MAX);
     bool rising = true;
-    bool names = old && diff(old, l, ch, &inos, &rising);
+    bool names = old && diff(old, l, ch, &inos, &rising, &c->ghosts);
+    ghosts_trim(&c->ghosts, &(size_t){0});
     if (inos.len && c->hooks.inodes_forget) {
         /* The kernel may hold sizes and pages of the old generation under
          * numbers the new one keeps: it must forget them before anything is
@@ -372,7 +412,7 @@ static bool keep_partial(struct cache *c, struct buf *ch)
         bool longer = listing_count(c->prev) >= listing_count(l);
         struct buf inos;
         buf_init(&inos, SIZE_MAX);
-        changed(longer ? l : c->prev, longer ? c->prev : l, ch, &inos, NULL);
+        changed(longer ? l : c->prev, longer ? c->prev : l, ch, &inos, NULL, NULL);
         const uint64_t *v = (const uint64_t *)inos.p;
         for (size_t i = 0; i < inos.len / sizeof(*v); i++)
             note(ch, v[i], NULL);
@@ -1198,10 +1238,12 @@ static double ttl_of(const struct cache *c, const struct listing *l)
 }
 
 /* Where a read after `after` goes on in l: the next index, or SIZE_MAX when
- * there is nothing after it. An entry gone in a new generation is found in the
- * one before, and the read goes on at the next entry that survived, so a
- * refresh during a read neither repeats nor skips an entry both generations
- * hold. */
+ * there is nothing after it. An entry a refresh deleted left a ghost naming
+ * the next entry that refresh kept, and the read goes on there, or where that
+ * one's own ghost leads when a later refresh deleted it too: refreshes during
+ * a read, however many, neither repeat nor skip an entry the read began with
+ * and l holds (a refresh keeps its predecessor's order). The newest ghost of
+ * a number counts: a collection may come back and go again. */
 static size_t resume(const struct cache *c, const struct listing *l, uint64_t after)
 {
     if (!after)
@@ -1209,12 +1251,16 @@ static size_t resume(const struct cache *c, const struct listing *l, uint64_t af
     const struct entry *e = listing_by_ino(l, after);
     if (e)
         return listing_index(l, e) + 1;
-    const struct listing *o = c->old;
-    const struct entry *was = o && o != l ? listing_by_ino(o, after) : NULL;
-    for (size_t i = was ? listing_index(o, was) + 1 : listing_count(o ? o : l);
-         o && i < listing_count(o); i++)
-        if ((e = listing_by_ino(l, entry_ino(listing_at(o, i)))))
+    const struct ghost *g = (const struct ghost *)c->ghosts.p;
+    for (int hop = 0; hop < GHOST_HOPS; hop++) {
+        size_t i = c->ghosts.len / sizeof(*g);
+        while (i > 0 && g[i - 1].ino != after)
+            i--;
+        if (i == 0 || !(after = g[i - 1].next))
+            break;
+        if ((e = listing_by_ino(l, after)))
             return listing_index(l, e);
+    }
     return SIZE_MAX;
 }
 
@@ -1344,6 +1390,10 @@ void cache_adopt(struct cache *c, struct cache *from)
     struct listing *last = from->cur ? from->cur : from->prev, *old = from->old;
     struct timespec changed = from->changed;
     bool no_room = from->no_room; /* the same account's streak goes on */
+    struct buf ghosts;            /* a copy: from answers the reads under way until it goes */
+    buf_init(&ghosts, SIZE_MAX);
+    if (from->ghosts.len)
+        buf_add(&ghosts, from->ghosts.p, from->ghosts.len); /* ENOMEM: see changed() */
     if (last)
         listing_ref(last);
     if (old)
@@ -1355,6 +1405,8 @@ void cache_adopt(struct cache *c, struct cache *from)
     listing_unref(c->old);
     c->prev = last;
     c->old = old;
+    buf_free(&c->ghosts);
+    c->ghosts = ghosts;
     c->changed = changed;
     c->no_room = no_room;
     c->forced = true;

@@ -236,6 +236,31 @@ reads_of() { ops_on "$1" | grep -c 'opcode: READ (' || true; }
     }
 }
 
+# read_whole OLD NEW: the paused reader's names ($WORK/read.txt) repeat no
+# collection and skip none that the generations OLD and NEW (the fake's
+# /_fake/expect, before and after) both hold.
+read_whole() {
+    python3 - "$1" "$2" "$WORK/read.txt" <<'PY'
+import collections, json, sys
+old, new = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+read = [n for n in open(sys.argv[3]).read().split("\n") if n]
+by_name = {}
+for e in old + new:
+    assert by_name.get(e["name"], e["id"]) == e["id"], "names must be unique for this test"
+    by_name[e["name"]] = e["id"]
+unknown = [n for n in read if n not in by_name]
+assert not unknown, "names in neither generation: %r" % unknown[:5]
+ids = collections.Counter(by_name[n] for n in read)
+dup = [i for i, k in ids.items() if k > 1]
+assert not dup, "%d entries repeated, e.g. %r" % (len(dup), dup[:5])
+both = {e["id"] for e in old} & {e["id"] for e in new}
+missing = both - set(ids)
+assert not missing, "%d of %d entries skipped (%d names read), e.g. %r" % (
+    len(missing), len(both), len(read), sorted(missing)[:5])
+print("read %d entries, none repeated or skipped" % len(read))
+PY
+}
+
 @test "kernel: a refresh during ls -f of 100,000 entries skips and repeats none" {
     local big
     start_fake --count 20
@@ -272,30 +297,53 @@ print(json.dumps([v[i]["id"] for i in range(4990, 6500)])[1:-1])' "$WORK/old.jso
     wait_for 120 sh -c '[ "$(getfattr --absolute-names --only-values -n user.collectionsfs.count "$1")" = "$2" ]' \
         _ "$MNT/$big" "$want" || { echo "the refresh never listed $want collections"; false; }
     reader_goes_on
-    python3 - "$WORK/old.json" "$WORK/new.json" "$WORK/read.txt" <<'PY'
-import collections, json, sys
-old, new = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-read = [n for n in open(sys.argv[3]).read().split("\n") if n]
-by_name = {}
-for e in old + new:
-    assert by_name.get(e["name"], e["id"]) == e["id"], "names must be unique for this test"
-    by_name[e["name"]] = e["id"]
-unknown = [n for n in read if n not in by_name]
-assert not unknown, "names in neither generation: %r" % unknown[:5]
-ids = collections.Counter(by_name[n] for n in read)
-dup = [i for i, k in ids.items() if k > 1]
-assert not dup, "%d entries repeated, e.g. %r" % (len(dup), dup[:5])
-both = {e["id"] for e in old} & {e["id"] for e in new}
-missing = both - set(ids)
-assert not missing, "%d entries skipped, e.g. %r" % (len(missing), sorted(missing)[:5])
-print("read %d entries, none repeated or skipped" % len(read))
-PY
+    read_whole "$WORK/old.json" "$WORK/new.json"
     # what the kernel keeps afterwards is the new listing, whole
     timeout 60 ls -f "$MNT/$big" | grep -vxE '\.|\.\.' | sort >"$WORK/after.txt"
     python3 -c '
 import json, sys
 print("\n".join(sorted(e["name"] for e in json.load(open(sys.argv[1])))))' "$WORK/new.json" |
         diff - "$WORK/after.txt"
+}
+
+@test "kernel: a read paused across two refreshes, its place deleted by the first, skips and repeats none" {
+    # The read resumes after its last entry. Gone from the new generation, that
+    # entry was found in the one before; two refreshes later, in neither, and
+    # the read ended there. Where the first refresh put the read is deleted by
+    # the second: the read goes on where that one's place leads.
+    local big
+    start_fake --count 20
+    read -r big _ < <(by_page_size max)
+    set_count "$big" 3000
+    CFS_TTL=3600 write_config
+    mount_cfs
+    fake_get "/_fake/expect?provider=$big" >"$WORK/g0.json"
+    paused_reader "$MNT/$big" 500 120
+    # the reader's libc has read past its 500 names by less than a getdents buffer
+    local gone
+    gone=$(python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+print(json.dumps([v[i]["id"] for i in range(490, 1500)])[1:-1])' "$WORK/g0.json")
+    fake_post /_fake/config "{\"provider\": \"$big\", \"delete\": [$gone]}" >/dev/null
+    hup
+    wait_for 60 sh -c '[ "$(getfattr --absolute-names --only-values -n user.collectionsfs.count "$1")" = 1990 ]' \
+        _ "$MNT/$big" || { echo "the first refresh never listed 1990 collections"; false; }
+    # the second deletes where the first put the read and the four after it,
+    # renames one further on and adds one
+    local g1 r
+    fake_get "/_fake/expect?provider=$big" >"$WORK/g1.json"
+    read -r g1 r < <(python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+print(json.dumps([v[i]["id"] for i in range(490, 495)])[1:-1].replace(" ", ""), v[1700]["id"])' "$WORK/g1.json")
+    fake_post /_fake/config "{\"provider\": \"$big\", \"delete\": [$g1], \"rename\": {\"$r\": \"renamed late\"}, \"add\": {\"name\": \"added\"}}" >/dev/null
+    fake_get "/_fake/expect?provider=$big" >"$WORK/g2.json"
+    hup
+    wait_for 60 sh -c '[ "$(getfattr --absolute-names --only-values -n user.collectionsfs.count "$1")" = 1986 ]' \
+        _ "$MNT/$big" || { echo "the second refresh never listed 1986 collections"; false; }
+    reader_goes_on
+    read_whole "$WORK/g0.json" "$WORK/g2.json"
 }
 
 @test "kernel: a refresh that lists the same collections in another order skips and repeats none" {
