@@ -41,6 +41,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "fleet.h"
+#include "ghosts.h"
 #include "inode.h"
 #include "listing.h"
 #include "log.h"
@@ -64,18 +65,8 @@ struct waiter {
     struct waiter *next;
 };
 
-/* The ghosts a cache keeps at most (1 MiB): a read paused on a collection
- * whose ghost more deletions since pushed out ends there, as one paused past
- * GHOST_HOPS refreshes that each deleted where it would go on. */
-#define GHOSTS_MAX 65536
-/* How many later refreshes a read paused on a deleted collection may follow. */
+/* How many refreshes that each deleted where it would go on a paused read follows. */
 #define GHOST_HOPS 64
-
-/* A collection a refresh deleted, and the first one after it in that
- * refresh's predecessor that the refresh kept (0: none). */
-struct ghost {
-    uint64_t ino, next;
-};
 
 /* Changes between the listing the kernel may have seen and the new one. */
 struct change {
@@ -94,7 +85,7 @@ struct cache {
     struct listing *prev; /* what the kernel may hold with no cur: dropped by SIGHUP, or a
                            * first walk that ended early (keep_partial) */
     struct listing *old;  /* the generation before cur: answers the file numbers it had */
-    struct buf ghosts;    /* of struct ghost, oldest first: see resume */
+    struct ghosts ghosts; /* where a read goes on after a deleted collection (resume) */
     struct timespec cur_done, fresh_until;
     struct timespec changed; /* wall clock: when a refresh last changed the names; 0: never */
     struct walk *walk;
@@ -157,7 +148,7 @@ struct cache *cache_new(struct provider *p, const struct config_global *g, uint6
     if (hooks)
         c->hooks = *hooks;
     buf_init(&c->told, SIZE_MAX);
-    buf_init(&c->ghosts, SIZE_MAX);
+    ghosts_init(&c->ghosts);
     pthread_mutex_init(&c->lock, NULL);
     clock_cond_init(&c->cond);
     return c;
@@ -200,7 +191,7 @@ void cache_free(struct cache *c)
     }
     walk_free(c->walk);
     buf_free(&c->told); /* empty: every unlock() told what it held */
-    buf_free(&c->ghosts);
+    ghosts_free(&c->ghosts);
     listing_unref(c->cur);
     listing_unref(c->prev);
     listing_unref(c->old);
@@ -223,39 +214,22 @@ static void note(struct buf *ch, uint64_t ino, const char *name)
         free(c.name); /* the kernel's timeouts still bound how long it keeps old data */
 }
 
-/* Keep the newest GHOSTS_MAX ghosts; *mark (a byte offset into them) moves with them. */
-static void ghosts_trim(struct buf *ghosts, size_t *mark)
-{
-    size_t keep = GHOSTS_MAX * sizeof(struct ghost);
-    if (ghosts->len <= keep)
-        return;
-    size_t drop = ghosts->len - keep;
-    memmove(ghosts->p, ghosts->p + drop, keep);
-    ghosts->len = keep;
-    *mark = *mark > drop ? *mark - drop : 0;
-}
-
 /* Collections of old that new shows otherwise or not at all: their names,
  * and those of files with a new number, to ch; the inodes of changed ones to
  * inos (a buf of uint64_t); true when a name of old is not in new. *rising
  * (when given) is cleared when new holds two of old's in the other order.
- * Those new lacks go to ghosts (when given; ENOMEM: a read paused on one ends). */
+ * Those new lacks leave ghosts (when given). */
 static bool changed(const struct listing *old, const struct listing *new, struct buf *ch,
-                    struct buf *inos, bool *rising, struct buf *ghosts)
+                    struct buf *inos, bool *rising, struct ghosts *ghosts)
 {
     bool names = false;
-    size_t waiting = ghosts ? ghosts->len : 0; /* the ghosts whose next is not found yet */
+    if (ghosts)
+        ghosts_begin(ghosts);
     for (size_t i = 0, j, last = SIZE_MAX; i < listing_count(old); i++) {
         const struct entry *o = listing_at(old, i);
         const struct entry *n = listing_by_id_at(new, entry_id(o), &j);
-        if (ghosts && !n) {
-            if (ghosts->len >= 2 * GHOSTS_MAX * sizeof(struct ghost))
-                ghosts_trim(ghosts, &waiting); /* an account emptied keeps 2 MiB at most */
-            buf_add(ghosts, &(struct ghost){entry_ino(o), 0}, sizeof(struct ghost));
-        } else if (ghosts) {
-            for (; waiting < ghosts->len; waiting += sizeof(struct ghost))
-                ((struct ghost *)(ghosts->p + waiting))->next = entry_ino(o);
-        }
+        if (ghosts)
+            (n ? ghosts_kept : ghosts_gone)(ghosts, entry_ino(o));
         if (n && rising) {
             *rising = *rising && (last == SIZE_MAX || j > last);
             last = j;
@@ -277,13 +251,15 @@ static bool changed(const struct listing *old, const struct listing *new, struct
             buf_add(inos, v, renumbered ? sizeof(v[0]) : sizeof(v)); /* ENOMEM: the ttl bounds it */
         }
     }
+    if (ghosts)
+        ghosts_end(ghosts);
     return names;
 }
 
 /* Names go to ch, changed inodes to inos (a buf of uint64_t); returns whether
  * the set of shown names changed. *rising, ghosts: see changed(). */
 static bool diff(const struct listing *old, const struct listing *new, struct buf *ch,
-                 struct buf *inos, bool *rising, struct buf *ghosts)
+                 struct buf *inos, bool *rising, struct ghosts *ghosts)
 {
     bool names = changed(old, new, ch, inos, rising, ghosts);
     /* a name that is new may sit in the kernel as a cached "no such file" */
@@ -308,7 +284,6 @@ static void complete(struct cache *c, struct buf *ch, struct listing *l, bool do
     buf_init(&inos, SIZE_MAX);
     bool rising = true;
     bool names = old && diff(old, l, ch, &inos, &rising, &c->ghosts);
-    ghosts_trim(&c->ghosts, &(size_t){0});
     if (inos.len && c->hooks.inodes_forget) {
         /* The kernel may hold sizes and pages of the old generation under
          * numbers the new one keeps: it must forget them before anything is
@@ -1238,12 +1213,8 @@ static double ttl_of(const struct cache *c, const struct listing *l)
 }
 
 /* Where a read after `after` goes on in l: the next index, or SIZE_MAX when
- * there is nothing after it. An entry a refresh deleted left a ghost naming
- * the next entry that refresh kept, and the read goes on there, or where that
- * one's own ghost leads when a later refresh deleted it too: refreshes during
- * a read, however many, neither repeat nor skip an entry the read began with
- * and l holds (a refresh keeps its predecessor's order). The newest ghost of
- * a number counts: a collection may come back and go again. */
+ * there is nothing after it. An entry refreshes deleted: where its ghosts
+ * lead (ghosts.h). */
 static size_t resume(const struct cache *c, const struct listing *l, uint64_t after)
 {
     if (!after)
@@ -1251,16 +1222,9 @@ static size_t resume(const struct cache *c, const struct listing *l, uint64_t af
     const struct entry *e = listing_by_ino(l, after);
     if (e)
         return listing_index(l, e) + 1;
-    const struct ghost *g = (const struct ghost *)c->ghosts.p;
-    for (int hop = 0; hop < GHOST_HOPS; hop++) {
-        size_t i = c->ghosts.len / sizeof(*g);
-        while (i > 0 && g[i - 1].ino != after)
-            i--;
-        if (i == 0 || !(after = g[i - 1].next))
-            break;
+    for (int hop = 0; hop < GHOST_HOPS && (after = ghosts_next(&c->ghosts, after)); hop++)
         if ((e = listing_by_ino(l, after)))
             return listing_index(l, e);
-    }
     return SIZE_MAX;
 }
 
@@ -1390,10 +1354,9 @@ void cache_adopt(struct cache *c, struct cache *from)
     struct listing *last = from->cur ? from->cur : from->prev, *old = from->old;
     struct timespec changed = from->changed;
     bool no_room = from->no_room; /* the same account's streak goes on */
-    struct buf ghosts;            /* a copy: from answers the reads under way until it goes */
-    buf_init(&ghosts, SIZE_MAX);
-    if (from->ghosts.len)
-        buf_add(&ghosts, from->ghosts.p, from->ghosts.len); /* ENOMEM: see changed() */
+    struct ghosts ghosts;         /* a copy: from answers the reads under way until it goes */
+    ghosts_init(&ghosts);
+    ghosts_copy(&ghosts, &from->ghosts); /* ENOMEM: a read paused on a deleted one ends */
     if (last)
         listing_ref(last);
     if (old)
@@ -1405,7 +1368,7 @@ void cache_adopt(struct cache *c, struct cache *from)
     listing_unref(c->old);
     c->prev = last;
     c->old = old;
-    buf_free(&c->ghosts);
+    ghosts_free(&c->ghosts);
     c->ghosts = ghosts;
     c->changed = changed;
     c->no_room = no_room;
