@@ -72,6 +72,8 @@ Control endpoints (JSON in/out unless said otherwise, never counted, never fault
                        regenerates; "burst": [I, N] gives collections I..I+N-1 one
                        creation second (a bulk import; [] or null: none);
                        "delete": [ids], "rename": {id: name}, "add": {"name": .., "id": ..},
+                       "retouch": [ids] changes bytes of each at their length, keeping
+                       name, id and times (providers whose info says "retouch": true);
                        "credentials": {key: value} (null: not required);
                        "order_seed": N lists the same items in another order
                        (Scenario, whose order is a seeded shuffle);
@@ -421,6 +423,7 @@ class Provider:
     name_fallback = (None, MISSING)       # what a hostile None / MISSING name becomes
     sample = ()             # (name, extra) for --sample
     sample_start = Y2024
+    retouch = None          # keys to a string that "retouch" changes (None: no such string)
 
     # -- data
     def init_ctx(self, r, ctx):
@@ -488,6 +491,7 @@ class Provider:
 
 class Honcho(Provider):
     name = "honcho"
+    retouch = ("user_id",)
     seed_offset, default_count = 1000, 150
     max_page, page_param, paging, states_more = 100, "size", "page", True
     style = (False, ",", ":", False)       # Starlette JSONResponse
@@ -635,6 +639,7 @@ def hivo_created(items, attr):
 
 class Hivo(Provider):
     name = "hivo"
+    retouch = ("attributes", "description")
     seed_offset, default_count = 2000, 300
     max_page, page_param, paging, states_more = 256, "limit", "offset", True
     style = (False, ",", ":", False)       # Node JSON.stringify
@@ -780,6 +785,7 @@ class Hivo(Provider):
 
 class Fount(Provider):
     name = "fount"
+    retouch = ("collection_type",)
     seed_offset, default_count = 3000, 1200
     max_page, page_param, paging, states_more = 1000, "per_page", "page", True
     style = (True, ",", ":", True)         # PHP json_encode defaults
@@ -888,6 +894,7 @@ class Fount(Provider):
 
 class Scenario(Provider):
     name = "scenario"
+    retouch = ("ownerId",)
     seed_offset, default_count = 4000, 250
     max_page, page_param, paging, states_more = 100, "pageSize", "cursor", False
     style = (True, ", ", ": ", False)
@@ -1157,6 +1164,26 @@ class Data:
                 return True
         return False
 
+    def retouch(self, key):
+        """Swap the case of the letters of one string of the collection: its bytes change,
+        their length, name, id and times do not (a server that changes a field without
+        moving the update time)."""
+        if not self.p.retouch:
+            raise ValueError("%s has no string to retouch" % self.prov)
+        for i, it in enumerate(self.items):
+            if it.key == key:
+                o = copy.deepcopy(it.obj)
+                *path, last = self.p.retouch
+                d = o
+                for k in path:
+                    d = d[k]
+                if not isinstance(d.get(last), str) or d[last] == d[last].swapcase():
+                    return False
+                d[last] = d[last].swapcase()
+                self.items = self.items[:i] + [Item(self.p, it.t, o)] + self.items[i + 1:]
+                return True
+        return False
+
     def delete(self, keys):
         keys = set(map(str, keys))
         self.items = [it for it in self.items if it.key not in keys]
@@ -1199,7 +1226,7 @@ def provider_info(name, count):
     p = PROV[name]
     return {"name": name, "type": name, "count": count, "default_count": p.default_count,
             "max_page": p.max_page, "page_param": p.page_param, "paging": p.paging,
-            "states_more": p.states_more}
+            "states_more": p.states_more, "retouch": p.retouch is not None}
 
 
 FAULT_MODES = ("none", "stall", "hold", "latency", "status", "every", "429", "reset", "truncate", "html",
@@ -1564,6 +1591,9 @@ class Handler(BaseHTTPRequestHandler):
             d.delete(req.get("delete", []))
             for key, name in (req.get("rename") or {}).items():
                 if not d.rename(str(key), name):
+                    return None
+            for key in req.get("retouch") or []:
+                if not d.retouch(str(key)):
                     return None
             added = [d.add(req["add"])] if isinstance(req.get("add"), dict) else []
             return {"ok": True, "provider": prov, "count": len(d.items), "added": added}

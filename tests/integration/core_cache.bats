@@ -45,6 +45,28 @@ holds_name() {
     holds_name "$p" "$NEW_NAME" "$NEW_NAME"
 }
 
+@test "ttl: a change past the ttl under the same file number reaches a page cache holding the old bytes" {
+    # A server changes a field of a collection without moving its update time,
+    # at the same length: metadata.json keeps its size and mtime, so its
+    # number, and the kernel's page cache holds the old bytes under it, with
+    # nothing in their attributes to say they changed. The access past the ttl
+    # that starts the refresh must make the kernel drop them. (A rename would
+    # not show it: the kernel drops the old name's directory with its file.)
+    CFS_TTL=2 setup_mount --count 30
+    local p id path ino i
+    p=$(fake_get "/_fake/providers?detail=1" | python3 -c '
+import json, sys
+print(next(v["name"] for v in json.load(sys.stdin) if v["retouch"] and v["name"] in sys.argv[1:]))' "${PROVIDERS[@]}")
+    id=$(item_at "$p" 5 id)
+    path="$MNT/$p/$(item_at "$p" 5 name)/metadata.json"
+    for i in 1 2; do timeout 20 cat "$path" >/dev/null; done
+    ino=$(stat -c %i "$path")
+    fake_post /_fake/config "{\"provider\": \"$p\", \"retouch\": [\"$id\"]}" >/dev/null
+    wait_for 10 same_bytes "$p" 5 || same_bytes "$p" 5
+    # the premise: the same number, whose page the kernel had
+    [ "$(stat -c %i "$path")" = "$ino" ] || { echo "$p: a new file number"; false; }
+}
+
 @test "ttl: with ttl=60 a rename stays unseen until SIGHUP, then shows up" {
     CFS_TTL=60 setup_mount --count 30
     local p=${PROVIDERS[-1]} id old

@@ -105,24 +105,6 @@ reader_goes_on() {
     [ "$(requests_besides)" -eq 0 ]
 }
 
-# same_bytes P I: collection I of provider P reads as exactly what the provider
-# says, with an st_size of its length and the provider's update time (else its
-# creation time) as mtime.
-same_bytes() {
-    fake_get "/_fake/expect?provider=$1" | python3 -c '
-import json, os, sys
-e = json.load(sys.stdin)[int(sys.argv[3])]
-path = os.path.join(sys.argv[1], sys.argv[2], e["name"], "metadata.json")
-data = open(path, "rb").read()
-assert data == e["metadata_json"].encode(), "%s: bytes differ: %r" % (path, data[-80:])
-st = os.stat(path)
-assert st.st_size == len(data), "%s: st_size %d, %d bytes" % (path, st.st_size, len(data))
-t = e["updated"] if e["updated"] is not None else e["created"]
-if t is not None:
-    assert abs(st.st_mtime - t) < 1e-3, "%s: mtime %r, provider %r" % (path, st.st_mtime, t)
-' "$MNT" "$1" "$2"
-}
-
 @test "kernel: a change reaches the kernel exactly; unchanged collections get no request" {
     CFS_TTL=3600 setup_fake --count 40
     mount_cfs -d
