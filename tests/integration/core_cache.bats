@@ -62,7 +62,7 @@ print(next(v["name"] for v in json.load(sys.stdin) if v["retouch"] and v["name"]
     for i in 1 2; do timeout 20 cat "$path" >/dev/null; done
     ino=$(stat -c %i "$path")
     fake_post /_fake/config "{\"provider\": \"$p\", \"retouch\": [\"$id\"]}" >/dev/null
-    wait_for 10 same_bytes "$p" 5 || same_bytes "$p" 5
+    wait_for "$BOUND" same_bytes "$p" 5 || same_bytes "$p" 5
     # the premise: the same number, whose page the kernel had
     [ "$(stat -c %i "$path")" = "$ino" ] || { echo "$p: a new file number"; false; }
 }
