@@ -93,6 +93,18 @@ static const char *error_text(const struct json *body)
     return m ? m : json_str(json_get(json_get(body, "data"), "message"), NULL);
 }
 
+/* A request count header as a number at most RATE_LEFT_MAX; -1 when absent or not a count. */
+static long count_header(const struct http_resp *r, const char *name)
+{
+    char v[64], *end;
+    if (!http_resp_header(r, name, v, sizeof(v)))
+        return -1;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < 0)
+        return -1;
+    return n < RATE_LEFT_MAX ? n : RATE_LEFT_MAX;
+}
+
 /* Every response says how many requests are left this minute and of how many; a
  * 429 adds Retry-After and X-RateLimit-Reset (a unix time). */
 static void rate(const struct http_resp *r, const struct json *body, struct rate *out)
@@ -112,21 +124,14 @@ static void rate(const struct http_resp *r, const struct json *body, struct rate
     }
     if (r->status == 429 && out->left < 0 && reset >= 0)
         *out = (struct rate){0, reset};
-    if (out->left < 0 && http_resp_header(r, "x-ratelimit-remaining", v, sizeof(v))) {
-        char *end;
-        long left = strtol(v, &end, 10);
-        /* the window is a minute; without a reset time, assume a whole one */
-        if (end != v && *end == '\0' && left >= 0)
-            *out =
-                (struct rate){left < RATE_LEFT_MAX ? left : RATE_LEFT_MAX, reset >= 0 ? reset : 60};
-    }
+    /* the window is a minute; without a reset time, assume a whole one */
+    long left = out->left < 0 ? count_header(r, "x-ratelimit-remaining") : -1;
+    if (left >= 0)
+        *out = (struct rate){left, reset >= 0 ? reset : 60};
     /* the limit the user's other clients share: the headroom is a tenth of it */
-    if (http_resp_header(r, "x-ratelimit-limit", v, sizeof(v))) {
-        char *end;
-        long limit = strtol(v, &end, 10);
-        if (end != v && *end == '\0' && limit > 0)
-            out->limit = limit < RATE_LEFT_MAX ? limit : RATE_LEFT_MAX;
-    }
+    long limit = count_header(r, "x-ratelimit-limit");
+    if (limit > 0)
+        out->limit = limit;
 }
 
 static void destroy(struct provider *p)
